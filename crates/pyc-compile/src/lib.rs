@@ -1,0 +1,3 @@
+//! # pyc-compile
+//!
+//! Compiling trees with a pool of long-lived interpreter workers, writing pycs atomically.

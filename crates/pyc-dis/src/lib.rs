@@ -1,0 +1,3 @@
+//! # pyc-dis
+//!
+//! Per-version opcode tables and disassembly in the format of each version's own `dis`.

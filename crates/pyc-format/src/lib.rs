@@ -1,0 +1,28 @@
+//! # pyc-format
+//!
+//! Pure, I/O-free reading of CPython bytecode cache files: the version table, magic numbers,
+//! the pyc header (8, 12 or 16 bytes, PEP 552 flags) and `importlib.util.source_hash`.
+//! Everything here takes bytes and returns values or errors; nothing touches the file system,
+//! so it can be fuzzed.
+//!
+//! ```
+//! use pyc_format::{Header, Invalidation};
+//! // A 3.12 timestamp pyc header: magic 3531, flags 0, mtime, size.
+//! let bytes = b"\xcb\x0d\x0d\x0a\0\0\0\0\x10\x00\x00\x00\x05\x00\x00\x00";
+//! let h = Header::parse(bytes).unwrap();
+//! assert_eq!(h.magic.version().unwrap().to_string(), "3.12");
+//! assert_eq!(h.invalidation, Invalidation::Timestamp { mtime: 16, source_size: Some(5) });
+//! ```
+
+pub mod header;
+pub mod magic;
+pub mod siphash;
+pub mod version;
+
+pub use header::{hex, utc_datetime, Header, HeaderError, Invalidation};
+pub use magic::{classify, header_size, lookup_magic, magic_bytes, magic_token, MagicKind};
+pub use siphash::source_hash;
+pub use version::{
+    version_for_cache_tag, version_info, CacheLayout, CodeLayout, MagicEntry, PyVersion,
+    SipHashVariant, VersionInfo, MAGICS, VERSIONS,
+};

@@ -1,0 +1,167 @@
+//! # pyc-python
+//!
+//! Finding and probing real CPython interpreters. A probe runs the interpreter once with a tiny
+//! script (valid Python 2.7 and 3.x) and reads back the facts that decide its cache behaviour:
+//! version, cache tag, magic number, optimization level, pycache prefix, whether it writes
+//! bytecode at all, and its `--check-hash-based-pycs` mode.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+
+/// The facts a probe reads from an interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Probe {
+    /// The executable that was probed, as given.
+    pub executable: PathBuf,
+    /// `sys.executable` as the interpreter reports it.
+    pub sys_executable: String,
+    pub implementation: String,
+    pub major: u8,
+    pub minor: u8,
+    pub micro: u8,
+    /// `sys.version`, first line.
+    pub version: String,
+    pub cache_tag: Option<String>,
+    pub magic: Option<u16>,
+    pub optimize: u8,
+    pub pycache_prefix: Option<String>,
+    pub dont_write_bytecode: bool,
+    /// `_imp.check_hash_based_pycs`: "default", "always" or "never" (3.7+).
+    pub check_hash_based_pycs: Option<String>,
+}
+
+impl Probe {
+    pub fn version(&self) -> pyc_format::PyVersion {
+        pyc_format::PyVersion::new(self.major, self.minor)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{}: cannot run: {source}", .path.display())]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: probe failed (exit {status}): {stderr}", .path.display())]
+    Failed {
+        path: PathBuf,
+        status: String,
+        stderr: String,
+    },
+    #[error("{}: unexpected probe output: {output}", .path.display())]
+    Output { path: PathBuf, output: String },
+    #[error("no `python3` found on PATH; name an interpreter or a version with --python")]
+    NoDefault,
+}
+
+/// Works on 2.7 and every 3.x: prints one JSON object.
+const PROBE_SCRIPT: &str = r#"
+import sys, json
+try:
+    import importlib.util as u
+    magic = u.MAGIC_NUMBER
+except Exception:
+    import imp
+    magic = imp.get_magic()
+magic = bytearray(magic)
+try:
+    import _imp
+    chk = getattr(_imp, 'check_hash_based_pycs', None)
+except Exception:
+    chk = None
+impl = getattr(sys, 'implementation', None)
+print(json.dumps({
+    'sys_executable': sys.executable or '',
+    'implementation': impl.name if impl else ('cpython' if sys.subversion[0] == 'CPython' else sys.subversion[0].lower()),
+    'major': sys.version_info[0], 'minor': sys.version_info[1], 'micro': sys.version_info[2],
+    'version': sys.version.splitlines()[0],
+    'cache_tag': impl.cache_tag if impl else None,
+    'magic': magic[0] | (magic[1] << 8),
+    'optimize': sys.flags.optimize,
+    'pycache_prefix': getattr(sys, 'pycache_prefix', None),
+    'dont_write_bytecode': bool(sys.dont_write_bytecode),
+    'check_hash_based_pycs': chk,
+}))
+"#;
+
+#[derive(Deserialize)]
+struct Raw {
+    sys_executable: String,
+    implementation: String,
+    major: u8,
+    minor: u8,
+    micro: u8,
+    version: String,
+    cache_tag: Option<String>,
+    magic: Option<u16>,
+    optimize: u8,
+    pycache_prefix: Option<String>,
+    dont_write_bytecode: bool,
+    check_hash_based_pycs: Option<String>,
+}
+
+/// Run `executable` with the probe script and read its facts. The environment is inherited, so
+/// `PYTHONPYCACHEPREFIX`, `PYTHONDONTWRITEBYTECODE` and `PYTHONOPTIMIZE` are seen as the
+/// interpreter itself sees them.
+pub fn probe(executable: &Path) -> Result<Probe, ProbeError> {
+    let out = Command::new(executable)
+        .arg("-c")
+        .arg(PROBE_SCRIPT)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| ProbeError::Spawn {
+            path: executable.to_path_buf(),
+            source,
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(ProbeError::Failed {
+            path: executable.to_path_buf(),
+            status: out.status.to_string(),
+            stderr: stderr.lines().last().unwrap_or("").to_string(),
+        });
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let raw: Raw = serde_json::from_str(text.trim()).map_err(|_| ProbeError::Output {
+        path: executable.to_path_buf(),
+        output: text.chars().take(200).collect(),
+    })?;
+    Ok(Probe {
+        executable: executable.to_path_buf(),
+        sys_executable: raw.sys_executable,
+        implementation: raw.implementation,
+        major: raw.major,
+        minor: raw.minor,
+        micro: raw.micro,
+        version: raw.version,
+        cache_tag: raw.cache_tag,
+        magic: raw.magic,
+        optimize: raw.optimize,
+        pycache_prefix: raw.pycache_prefix,
+        dont_write_bytecode: raw.dont_write_bytecode,
+        check_hash_based_pycs: raw.check_hash_based_pycs,
+    })
+}
+
+/// `name` looked up on PATH, as a shell would.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// The default interpreter: `python3` on PATH.
+pub fn default_python() -> Result<PathBuf, ProbeError> {
+    which("python3").ok_or(ProbeError::NoDefault)
+}

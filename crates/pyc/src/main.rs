@@ -1,0 +1,72 @@
+//! The `pyc` command line: a thin layer over the pyc-* crates, one module per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod clean;
+mod compile;
+mod dis;
+mod importtime;
+mod output;
+mod path;
+mod python;
+mod show;
+mod status;
+
+/// Everything around CPython's bytecode cache (`__pycache__`, `.pyc`), for every CPython from
+/// 2.7 to 3.15, from one binary.
+#[derive(Parser)]
+#[command(name = "pyc", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the header (and code summary) of pyc files of any CPython version.
+    Show(show::Args),
+    /// Print the cache path CPython would use for a source, or the source of a cache file.
+    Path(path::Args),
+    /// Disassemble pyc files exactly as their own CPython version's `dis` does.
+    Dis(dis::Args),
+    /// Is the cache fresh, stale, missing or orphaned, exactly as the interpreter decides?
+    Status(status::Args),
+    /// Remove what the interpreter can regenerate, and only that.
+    Clean(clean::Args),
+    /// Precompile trees with real interpreters: exact, reproducible, incremental, parallel.
+    Compile(compile::Args),
+    /// List the Python interpreters pyc can find.
+    Python(python::Args),
+    /// Measure what the bytecode cache buys at import, cold and warm.
+    Importtime(importtime::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap exits 0 for --help/--version and 2 for usage errors.
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Show(a) => show::run(a),
+        Command::Path(a) => path::run(a),
+        Command::Dis(a) => dis::run(a),
+        Command::Status(a) => status::run(a),
+        Command::Clean(a) => clean::run(a),
+        Command::Compile(a) => compile::run(a),
+        Command::Python(a) => python::run(a),
+        Command::Importtime(a) => importtime::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pyc: {e:#}");
+            ExitCode::from(output::EXIT_USAGE)
+        }
+    }
+}

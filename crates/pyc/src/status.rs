@@ -1,0 +1,14 @@
+//! `pyc status`: not written yet (issue 5).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Arguments (not yet interpreted).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`pyc status` is not implemented yet (issue 5)")
+}
