@@ -1,0 +1,111 @@
+//! Test support shared by every crate's tests (a dev-dependency only).
+//!
+//! * [`fixtures`]: the committed golden fixtures under `tests/fixtures/`, made by real
+//!   interpreters through `scripts/gen_*.py`.
+//! * [`live_pythons`]: the real CPythons on this machine (pyenv's), for live tests. Each live
+//!   test prints which interpreters it used. With `CI=true`, finding none is a failure, so CI
+//!   can never skip every live test silently. `PYC_TEST_PYTHONS=/path/a:/path/b` overrides
+//!   the search.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// `tests/fixtures/<rel>`.
+pub fn fixtures(rel: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(rel)
+}
+
+/// A real interpreter found on this machine.
+#[derive(Debug, Clone)]
+pub struct LivePython {
+    /// "3.12"
+    pub version: String,
+    pub path: PathBuf,
+}
+
+fn pyenv_root() -> Option<PathBuf> {
+    if let Some(r) = std::env::var_os("PYENV_ROOT") {
+        return Some(PathBuf::from(r));
+    }
+    if let Ok(out) = Command::new("pyenv").arg("root").output() {
+        if out.status.success() {
+            let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !s.is_empty() {
+                return Some(PathBuf::from(s));
+            }
+        }
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv"))
+}
+
+fn version_of(path: &Path) -> Option<String> {
+    let out = Command::new(path)
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Every live CPython found (oldest first, one per minor version). Panics under `CI=true` when
+/// there is none.
+pub fn live_pythons() -> Vec<LivePython> {
+    let mut found: Vec<LivePython> = Vec::new();
+    if let Some(list) = std::env::var_os("PYC_TEST_PYTHONS") {
+        for p in std::env::split_paths(&list) {
+            if let Some(version) = version_of(&p) {
+                found.push(LivePython { version, path: p });
+            }
+        }
+    } else if let Some(root) = pyenv_root() {
+        if let Ok(entries) = std::fs::read_dir(root.join("versions")) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let mut parts = name.split('.');
+                let (Some(a), Some(b)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                if a.parse::<u8>().is_err() || b.parse::<u8>().is_err() {
+                    continue;
+                }
+                let exe = e.path().join("bin/python");
+                if exe.exists() {
+                    found.push(LivePython {
+                        version: format!("{a}.{b}"),
+                        path: exe,
+                    });
+                }
+            }
+        }
+    }
+    let key = |v: &str| -> (u32, u32) {
+        let mut it = v.split('.').map(|x| x.parse().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    };
+    found.sort_by_key(|p| key(&p.version));
+    found.dedup_by(|a, b| a.version == b.version);
+    if found.is_empty() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but no live CPython was found (pyenv root or PYC_TEST_PYTHONS)");
+    }
+    found
+}
+
+/// The live interpreter of one version, if present.
+pub fn live_python(version: &str) -> Option<LivePython> {
+    live_pythons().into_iter().find(|p| p.version == version)
+}
+
+/// Print which interpreters a live test used (shown with `--nocapture` and on failure).
+pub fn report_used(test: &str, used: &[LivePython]) {
+    let names: Vec<&str> = used.iter().map(|p| p.version.as_str()).collect();
+    eprintln!("{test}: live interpreters used: {}", names.join(", "));
+}
