@@ -49,7 +49,7 @@ SOURCE_HASH_INPUTS = [
 
 # Runs inside every interpreter: Python 2.7 and 3.6+ syntax.
 CODE = r'''
-import sys, os, json, marshal, struct, binascii, py_compile
+import sys, os, json, marshal, struct, binascii, py_compile, time
 V = sys.version_info[:2]
 PY3 = V[0] >= 3
 SOURCES = json.loads(%(sources)r)
@@ -145,6 +145,8 @@ def read_header(data, src, st, opt, name):
         r['mode'] = 'timestamp'
         r['mtime'] = u32(data[4:8])
         r['magic_matches_imp'] = data[:4] == magic
+    if 'mtime' in r:
+        r['mtime_utc'] = time.strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', time.gmtime(r['mtime']))
     return r
 
 os.makedirs('out')
