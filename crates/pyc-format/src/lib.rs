@@ -24,6 +24,9 @@ pub mod header;
 pub mod magic;
 pub mod marshal;
 pub mod object;
+#[rustfmt::skip]
+pub mod printable;
+pub mod repr;
 pub mod siphash;
 pub mod version;
 
@@ -32,6 +35,7 @@ pub use header::{hex, utc_datetime, Header, HeaderError, Invalidation};
 pub use magic::{classify, header_size, lookup_magic, magic_bytes, magic_token, MagicKind};
 pub use marshal::{loads, read_pyc, MarshalError, MarshalErrorKind, Pyc, PycError};
 pub use object::{ObjRef, Object, PyBytes, PyStr};
+pub use repr::{float_repr, repr, Repr, ReprError};
 pub use siphash::source_hash;
 pub use version::{
     version_for_cache_tag, version_info, CacheLayout, CodeLayout, MagicEntry, PyVersion,
