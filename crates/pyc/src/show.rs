@@ -1,15 +1,38 @@
 //! `pyc show`: what a pyc file says about itself.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use pyc_format::header::{FLAG_CHECK_SOURCE, FLAG_HASH_BASED};
 use pyc_format::{utc_datetime, Header, Invalidation, MagicKind};
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::output::{show_path, Format, EXIT_FAILURE, EXIT_OK};
+
+// `pyc show ... | head` closes stdout early. The std `print!`/`println!` panic on that; these
+// module-local versions (same names, so the code below reads as usual) end the process quietly
+// instead, and turn any other write error into one line and exit 2.
+macro_rules! print {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(EXIT_OK));
+        }
+        eprintln!(
+            "pyc: cannot write to stdout: {}",
+            crate::output::io_error(e)
+        );
+        std::process::exit(i32::from(crate::output::EXIT_USAGE));
+    }
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,11 +69,10 @@ struct Report {
     mtime_utc: Option<String>,
     source_size: Option<u32>,
     source_hash: Option<String>,
-    body_size: u64,
+    body_size: usize,
 }
 
-/// `len`: the size of the whole file.
-fn report(file: &std::path::Path, len: u64, h: &Header) -> Report {
+fn report(file: &std::path::Path, data: &[u8], h: &Header) -> Report {
     let (magic_status, release, nearest_magic) = match h.magic {
         MagicKind::Known(e) => ("known", Some(e.release), None),
         MagicKind::Unknown { nearest, .. } => ("unknown", None, Some(nearest.magic)),
@@ -80,32 +102,32 @@ fn report(file: &std::path::Path, len: u64, h: &Header) -> Report {
         mtime_utc: mtime.map(|m| utc_datetime(i64::from(m))),
         source_size,
         source_hash: source_hash.map(|h| pyc_format::hex(&h)),
-        body_size: len.saturating_sub(h.size as u64),
+        body_size: data.len() - h.size,
     }
 }
 
-fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    writeln!(out, "{}", r.file)?;
+fn print_text(r: &Report) {
+    println!("{}", r.file);
     let version = r.version.as_deref().unwrap_or("?");
     match (r.magic_status, r.release, r.nearest_magic) {
-        ("known", Some(release), _) => writeln!(
-            out,
-            "  magic        {} (CPython {version}; since {release})",
-            r.magic
-        )?,
-        (_, _, Some(nearest)) => writeln!(
-            out,
+        ("known", Some(release), _) => {
+            println!(
+                "  magic        {} (CPython {version}; since {release})",
+                r.magic
+            )
+        }
+        (_, _, Some(nearest)) => println!(
             "  magic        {} (unknown to pyc; nearest known is {nearest}, CPython {version})",
             r.magic
-        )?,
-        _ => writeln!(out, "  magic        {}", r.magic)?,
+        ),
+        _ => println!("  magic        {}", r.magic),
     }
     let layout = match r.header_size {
         8 => "magic, mtime",
         12 => "magic, mtime, source size",
         _ => "magic, flags, mtime and source size or source hash (PEP 552)",
     };
-    writeln!(out, "  header       {} bytes: {layout}", r.header_size)?;
+    println!("  header       {} bytes: {layout}", r.header_size);
     if let Some(flags) = r.flags {
         let mut bits = Vec::new();
         if r.hash_based == Some(true) {
@@ -123,43 +145,30 @@ fn print_text(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         } else {
             format!(" ({})", bits.join(", "))
         };
-        write!(
-            out,
-            "  flags        0x{flags:08x}: {}{bits}",
-            r.invalidation
-        )?;
+        print!("  flags        0x{flags:08x}: {}{bits}", r.invalidation);
         if r.unknown_flags != 0 {
-            write!(
-                out,
+            print!(
                 "; unknown bits 0x{:08x} (CPython rejects this pyc)",
                 r.unknown_flags
-            )?;
+            );
         }
-        writeln!(out)?;
+        println!();
     }
     if let (Some(m), Some(utc)) = (r.mtime, &r.mtime_utc) {
-        writeln!(out, "  mtime        {m} = {utc}")?;
+        println!("  mtime        {m} = {utc}");
     }
     if let Some(s) = r.source_size {
-        writeln!(out, "  source size  {s}")?;
+        println!("  source size  {s}");
     }
     if let Some(h) = &r.source_hash {
-        writeln!(out, "  source hash  {h}")?;
+        println!("  source hash  {h}");
     }
-    writeln!(out, "  body         {} bytes of marshal data", r.body_size)?;
-    Ok(())
+    println!("  body         {} bytes of marshal data", r.body_size);
 }
 
-/// How many bytes of each file `show` reads: the longest header. The body is not needed for
-/// the header report (its size comes from the file's metadata); a report that decodes the
-/// body must read the whole file (`None`).
-const READ_LIMIT: Option<u64> = Some(16);
-
-/// The first `limit` bytes of the file (all of it for `None`) and the file's size, if it is a
-/// regular file: a directory, FIFO or device is refused up front (reading `/dev/zero` or a
-/// FIFO would never end).
-fn read_regular_file(file: &std::path::Path, limit: Option<u64>) -> Result<(Vec<u8>, u64), String> {
-    use std::io::Read;
+/// The whole file, if it is a regular file: a directory, FIFO or device is refused up front
+/// (reading `/dev/zero` or a FIFO would never end).
+fn read_regular_file(file: &std::path::Path) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(file).map_err(crate::output::io_error)?;
     if meta.is_dir() {
         return Err("is a directory, not a file".into());
@@ -167,68 +176,34 @@ fn read_regular_file(file: &std::path::Path, limit: Option<u64>) -> Result<(Vec<
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
-    let f = std::fs::File::open(file).map_err(crate::output::io_error)?;
-    let limit = limit.unwrap_or(u64::MAX);
-    // The capacity is a hint only, capped, so a lying size cannot make us allocate much.
-    // (`Take` also avoids the extra fstat and lseek that `File::read_to_end` makes.)
-    let mut data = Vec::with_capacity(meta.len().min(limit).min(1 << 24) as usize);
-    f.take(limit)
-        .read_to_end(&mut data)
-        .map_err(crate::output::io_error)?;
-    Ok((data, meta.len()))
-}
-
-/// Read and parse one file: its report, or why it is not a readable pyc.
-fn show_one(file: &std::path::Path) -> Result<Report, String> {
-    let (data, len) = read_regular_file(file, READ_LIMIT)?;
-    let h = Header::parse(&data).map_err(|e| e.to_string())?;
-    Ok(report(file, len, &h))
+    std::fs::read(file).map_err(crate::output::io_error)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match run_to(
-        &args,
-        &mut std::io::BufWriter::new(std::io::stdout().lock()),
-    ) {
-        Ok(failed) => Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK })),
-        // `pyc show ... | head`: the reader has gone, which is not an error of ours.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::from(EXIT_OK)),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Files are read and parsed in parallel, a chunk at a time, and printed in argument order.
-/// Returns whether any file was bad.
-fn run_to(args: &Args, out: &mut impl Write) -> std::io::Result<bool> {
     let mut failed = false;
     let mut first = true;
-    for chunk in args.files.chunks(1024) {
-        let results: Vec<Result<Report, String>> =
-            chunk.par_iter().map(|file| show_one(file)).collect();
-        for (file, result) in chunk.iter().zip(results) {
-            match result {
-                Ok(r) => match args.format {
-                    Format::Json => {
-                        serde_json::to_writer(&mut *out, &r)?;
-                        writeln!(out)?;
+    for file in &args.files {
+        let result = read_regular_file(file).and_then(|data| {
+            Header::parse(&data)
+                .map(|h| report(file, &data, &h))
+                .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(r) => match args.format {
+                Format::Json => println!("{}", serde_json::to_string(&r)?),
+                Format::Text => {
+                    if !first {
+                        println!();
                     }
-                    Format::Text => {
-                        if !first {
-                            writeln!(out)?;
-                        }
-                        first = false;
-                        print_text(out, &r)?;
-                    }
-                },
-                Err(msg) => {
-                    failed = true;
-                    // Keep stdout and stderr in order when both go to a terminal.
-                    out.flush()?;
-                    eprintln!("pyc: {}: {msg}", show_path(file));
+                    first = false;
+                    print_text(&r);
                 }
+            },
+            Err(msg) => {
+                failed = true;
+                eprintln!("pyc: {}: {msg}", show_path(file));
             }
         }
     }
-    out.flush()?;
-    Ok(failed)
+    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
 }
