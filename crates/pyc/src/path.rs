@@ -9,6 +9,21 @@ use pyc_format::{version_for_cache_tag, version_info, PyVersion, VersionInfo};
 
 use crate::output::{bytes_path, path_bytes, show_bytes, EXIT_FAILURE, EXIT_OK};
 
+// As in show.rs: `pyc path ... | head` must end quietly, not panic as std's `println!` does on
+// a closed pipe.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(i32::from(EXIT_OK));
+            }
+            eprintln!("pyc: cannot write to stdout: {}", crate::output::io_error(e));
+            std::process::exit(i32::from(crate::output::EXIT_USAGE));
+        }
+    }};
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Source files (`.py` or any name) or cache files (`.pyc`/`.pyo`).
