@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use pyc_cache::paths::{cache_from_source, source_from_cache, CacheOptions};
 use pyc_format::{version_for_cache_tag, version_info, PyVersion, VersionInfo};
 
-use crate::output::{bytes_path, path_bytes, show_bytes, EXIT_FAILURE, EXIT_OK};
+use crate::output::{bytes_path, path_bytes, show_bytes, Format, EXIT_FAILURE, EXIT_OK};
 
 // As in show.rs: `pyc path ... | head` must end quietly, not panic as std's `println!` does on
 // a closed pipe.
@@ -47,6 +47,9 @@ pub struct Args {
     /// `sys.pycache_prefix`; for a version, the `PYTHONPYCACHEPREFIX` variable.
     #[arg(long, value_name = "DIR")]
     prefix: Option<PathBuf>,
+    /// Output format: text (one answer a line), or one JSON object per PATH and line.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
     /// Treat every PATH as a source and print its cache file, whatever its name.
     #[arg(long, conflicts_with = "to_source")]
     to_cache: bool,
@@ -57,6 +60,7 @@ pub struct Args {
 }
 
 /// The version and defaults that decide the answer.
+#[derive(Clone)]
 struct Target {
     info: &'static VersionInfo,
     optimize: String,
@@ -96,39 +100,37 @@ fn target_from_interpreter(exe: &std::path::Path) -> anyhow::Result<Target> {
     })
 }
 
-fn resolve(python: Option<&str>, path: &[u8]) -> anyhow::Result<Target> {
-    let version_target = |info| Target {
+fn version_target(info: &'static VersionInfo) -> Target {
+    Target {
         info,
         optimize: String::new(),
         prefix: env_prefix(),
-    };
-    match python {
-        Some(p) => {
-            if let Ok(v) = p.parse::<PyVersion>() {
-                if !std::path::Path::new(p).exists() {
-                    return Ok(version_target(known(v)?));
-                }
-            }
-            let exe = if p.contains('/') {
-                PathBuf::from(p)
-            } else {
-                pyc_python::which(p)
-                    .with_context(|| format!("--python {p}: not a version and not on PATH"))?
-            };
-            target_from_interpreter(&exe)
-        }
-        None => {
-            // A cache file name carries its version: NAME.cpython-312[.opt-1].pyc.
-            let name = pyc_cache::paths::path_split(path).1;
-            let tag = std::str::from_utf8(name)
-                .ok()
-                .and_then(|n| n.split('.').find(|part| part.starts_with("cpython-")));
-            if let Some(info) = tag.and_then(version_for_cache_tag) {
-                return Ok(version_target(info));
-            }
-            target_from_interpreter(&pyc_python::default_python()?)
+    }
+}
+
+/// `--python`: a version, or an interpreter (probed once).
+fn resolve_python(p: &str) -> anyhow::Result<Target> {
+    if let Ok(v) = p.parse::<PyVersion>() {
+        if !std::path::Path::new(p).exists() {
+            return Ok(version_target(known(v)?));
         }
     }
+    let exe = if p.contains('/') {
+        PathBuf::from(p)
+    } else {
+        pyc_python::which(p)
+            .with_context(|| format!("--python {p}: not a version and not on PATH"))?
+    };
+    target_from_interpreter(&exe)
+}
+
+/// Without `--python`: a cache file name carries its version (NAME.cpython-312[.opt-1].pyc).
+fn tagged(path: &[u8]) -> Option<&'static VersionInfo> {
+    let name = pyc_cache::paths::path_split(path).1;
+    std::str::from_utf8(name)
+        .ok()
+        .and_then(|n| n.split('.').find(|part| part.starts_with("cpython-")))
+        .and_then(version_for_cache_tag)
 }
 
 fn is_cache_name(p: &[u8]) -> bool {
@@ -139,9 +141,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let cwd = path_bytes(&cwd).to_vec();
     let mut failed = false;
+    // The interpreter is run at most once: for --python, or for the python3 on PATH.
+    let fixed = args.python.as_deref().map(resolve_python).transpose()?;
+    let mut python3: Option<Target> = None;
     for path in &args.paths {
         let p = path_bytes(std::path::Path::new(path));
-        let target = resolve(args.python.as_deref(), p)?;
+        let target = match (&fixed, tagged(p)) {
+            (Some(t), _) => t.clone(),
+            (None, Some(info)) => version_target(info),
+            (None, None) => match &python3 {
+                Some(t) => t.clone(),
+                None => {
+                    let t = target_from_interpreter(&pyc_python::default_python()?)?;
+                    python3 = Some(t.clone());
+                    t
+                }
+            },
+        };
         let optimize = match args.optimize.as_deref() {
             Some("0") => String::new(),
             Some(o) => o.to_string(),
@@ -172,8 +188,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 },
             )
         };
+        if args.format == Format::Json {
+            let (result, error) = match &answer {
+                Ok(out) => (Some(show_bytes(out)), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            let json = serde_json::json!({
+                "path": show_bytes(p),
+                "version": target.info.version.to_string(),
+                "function": if to_source { "source_from_cache" } else { "cache_from_source" },
+                "optimization": if to_source { None } else { Some(&optimize) },
+                "prefix": prefix.as_deref().filter(|_| target.info.pycache_prefix).map(show_bytes),
+                "result": result,
+                "error": error,
+            });
+            println!("{json}");
+        }
         match answer {
-            Ok(out) => println!("{}", bytes_path(&out).display()),
+            Ok(out) => {
+                if args.format == Format::Text {
+                    println!("{}", bytes_path(&out).display())
+                }
+            }
             Err(e) => {
                 failed = true;
                 eprintln!(
