@@ -39,9 +39,12 @@ PACKAGES = ["numpy", "sympy", "django", "pandas"]
 
 
 class Bench:
-    def __init__(self, name, what, pyc_cmd, anchor_cmd, anchor_name):
+    """`same_output`: the two commands must print exactly the same bytes (checked once)."""
+
+    def __init__(self, name, what, pyc_cmd, anchor_cmd, anchor_name, same_output=False):
         self.name, self.what = name, what
         self.pyc_cmd, self.anchor_cmd, self.anchor_name = pyc_cmd, anchor_cmd, anchor_name
+        self.same_output = same_output
 
 
 BENCHMARKS = []
@@ -162,8 +165,12 @@ def cmd_corpus(args):
     if not args.no_download:
         download_packages(os.path.join(WORK, "dl"))
     print("unpacked %d .py files from wheels" % unpack_wheels(os.path.join(WORK, "dl"), src))
-    n = replicate(src, os.path.join(WORK, "corpus"), args.files)
-    print("corpus/: %d .py files" % n)
+    corpus = os.path.join(WORK, "corpus")
+    n = replicate(src, corpus, args.files)
+    with open(os.path.join(WORK, "corpus.txt"), "w") as f:
+        for root, _, names in os.walk(corpus):
+            f.write("".join(os.path.join(root, x) + "\n" for x in sorted(names) if x.endswith(".py")))
+    print("corpus/: %d .py files (listed in corpus.txt)" % n)
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -241,6 +248,26 @@ def show_stdlib(ctx):
     )
 
 
+@benchmark
+def path_corpus(ctx):
+    """pyc path --to-cache over every corpus source vs importlib.util.cache_from_source in one
+    process of the python3 on PATH; pyc is asked for that same version, so the outputs must
+    be identical."""
+    lst = ctx.path("corpus.txt")
+    anchor = os.path.join(HERE, "anchors", "cache_paths.py")
+    version = subprocess.run([ctx.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    return Bench(
+        "path-corpus",
+        "cache_from_source of every corpus source (%s paths), CPython %s" % (count_lines(lst), version),
+        "xargs -s 1000000 -d '\\n' -a %s %s path --python %s --to-cache" % (
+            shlex.quote(lst), shlex.quote(ctx.pyc), version),
+        "%s %s %s" % (shlex.quote(ctx.python), shlex.quote(anchor), shlex.quote(lst)),
+        "importlib.util",
+        same_output=True,
+    )
+
+
 def count_lines(p):
     try:
         with open(p) as f:
@@ -268,6 +295,9 @@ def cmd_run(args):
         rc_a, rc_z, out_a, out_z = check_same_output(b)
         if rc_a not in (0, 1) or rc_z != 0:
             print("%-16s skipped: pyc exit %s, anchor exit %s" % (b.name, rc_a, rc_z))
+            continue
+        if b.same_output and out_a != out_z:
+            print("%-16s FAILED: pyc and the anchor print different answers" % b.name)
             continue
         if out_a.count(b"\n") != out_z.count(b"\n"):
             print("%-16s WARNING: pyc printed %d lines, the anchor %d" % (

@@ -9,19 +9,42 @@ use pyc_format::{version_for_cache_tag, version_info, PyVersion, VersionInfo};
 
 use crate::output::{bytes_path, path_bytes, show_bytes, Format, EXIT_FAILURE, EXIT_OK};
 
-// As in show.rs: `pyc path ... | head` must end quietly, not panic as std's `println!` does on
-// a closed pipe.
-macro_rules! println {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+/// Buffered stdout (one write per many answers, not per line). `pyc path ... | head` closes
+/// it early: then the process ends quietly instead of panicking as `println!` would; any
+/// other write error is one line and exit 2.
+struct Out(std::io::BufWriter<std::io::StdoutLock<'static>>);
+
+impl Out {
+    fn new() -> Self {
+        Out(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout().lock(),
+        ))
+    }
+
+    fn check(r: std::io::Result<()>) {
+        if let Err(e) = r {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 std::process::exit(i32::from(EXIT_OK));
             }
-            eprintln!("pyc: cannot write to stdout: {}", crate::output::io_error(e));
+            eprintln!(
+                "pyc: cannot write to stdout: {}",
+                crate::output::io_error(e)
+            );
             std::process::exit(i32::from(crate::output::EXIT_USAGE));
         }
-    }};
+    }
+
+    fn line(&mut self, s: impl std::fmt::Display) {
+        use std::io::Write;
+        Self::check(writeln!(self.0, "{s}"));
+    }
+
+    /// Before a line on stderr, so that the two streams stay in order on a terminal.
+    fn flush(&mut self) {
+        use std::io::Write;
+        Self::check(self.0.flush());
+    }
 }
 
 #[derive(clap::Args)]
@@ -141,6 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let cwd = path_bytes(&cwd).to_vec();
     let mut failed = false;
+    let mut out = Out::new();
     // The interpreter is run at most once: for --python, or for the python3 on PATH.
     let fixed = args.python.as_deref().map(resolve_python).transpose()?;
     let mut python3: Option<Target> = None;
@@ -202,15 +226,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "result": result,
                 "error": error,
             });
-            println!("{json}");
+            out.line(json);
         }
         match answer {
-            Ok(out) => {
+            Ok(path) => {
                 if args.format == Format::Text {
-                    println!("{}", bytes_path(&out).display())
+                    out.line(bytes_path(&path).display())
                 }
             }
             Err(e) => {
+                out.flush();
                 failed = true;
                 eprintln!(
                     "pyc: {}: CPython {} raises {e}",
@@ -220,5 +245,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    out.flush();
     Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
 }
