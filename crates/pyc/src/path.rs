@@ -131,20 +131,30 @@ fn version_target(info: &'static VersionInfo) -> Target {
     }
 }
 
-/// `--python`: a version, or an interpreter (probed once).
+/// `--python`: a version, or an interpreter (probed once). A name such as `python3.12` is the
+/// interpreter of that name when it is on PATH and runs (its own -O and prefix settings
+/// count), else the version.
 fn resolve_python(p: &str) -> anyhow::Result<Target> {
-    if let Ok(v) = p.parse::<PyVersion>() {
-        if !std::path::Path::new(p).exists() {
+    let version = p.parse::<PyVersion>().ok();
+    if let Some(v) = version {
+        if !p.starts_with("python") && !std::path::Path::new(p).exists() {
             return Ok(version_target(known(v)?));
         }
     }
-    let exe = if p.contains('/') {
-        PathBuf::from(p)
-    } else {
-        pyc_python::which(p)
-            .with_context(|| format!("--python {p}: not a version and not on PATH"))?
-    };
-    target_from_interpreter(&exe)
+    if p.contains('/') {
+        return target_from_interpreter(std::path::Path::new(p));
+    }
+    match (
+        pyc_python::which(p).map(|exe| target_from_interpreter(&exe)),
+        version,
+    ) {
+        (Some(Ok(target)), _) => Ok(target),
+        // `python3.10` on PATH that does not run (a pyenv shim of an inactive version, say):
+        // the name still says which version.
+        (_, Some(v)) => Ok(version_target(known(v)?)),
+        (Some(Err(e)), None) => Err(e),
+        (None, None) => bail!("--python {p}: not a version and not on PATH"),
+    }
 }
 
 /// Without `--python`: a cache file name carries its version (NAME.cpython-312[.opt-1].pyc).
