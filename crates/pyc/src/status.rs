@@ -280,7 +280,8 @@ struct Tally {
     cache_side: BTreeMap<State, usize>,
     /// reason counts for stale
     reasons: BTreeMap<(usize, Reason), usize>,
-    sources: std::collections::HashSet<Vec<u8>>,
+    /// Sources with a verdict (one first-level record of the first target each).
+    sources: usize,
     kept: Vec<Record>,
 }
 
@@ -312,6 +313,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     let keep_all = args.format == Format::Json;
+    let keep_foreign = args.verbose;
+    let first_level = classifier
+        .targets
+        .first()
+        .and_then(|t| t.optimizations.first().copied());
     let tally = Mutex::new(Tally::default());
     classifier.classify_each(&roots, &|batch: Vec<Record>| {
         let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
@@ -322,15 +328,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     if let (State::Stale, Some(reason)) = (r.state, r.reason) {
                         *t.reasons.entry((ti, reason)).or_default() += 1;
                     }
-                    if let Some(s) = &r.source {
-                        if !t.sources.contains(s) {
-                            t.sources.insert(s.clone());
-                        }
+                    if ti == 0 && r.optimization == first_level {
+                        t.sources += 1;
                     }
                 }
                 _ => *t.cache_side.entry(r.state).or_default() += 1,
             }
-            if keep_all || r.state != State::Fresh {
+            if keep_all || !(r.state == State::Fresh || r.state == State::Foreign && !keep_foreign)
+            {
                 t.kept.push(r);
             }
         }
@@ -344,8 +349,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &tally.kept)?;
-            writeln!(out)?;
+            // One array, one record per line: cheap to write, easy to grep.
+            writeln!(out, "[")?;
+            let last = tally.kept.len().saturating_sub(1);
+            for (i, r) in tally.kept.iter().enumerate() {
+                serde_json::to_writer(&mut out, r)?;
+                writeln!(out, "{}", if i == last { "" } else { "," })?;
+            }
+            writeln!(out, "]")?;
         }
         Format::Text => {
             let paint = Paint {
@@ -384,7 +395,7 @@ fn print_summary(
     writeln!(
         out,
         "{} source files, {} target{}",
-        t.sources.len(),
+        t.sources,
         targets.len(),
         if targets.len() == 1 { "" } else { "s" }
     )?;
