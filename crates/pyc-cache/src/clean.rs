@@ -330,10 +330,13 @@ pub fn debris_items(roots: &[&Path], topics: &[String], walk_opts: &WalkOptions)
             .filter(|p| p.kind == DebrisKind::Tree && p.parent.is_none() && !p.name.contains('*'))
             .map(|p| p.name.as_bytes().to_vec()),
     );
+    let ignored = |name: &[u8]| walk_opts.ignore.iter().any(|i| i.as_slice() == name);
     let visit = |d: &DirListing<'_>| {
         let mut items = Vec::new();
         let mut skipped = Vec::new();
-        let mut sorted: Vec<&walk::Entry> = d.entries.iter().collect();
+        // pyclean drops matches that are in its ignore list (so `.tox` needs `--no-ignore .tox`).
+        let mut sorted: Vec<&walk::Entry> =
+            d.entries.iter().filter(|e| !ignored(&e.name)).collect();
         sorted.sort_by(|a, b| a.name.cmp(&b.name));
         for (topic, p, m) in &patterns {
             let why = format!("debris:{topic}");
