@@ -315,7 +315,7 @@ fn report(
             writeln!(out)?;
         }
         Format::Text => {
-            if args.dry_run || args.verbose {
+            if (args.dry_run || args.verbose) && !args.quiet {
                 for o in outcomes.iter().filter(done) {
                     writeln!(
                         out,
