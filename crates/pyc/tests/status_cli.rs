@@ -196,3 +196,67 @@ fn bad_input_is_reported_per_path() {
         .any(|r| r["source"] == "pkg/caf\u{fffd}.py" && r["state"] == "missing"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
 }
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn unwritable_folder_and_exclude() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("ro")).unwrap();
+    fs::create_dir_all(d.join("skipme")).unwrap();
+    fs::write(d.join("ro/m.py"), "x = 1\n").unwrap();
+    fs::write(d.join("skipme/n.py"), "x = 1\n").unwrap();
+    let locked = d.join("ro");
+    let root = running_as_root();
+    let ok = if root {
+        Command::new("chattr")
+            .arg("+i")
+            .arg(&locked)
+            .status()
+            .is_ok_and(|s| s.success())
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).is_ok()
+    };
+    let out = pyc(d)
+        .args([
+            "status",
+            "--python",
+            "3.12",
+            "--format",
+            "json",
+            "--exclude",
+            "skipme",
+        ])
+        .output()
+        .unwrap();
+    if root {
+        let _ = Command::new("chattr").arg("-i").arg(&locked).status();
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&locked, fs::Permissions::from_mode(0o755));
+    }
+    let recs = json(&out);
+    assert!(
+        !recs.iter().any(|r| r["source"] == "skipme/n.py"),
+        "{recs:?}"
+    );
+    assert!(recs
+        .iter()
+        .any(|r| r["source"] == "ro/m.py" && r["state"] == "missing"));
+    if ok {
+        assert!(
+            recs.iter()
+                .any(|r| r["state"] == "unwritable" && r["cache"] == "ro/__pycache__"),
+            "{recs:?}"
+        );
+    } else {
+        eprintln!("cannot lock a folder here: unwritable not checked");
+    }
+}
