@@ -327,6 +327,12 @@ impl Record {
         }
     }
 
+    /// A verdict that a compile should act on: the target recompiles this source (stale) or
+    /// has no cache file for it (missing).
+    pub fn needs_compile(&self) -> bool {
+        self.target_index.is_some() && matches!(self.state, State::Stale | State::Missing)
+    }
+
     pub fn source_display(&self) -> String {
         self.source
             .as_deref()
