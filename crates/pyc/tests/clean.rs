@@ -288,3 +288,81 @@ fn dry_run_lists_exactly_what_the_real_run_removes() {
     );
     assert!(!removed.contains("deploy/only.pyc"));
 }
+
+#[test]
+fn prefix_tree_of_the_root_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().canonicalize().unwrap();
+    let proj = base.join("proj");
+    let other = base.join("other");
+    let prefix = base.join("prefix");
+    fs::create_dir_all(proj.join("pkg")).unwrap();
+    fs::write(proj.join("pkg/m.py"), "x = 1\n").unwrap();
+    let mirror = |p: &Path| prefix.join(p.strip_prefix("/").unwrap());
+    pyc_file(&mirror(&proj.join("pkg")).join("m.cpython-312.pyc"));
+    pyc_file(&mirror(&proj.join("pkg")).join("gone.cpython-312.pyc"));
+    pyc_file(&mirror(&proj.join("deleted_dir")).join("x.cpython-312.pyc"));
+    pyc_file(&mirror(&other).join("keep.cpython-312.pyc"));
+    let out = pyc()
+        .arg("clean")
+        .arg(&proj)
+        .arg("--orphans")
+        .arg("--prefix")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(mirror(&proj.join("pkg")).join("m.cpython-312.pyc").exists());
+    assert!(!mirror(&proj.join("pkg"))
+        .join("gone.cpython-312.pyc")
+        .exists());
+    assert!(!mirror(&proj.join("deleted_dir"))
+        .join("x.cpython-312.pyc")
+        .exists());
+    assert!(mirror(&other).join("keep.cpython-312.pyc").exists());
+    // The default clean takes the rest of the project's prefix tree, via the environment.
+    let out = pyc()
+        .arg("clean")
+        .arg(&proj)
+        .env("PYTHONPYCACHEPREFIX", &prefix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!mirror(&proj.join("pkg")).join("m.cpython-312.pyc").exists());
+    assert!(mirror(&other).join("keep.cpython-312.pyc").exists());
+}
+
+#[test]
+fn stale_for_a_target_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::write(r.join("a.py"), "x = 1\n").unwrap();
+    fs::write(r.join("b.py"), "x = 1\n").unwrap();
+    // a: a 3.12 pyc matching the source; b: one that does not (mtime 0).
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(r.join("a.py")).unwrap();
+    let mut good = b"\xcb\x0d\x0d\x0a\0\0\0\0".to_vec();
+    good.extend_from_slice(&(m.mtime() as u32).to_le_bytes());
+    good.extend_from_slice(&(m.size() as u32).to_le_bytes());
+    fs::create_dir_all(r.join("__pycache__")).unwrap();
+    fs::write(r.join("__pycache__/a.cpython-312.pyc"), &good).unwrap();
+    pyc_file(&r.join("__pycache__/b.cpython-312.pyc"));
+    pyc_file(&r.join("__pycache__/b.cpython-311.pyc"));
+    let out = pyc()
+        .args(["clean", "--stale", "--python", "3.12"])
+        .arg(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(r.join("__pycache__/a.cpython-312.pyc").exists());
+    assert!(!r.join("__pycache__/b.cpython-312.pyc").exists());
+    assert!(r.join("__pycache__/b.cpython-311.pyc").exists());
+    let out = pyc()
+        .args(["clean", "--foreign", "--python", "3.12"])
+        .arg(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!r.join("__pycache__/b.cpython-311.pyc").exists());
+    assert!(r.join("__pycache__/a.cpython-312.pyc").exists());
+}
