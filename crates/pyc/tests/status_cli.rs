@@ -260,3 +260,17 @@ fn unwritable_folder_and_exclude() {
         eprintln!("cannot lock a folder here: unwritable not checked");
     }
 }
+
+#[test]
+fn a_single_file_lists_only_its_own_cache_files() {
+    let t = tree();
+    fs::write(t.path().join("pkg/__pycache__/gone.cpython-312.pyc"), b"").unwrap();
+    let out = pyc(t.path())
+        .args(["status", "pkg/b.py", "--python", "3.12", "--format", "json"])
+        .output()
+        .unwrap();
+    let recs = json(&out);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["source"], "pkg/b.py");
+    assert_eq!(recs[0]["state"], "missing");
+}
