@@ -5,8 +5,9 @@ For each interpreter and case this writes two files:
 
   <X.Y>-<case>.stderr   the raw stderr of `python -X importtime -c CODE`, byte for byte
   <X.Y>-<case>.json     facts from inside the same process: `sys.modules` in insertion order
-                        (a module enters sys.modules before its body runs, so this is the
-                        pre-order of the import tree), the names that were imported but failed,
+                        (importlib moves a module to the end of sys.modules when its body has
+                        run, so this is the finish order, like the rows), the order in which
+                        imports started (an audit hook, 3.8+: the pre-order), the names that were imported but failed,
                         sys.builtin_module_names, the frozen modules among sys.modules
                         (`_imp.is_frozen`), the version, and the -X option used.
 
@@ -35,8 +36,23 @@ from pythons import interpreters, NODE_DIR  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "importtime")
 
+# Runs first: an audit hook (3.8+) records the "import" event that CPython raises when an
+# import starts (import_find_and_load, the same place the -X importtime clock starts), so the
+# start order (pre-order) is known from inside too. Extension modules raise it a second time.
+HOOK = r"""
+import sys as _s
+_STARTS = None
+if hasattr(_s, 'addaudithook'):
+    _STARTS = []
+    def _hook(ev, args, _add=_STARTS.append):
+        if ev == 'import':
+            _add(args[0])
+    _s.addaudithook(_hook)
+"""
+
 # Valid on 3.7+: prints one JSON line of facts to stdout.
 FACTS = r"""
+_starts = None if _STARTS is None else list(_STARTS)
 import sys as _s, json as _j
 try:
     import _imp as _i
@@ -46,6 +62,7 @@ except Exception:
 _s.stdout.write(_j.dumps({
     'version': '%d.%d.%d' % _s.version_info[:3],
     'modules': list(_s.modules),
+    'starts': _starts,
     'failed': _FAILED,
     'builtin_module_names': list(_s.builtin_module_names),
     'frozen': _frozen,
@@ -80,6 +97,19 @@ CASES = {
             "pkg/c.py": b"from . import a\nimport pkg.b\nVALUE = a.VALUE * 2\n",
         },
     ),
+}
+
+
+# The interleaved case's own stderr lines, as the code above writes them.
+PROGRAM_STDERR = {
+    "interleaved": [
+        "program: before the imports",
+        "program: a line with | bars | like a row",
+        "import time: not a row at all",
+        "partial line without newline: ",
+        "",
+        "program: after the imports",
+    ],
 }
 
 
@@ -133,14 +163,16 @@ def main():
         for case, (code, files) in CASES.items():
             for xopt, suffix in runs:
                 if py.kind == "pyodide":
-                    stdout, stderr = run_pyodide(py, code + FACTS, files, xopt)
+                    stdout, stderr = run_pyodide(py, HOOK + code + FACTS, files, xopt)
                 else:
-                    stdout, stderr = run_native(py, code + FACTS, files)
+                    stdout, stderr = run_native(py, HOOK + code + FACTS, files)
                 facts = json.loads(stdout.strip().splitlines()[-1])
                 facts["interpreter"] = py.full
                 facts["kind"] = py.kind
                 facts["case"] = case
                 facts["xoption"] = xopt
+                # What the program itself wrote to stderr, line by line (the rows aside).
+                facts["program_stderr"] = PROGRAM_STDERR.get(case, [])
                 base = "%s-%s%s" % (py.version, case, suffix)
                 with open(os.path.join(OUT, base + ".stderr"), "wb") as f:
                     f.write(stderr)

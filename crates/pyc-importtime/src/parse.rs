@@ -19,10 +19,9 @@
 //! import time: cached    | cached     |   sys
 //! ```
 //!
-//! Such a row has no time. Its indentation is not two spaces per level (observed in 3.14 and
-//! 3.15: odd widths, and width 0 inside nested imports), so it is read as "the import happened
-//! inside the module that is still loading at that point", placed by [`cached_depth`], and kept
-//! as a leaf with no time.
+//! Such a row has no time, and its indentation is not two spaces per level but one per import
+//! in progress (less one); [`cached_depth`] places it under the module whose body made the
+//! import, as a leaf with no time.
 //!
 //! Whatever else the program writes to stderr is kept, in order, in [`Parsed::other_lines`]:
 //! lines that are not rows, and the head of a line the program left unterminated just before a
@@ -157,16 +156,14 @@ fn parse_us(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
-/// The tree depth a row belongs at. A timed row: two spaces per level. A `cached` row is
-/// printed while the importing module is still loading; its width is read as half a level
-/// per space, rounded up, one level below the loading module: widths 1-2 under a top-level
-/// module, 3-4 one level deeper, and 0 at the top.
+/// The tree depth a `cached` row belongs at. Measured on 3.14 and 3.15 (see the `package-x2`
+/// fixtures): the row's indentation is one space per import in progress, less one, so a
+/// cached import inside `pkg.b` (third level: `pkg` > `pkg.a` > `pkg.b`) is indented two
+/// spaces. The row is a child of the module at depth `indent`. Width 0 is also what an
+/// import outside any module prints (the program's own top level): such a row is given to
+/// the next top-level import to finish.
 pub fn cached_depth(indent: usize) -> usize {
-    if indent == 0 {
-        0
-    } else {
-        indent.div_ceil(2) + 1
-    }
+    indent + 1
 }
 
 /// Parse a whole stderr. Never fails: lines that are not rows are kept as the program's own.
