@@ -77,6 +77,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Ask for 3.14+'s `-X importtime=2` (rows for imports of already-imported modules).
     pub cached_rows: bool,
+    /// Working directory of the runs (`None`: this process's).
+    pub cwd: Option<PathBuf>,
 }
 
 /// The interpreter a measurement used.
@@ -131,8 +133,10 @@ pub struct Measurement {
     pub program: Program,
     pub cold: Vec<Run>,
     pub warm: Vec<Run>,
-    /// Files the filling run wrote into the warm prefix.
-    pub warm_cache_files: usize,
+    /// Files the first cold run wrote into its (empty) prefix, relative to it (sorted).
+    pub cold_cache_files: Vec<String>,
+    /// Files the filling run wrote into the warm prefix, relative to it (sorted).
+    pub warm_cache_files: Vec<String>,
     /// Warm-prefix files that a measured warm run created or rewrote (should be none).
     pub warm_rewritten: Vec<String>,
     /// Module name -> how it was loaded.
@@ -209,6 +213,7 @@ pub fn measure(
         program,
         xopt,
         timeout: opts.timeout,
+        cwd: opts.cwd.as_deref(),
         interrupted,
     };
 
@@ -225,11 +230,17 @@ pub fn measure(
 
     let mut cold = Vec::new();
     let mut warm = Vec::new();
+    let mut cold_cache_files = Vec::new();
     for i in 0..opts.runs.max(1) {
         let prefix = tmp.path().join(format!("cold-{i}"));
         std::fs::create_dir(&prefix).map_err(RunError::Temp)?;
         let mut r = runner.run(&prefix, "cold")?;
-        r.cache_files = snapshot(&prefix).len();
+        let files = snapshot(&prefix);
+        r.cache_files = files.len();
+        if i == 0 {
+            cold_cache_files = files.into_keys().collect();
+            cold_cache_files.sort();
+        }
         // Each cold run starts empty: remove this one's cache now.
         std::fs::remove_dir_all(&prefix).map_err(RunError::Temp)?;
         cold.push(r);
@@ -277,7 +288,12 @@ pub fn measure(
         program: program.clone(),
         cold,
         warm,
-        warm_cache_files: before.len(),
+        cold_cache_files,
+        warm_cache_files: {
+            let mut v: Vec<String> = before.keys().cloned().collect();
+            v.sort();
+            v
+        },
         warm_rewritten,
         kinds,
     };
@@ -298,6 +314,7 @@ struct Runner<'a> {
     program: &'a Program,
     xopt: &'a str,
     timeout: Duration,
+    cwd: Option<&'a Path>,
     interrupted: &'a AtomicBool,
 }
 
@@ -316,6 +333,9 @@ impl Runner<'_> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if let Some(d) = self.cwd {
+            cmd.current_dir(d);
+        }
         let start = Instant::now();
         let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
             path: self.interpreter.path.clone(),

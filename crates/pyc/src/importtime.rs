@@ -151,6 +151,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         runs: a.runs as usize,
         timeout: Duration::from_secs_f64(a.timeout),
         cached_rows: a.cached_rows,
+        cwd: None,
     };
     // Ctrl-C: the run in progress is killed and the temporary prefixes removed before exiting.
     let interrupted = Arc::new(AtomicBool::new(false));
