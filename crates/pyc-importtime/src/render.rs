@@ -353,6 +353,14 @@ pub fn svg(reports: &[Report]) -> String {
                 ms(t.imports.median),
                 ms(t.wall.median)
             );
+            // The panel's full width is the same time in both panels: what stays empty on the
+            // warm side is what the cache saved.
+            let _ = writeln!(
+                body,
+                "<rect class=\"bg\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{PANEL_W}\" height=\"{:.1}\" fill=\"#f3f3f3\"/>",
+                y + 18.0,
+                rows as f64 * ROW_H
+            );
             let _ = writeln!(
                 body,
                 "<g class=\"panel {}\">",
@@ -389,7 +397,7 @@ pub fn svg(reports: &[Report]) -> String {
     }
     let _ = writeln!(
         body,
-        "<text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\">width: median cumulative time, one scale for both panels; hover a box for its numbers</text>",
+        "<text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\">width: median cumulative time, one scale for both panels (grey: the time the cache saves); hover a box for its numbers</text>",
         MARGIN,
         y + 28.0
     );
