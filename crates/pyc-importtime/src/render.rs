@@ -104,8 +104,8 @@ pub fn text(r: &Report, o: &TreeOptions) -> String {
     let c = &r.counts;
     let _ = writeln!(
         s,
-        "  {:<16} {} imported: {} from source (compiled cold), {} frozen, {} built-in, {} other",
-        "modules", c.modules, c.source, c.frozen, c.built_in, c.other
+        "  {:<16} {} imported: {} from source (compiled cold), {} frozen, {} built-in, {} extension, {} pyc-only, {} other",
+        "modules", c.modules, c.source, c.frozen, c.built_in, c.extension, c.sourceless, c.other
     );
     let rewritten = if r.warm_rewritten.is_empty() {
         "none rewritten by the warm runs".to_string()
@@ -214,8 +214,12 @@ fn colour(kind: Kind, depth: usize) -> &'static str {
         (Kind::Frozen, false) => "#7fa6e6",
         (Kind::BuiltIn, true) => "#7d7d7d",
         (Kind::BuiltIn, false) => "#a6a6a6",
-        (Kind::Other, true) => "#8e5fc9",
-        (Kind::Other, false) => "#b493e0",
+        (Kind::Extension, true) => "#8e5fc9",
+        (Kind::Extension, false) => "#b493e0",
+        (Kind::Sourceless, true) => "#3e9e6a",
+        (Kind::Sourceless, false) => "#79c49b",
+        (Kind::Other, true) => "#b8a24a",
+        (Kind::Other, false) => "#d6c57e",
     }
 }
 
@@ -383,7 +387,9 @@ pub fn svg(reports: &[Report]) -> String {
         (Kind::Source, "compiled from source when cold"),
         (Kind::Frozen, "frozen"),
         (Kind::BuiltIn, "built-in"),
-        (Kind::Other, "extension / no cache"),
+        (Kind::Extension, "extension"),
+        (Kind::Sourceless, "pyc only"),
+        (Kind::Other, "other (namespace, ...)"),
     ] {
         let _ = writeln!(
             body,

@@ -90,6 +90,8 @@ pub struct StateTotals {
 pub struct Counts {
     pub modules: usize,
     pub source: usize,
+    pub sourceless: usize,
+    pub extension: usize,
     pub frozen: usize,
     pub built_in: usize,
     pub other: usize,
@@ -232,6 +234,8 @@ pub fn report(m: &Measurement) -> Report {
     let mut counts = Counts {
         modules: 0,
         source: 0,
+        sourceless: 0,
+        extension: 0,
         frozen: 0,
         built_in: 0,
         other: 0,
@@ -247,6 +251,8 @@ pub fn report(m: &Measurement) -> Report {
         counts.modules += 1;
         match kinds.get(n).copied().unwrap_or(Kind::Other) {
             Kind::Source => counts.source += 1,
+            Kind::Sourceless => counts.sourceless += 1,
+            Kind::Extension => counts.extension += 1,
             Kind::Frozen => counts.frozen += 1,
             Kind::BuiltIn => counts.built_in += 1,
             Kind::Other => counts.other += 1,

@@ -95,13 +95,17 @@ pub struct Interpreter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// Compiled from source in the cold runs (its pyc appeared in the empty prefix).
+    /// Compiled from source in the cold runs (`SourceFileLoader`).
     Source,
+    /// Loaded from a pyc with no source beside it (`SourcelessFileLoader`): never compiled.
+    Sourceless,
+    /// An extension module (`ExtensionFileLoader`: a shared library): never compiled.
+    Extension,
     /// Frozen into the interpreter (`_imp.is_frozen`): never compiled, never cached.
     Frozen,
     /// Built into the interpreter (`sys.builtin_module_names`).
     BuiltIn,
-    /// No cache file either: an extension module, a namespace package, a failed import.
+    /// Anything else: a namespace package, a module of a custom loader, a failed import.
     Other,
 }
 
@@ -109,6 +113,8 @@ impl Kind {
     pub fn label(self) -> &'static str {
         match self {
             Kind::Source => "source",
+            Kind::Sourceless => "pyc-only",
+            Kind::Extension => "ext",
             Kind::Frozen => "frozen",
             Kind::BuiltIn => "built-in",
             Kind::Other => "other",
@@ -219,7 +225,7 @@ pub fn measure(
 
     let warm_prefix = tmp.path().join("warm");
     std::fs::create_dir(&warm_prefix).map_err(RunError::Temp)?;
-    let fill = runner.run(&warm_prefix, "warm-filling")?;
+    let fill = runner.run(&warm_prefix, "warm-filling", false)?;
     if fill.parsed.roots.is_empty() {
         return Err(RunError::NoRows {
             path: interpreter.path.clone(),
@@ -227,6 +233,10 @@ pub fn measure(
     }
     let before = snapshot(&warm_prefix);
     let compiled_names = module_names_of_pycs(before.keys());
+    // One more warm run, unmeasured, with `-v`: CPython names each module's loader as it
+    // loads it, which says exactly how every module came in.
+    let listing = runner.run(&warm_prefix, "warm (loader listing)", true)?;
+    let loaders = loader_kinds(&listing.parsed.other_lines);
 
     let mut cold = Vec::new();
     let mut warm = Vec::new();
@@ -234,7 +244,7 @@ pub fn measure(
     for i in 0..opts.runs.max(1) {
         let prefix = tmp.path().join(format!("cold-{i}"));
         std::fs::create_dir(&prefix).map_err(RunError::Temp)?;
-        let mut r = runner.run(&prefix, "cold")?;
+        let mut r = runner.run(&prefix, "cold", false)?;
         let files = snapshot(&prefix);
         r.cache_files = files.len();
         if i == 0 {
@@ -244,7 +254,7 @@ pub fn measure(
         // Each cold run starts empty: remove this one's cache now.
         std::fs::remove_dir_all(&prefix).map_err(RunError::Temp)?;
         cold.push(r);
-        let mut w = runner.run(&warm_prefix, "warm")?;
+        let mut w = runner.run(&warm_prefix, "warm", false)?;
         w.cache_files = before.len();
         warm.push(w);
     }
@@ -274,10 +284,10 @@ pub fn measure(
     let kinds = names
         .iter()
         .map(|&n| {
-            let k = match probed.get(n) {
-                Some(k) => *k,
-                None if compiled_names.contains(n) => Kind::Source,
-                None => Kind::Other,
+            let k = match (loaders.get(n), probed.get(n)) {
+                (Some(k), _) | (None, Some(k)) => *k,
+                (None, None) if compiled_names.contains(n) => Kind::Source,
+                (None, None) => Kind::Other,
             };
             (n.to_string(), k)
         })
@@ -319,11 +329,15 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn run(&self, prefix: &Path, state: &'static str) -> Result<Run, RunError> {
+    /// One run; `verbose` adds `-v` (for the loader listing, never for a measured run).
+    fn run(&self, prefix: &Path, state: &'static str, verbose: bool) -> Result<Run, RunError> {
         if self.interrupted.load(Ordering::SeqCst) {
             return Err(RunError::Interrupted);
         }
         let mut cmd = Command::new(&self.interpreter.path);
+        if verbose {
+            cmd.arg("-v");
+        }
         cmd.arg("-X")
             .arg(self.xopt)
             .args(self.program.args())
@@ -398,6 +412,41 @@ impl Runner<'_> {
             cache_files: 0,
         })
     }
+}
+
+/// Module kinds from `python -v` stderr: `import 'json' # <...SourceFileLoader object at ...>`
+/// (3.4+, `_bootstrap._load_unlocked`), and `import _imp # builtin` / `# frozen` for the
+/// first bootstrap modules.
+pub fn loader_kinds(lines: &[String]) -> HashMap<String, Kind> {
+    let mut out = HashMap::new();
+    for line in lines {
+        let Some(rest) = line.strip_prefix("import ") else {
+            continue;
+        };
+        let Some((name, loader)) = rest.split_once(" # ") else {
+            continue;
+        };
+        let name = name.trim_matches('\'');
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            continue;
+        }
+        // The loader's class name, as its repr shows it.
+        let kind = if loader.contains("SourcelessFileLoader") {
+            Kind::Sourceless
+        } else if loader.contains("SourceFileLoader") {
+            Kind::Source
+        } else if loader.contains("ExtensionFileLoader") {
+            Kind::Extension
+        } else if loader.contains("FrozenImporter") || loader == "frozen" {
+            Kind::Frozen
+        } else if loader.contains("BuiltinImporter") || loader == "builtin" {
+            Kind::BuiltIn
+        } else {
+            Kind::Other
+        };
+        out.entry(name.to_string()).or_insert(kind);
+    }
+    out
 }
 
 /// Every regular file under `dir` (relative path -> size, mtime, inode): a pyc rewritten in
@@ -520,6 +569,31 @@ fn probe_kinds(i: &Interpreter, names: &[&str]) -> Result<HashMap<String, Kind>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loaders() {
+        let lines: Vec<String> = [
+            "import _imp # builtin",
+            "import '_io' # <class '_frozen_importlib.BuiltinImporter'>",
+            "import 'zipimport' # <class '_frozen_importlib.FrozenImporter'>",
+            "import 'json' # <_frozen_importlib_external.SourceFileLoader object at 0x7f>",
+            "import 'old' # <_frozen_importlib_external.SourcelessFileLoader object at 0x7f>",
+            "import '_json' # <_frozen_importlib_external.ExtensionFileLoader object at 0x7f>",
+            "import 'ns' # None",
+            "# code object from '/x/json/__init__.pyc'",
+        ]
+        .map(String::from)
+        .to_vec();
+        let k = loader_kinds(&lines);
+        assert_eq!(k["_imp"], Kind::BuiltIn);
+        assert_eq!(k["_io"], Kind::BuiltIn);
+        assert_eq!(k["zipimport"], Kind::Frozen);
+        assert_eq!(k["json"], Kind::Source);
+        assert_eq!(k["old"], Kind::Sourceless);
+        assert_eq!(k["_json"], Kind::Extension);
+        assert_eq!(k["ns"], Kind::Other);
+        assert_eq!(k.len(), 7);
+    }
 
     #[test]
     fn pyc_paths_name_modules() {

@@ -71,6 +71,23 @@ fn make_project(root: &Path, py: &Path) {
         "C = sum(range(10))\ndef f(x):\n    return [i * x for i in range(3)]\n",
     );
     write(&root.join("m.py"), "X = 'planted'\n");
+    // A namespace package, and a module that exists only as a pyc (no source).
+    write(&root.join("ns/mod.py"), "N = 1\n");
+    write(&root.join("legacy_src.py"), "L = 'legacy'\n");
+    let out = Command::new(py)
+        .args([
+            "-c",
+            "import py_compile; py_compile.compile('legacy_src.py', cfile='legacy.pyc', doraise=True)",
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(root.join("legacy_src.py")).unwrap();
     // The user's own caches, made the ordinary way (no prefix).
     let out = Command::new(py)
         .args(["-c", "import pkg, pkg.sub, m"])
@@ -103,7 +120,7 @@ fn program(log: &Path) -> String {
     format!(
         r#"
 import os, sys, json
-import pkg, pkg.sub, m
+import pkg, pkg.sub, m, legacy, ns.mod
 rec = {{'prefix': sys.pycache_prefix, 'm': m.X, 'mods': {{}}}}
 for name in {mods:?}:
     mod = sys.modules[name]
@@ -164,13 +181,14 @@ fn cold_compiles_warm_does_not_and_the_users_cache_is_untouched() {
             py.version
         );
 
-        // The log: the fill run, then cold and warm alternating.
+        // The log: the fill run, the loader-listing run (warm, -v), then cold and warm
+        // alternating.
         let recs: Vec<serde_json::Value> = std::fs::read_to_string(&log)
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(recs.len(), 1 + 2 * runs, "{}", py.version);
+        assert_eq!(recs.len(), 2 + 2 * runs, "{}", py.version);
         let user_root = root.canonicalize().unwrap();
         for r in &recs {
             // The planted pyc in the user's __pycache__ was never executed.
@@ -184,10 +202,15 @@ fn cold_compiles_warm_does_not_and_the_users_cache_is_untouched() {
         }
         let fill = &recs[0];
         let warm_prefix = fill["prefix"].as_str().unwrap();
+        assert_eq!(
+            recs[1]["mods"], fill["mods"],
+            "{}: listing run rewrote",
+            py.version
+        );
         let mut cold_prefixes = Vec::new();
         for i in 0..runs {
-            let cold = &recs[1 + 2 * i];
-            let warm = &recs[2 + 2 * i];
+            let cold = &recs[2 + 2 * i];
+            let warm = &recs[3 + 2 * i];
             // Warm: the same prefix as the fill run, and every module's pyc is the very file
             // the fill run wrote (same inode, same mtime): nothing compiled or rewritten.
             assert_eq!(warm["prefix"], warm_prefix, "{}", py.version);
@@ -242,8 +265,36 @@ fn cold_compiles_warm_does_not_and_the_users_cache_is_untouched() {
             .cold
             .iter()
             .all(|r| r.cache_files == m.cold_cache_files.len()));
-        // Built-in and frozen modules are marked, not counted as compiled.
+        // Every other kind is marked as such, not counted as compiled.
         assert_eq!(m.kinds.get("posix"), Some(&Kind::BuiltIn), "{}", py.version);
+        assert_eq!(
+            m.kinds.get("legacy"),
+            Some(&Kind::Sourceless),
+            "{}",
+            py.version
+        );
+        assert_eq!(m.kinds.get("ns"), Some(&Kind::Other), "{}", py.version);
+        assert_eq!(m.kinds.get("ns.mod"), Some(&Kind::Source), "{}", py.version);
+        let json_builtin = Command::new(&py.path)
+            .args([
+                "-c",
+                "import sys; print('_json' in sys.builtin_module_names)",
+            ])
+            .output()
+            .unwrap();
+        let want = if String::from_utf8_lossy(&json_builtin.stdout).trim() == "True" {
+            Kind::BuiltIn
+        } else {
+            Kind::Extension
+        };
+        assert_eq!(m.kinds.get("_json"), Some(&want), "{}", py.version);
+        assert!(
+            !m.cold_cache_files
+                .iter()
+                .any(|f| f.contains("/legacy.cpython-")),
+            "{}: a pyc-only module was compiled",
+            py.version
+        );
         let kinds: HashMap<Kind, usize> = m.kinds.values().fold(HashMap::new(), |mut h, k| {
             *h.entry(*k).or_default() += 1;
             h
