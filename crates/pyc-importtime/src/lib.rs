@@ -15,7 +15,8 @@
 //!
 //! let python = discover::resolve(Some("3.12")).unwrap();
 //! let program = run::Program::Code("import json".into());
-//! let opts = run::Options { runs: 5, timeout: std::time::Duration::from_secs(60), cached_rows: false, cwd: None };
+//! let mut opts = run::Options::default();
+//! opts.runs = 9;
 //! let m = run::measure(&python, &program, &opts, &AtomicBool::new(false)).unwrap();
 //! let r = report::report(&m);
 //! println!("cold/warm {:.2}x", r.cold_warm_ratio);

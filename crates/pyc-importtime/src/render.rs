@@ -77,7 +77,12 @@ pub fn text(r: &Report, o: &TreeOptions) -> String {
     let _ = writeln!(
         s,
         "  {:<16} {:<26} warm (cache filled)",
-        "", "cold (empty cache)"
+        "",
+        if r.warm_stdlib {
+            "cold (stdlib cached only)"
+        } else {
+            "cold (empty cache)"
+        }
     );
     let _ = writeln!(
         s,
@@ -347,6 +352,8 @@ pub fn svg(reports: &[Report]) -> String {
             let x0 = MARGIN + i as f64 * (PANEL_W + GAP);
             let (t, label) = if warm {
                 (&r.warm, "warm: cache filled")
+            } else if r.warm_stdlib {
+                (&r.cold, "cold: only the standard library cached")
             } else {
                 (&r.cold, "cold: empty cache, every module compiled")
             };

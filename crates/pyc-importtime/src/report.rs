@@ -102,6 +102,8 @@ pub struct Report {
     pub interpreter: crate::run::Interpreter,
     pub program: crate::run::Program,
     pub runs: usize,
+    /// Cold runs kept the standard library's pycs (`--warm-stdlib`).
+    pub warm_stdlib: bool,
     pub cold: StateTotals,
     pub warm: StateTotals,
     /// Median cold wall / median warm wall.
@@ -262,6 +264,7 @@ pub fn report(m: &Measurement) -> Report {
         interpreter: m.interpreter.clone(),
         program: m.program.clone(),
         runs: m.cold.len(),
+        warm_stdlib: m.warm_stdlib,
         cold_warm_ratio: if warm.wall.median > 0.0 {
             cold.wall.median / warm.wall.median
         } else {

@@ -70,6 +70,7 @@ impl Program {
 }
 
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// Measured runs in each state.
     pub runs: usize,
@@ -79,6 +80,22 @@ pub struct Options {
     pub cached_rows: bool,
     /// Working directory of the runs (`None`: this process's).
     pub cwd: Option<PathBuf>,
+    /// Cold runs keep the standard library's pycs (linked in from the warm prefix), so only
+    /// the rest (site-packages, the project) is compiled: an image whose interpreter came
+    /// with its caches but whose packages were installed without them.
+    pub warm_stdlib: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            runs: 5,
+            timeout: Duration::from_secs(120),
+            cached_rows: false,
+            cwd: None,
+            warm_stdlib: false,
+        }
+    }
 }
 
 /// The interpreter a measurement used.
@@ -147,6 +164,8 @@ pub struct Measurement {
     pub warm_rewritten: Vec<String>,
     /// Module name -> how it was loaded.
     pub kinds: BTreeMap<String, Kind>,
+    /// Cold runs kept the standard library's pycs.
+    pub warm_stdlib: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -238,18 +257,56 @@ pub fn measure(
     let listing = runner.run(&warm_prefix, "warm (loader listing)", true)?;
     let loaders = loader_kinds(&listing.parsed.other_lines);
 
+    // With --warm-stdlib: the warm prefix's files that belong to the standard library.
+    let stdlib_pycs: Vec<String> = if opts.warm_stdlib {
+        let dirs = stdlib_dirs(interpreter)?;
+        let mut v: Vec<String> = before
+            .keys()
+            .filter(|rel| {
+                let abs = format!("/{rel}");
+                dirs.stdlib
+                    .iter()
+                    .any(|d| abs.starts_with(&format!("{d}/")))
+                    && !dirs
+                        .packages
+                        .iter()
+                        .any(|d| abs.starts_with(&format!("{d}/")))
+            })
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    } else {
+        Vec::new()
+    };
+
     let mut cold = Vec::new();
     let mut warm = Vec::new();
     let mut cold_cache_files = Vec::new();
     for i in 0..opts.runs.max(1) {
         let prefix = tmp.path().join(format!("cold-{i}"));
         std::fs::create_dir(&prefix).map_err(RunError::Temp)?;
+        for rel in &stdlib_pycs {
+            let to = prefix.join(rel);
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(RunError::Temp)?;
+            }
+            // CPython replaces a pyc by renaming a new file over it, never writes into it, so
+            // a hard link cannot let a cold run change the warm prefix.
+            let from = warm_prefix.join(rel);
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).map_err(RunError::Temp)?;
+            }
+        }
         let mut r = runner.run(&prefix, "cold", false)?;
-        let files = snapshot(&prefix);
+        let mut files: Vec<String> = snapshot(&prefix)
+            .into_keys()
+            .filter(|k| stdlib_pycs.binary_search(k).is_err())
+            .collect();
         r.cache_files = files.len();
         if i == 0 {
-            cold_cache_files = files.into_keys().collect();
-            cold_cache_files.sort();
+            files.sort();
+            cold_cache_files = files;
         }
         // Each cold run starts empty: remove this one's cache now.
         std::fs::remove_dir_all(&prefix).map_err(RunError::Temp)?;
@@ -306,6 +363,7 @@ pub fn measure(
         },
         warm_rewritten,
         kinds,
+        warm_stdlib: opts.warm_stdlib,
     };
     tmp.close().map_err(RunError::Temp)?;
     Ok(m)
@@ -502,6 +560,63 @@ pub fn module_names_of_pycs<'a>(paths: impl Iterator<Item = &'a String>) -> Hash
         }
     }
     out
+}
+
+struct StdlibDirs {
+    /// The standard library's folders (as configured and as resolved).
+    stdlib: Vec<String>,
+    /// Package folders, which may lie inside them (`lib/python3.X/site-packages`).
+    packages: Vec<String>,
+}
+
+const STDLIB_PROBE: &str = r#"
+import json, os, sys, sysconfig, site
+p = sysconfig.get_paths()
+def both(paths):
+    return sorted({x for q in paths if q for x in (os.path.abspath(q), os.path.realpath(q))})
+pk = [p.get('purelib'), p.get('platlib')] + list(getattr(site, 'getsitepackages', lambda: [])())
+print(json.dumps({'stdlib': both([p.get('stdlib'), p.get('platstdlib')]), 'packages': both(pk)}))
+"#;
+
+fn stdlib_dirs(i: &Interpreter) -> Result<StdlibDirs, RunError> {
+    let out = Command::new(&i.path)
+        .arg("-c")
+        .arg(STDLIB_PROBE)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| RunError::Spawn {
+            path: i.path.clone(),
+            source,
+        })?;
+    let probe_err = |what: String| RunError::Probe {
+        path: i.path.clone(),
+        what,
+    };
+    if !out.status.success() {
+        return Err(probe_err(format!(
+            "standard-library probe failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| probe_err(format!("standard-library probe: unexpected output ({e})")))?;
+    let list = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(|s| s.trim_end_matches('/').to_string()))
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(StdlibDirs {
+        stdlib: list("stdlib"),
+        packages: list("packages"),
+    })
 }
 
 /// Asks the interpreter which of `names` are built in or frozen (in that interpreter's own

@@ -46,6 +46,14 @@ fn tree_state(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, i64, i64, u64)> {
     out
 }
 
+fn options(runs: usize, timeout: Duration, cwd: &Path) -> Options {
+    let mut o = Options::default();
+    o.runs = runs;
+    o.timeout = timeout;
+    o.cwd = Some(cwd.to_path_buf());
+    o
+}
+
 fn interpreter(py: &LivePython) -> Interpreter {
     let probe = pyc_python::probe(&py.path).expect("probe");
     Interpreter {
@@ -158,12 +166,7 @@ fn cold_compiles_warm_does_not_and_the_users_cache_is_untouched() {
         );
         let log = tmp.path().join("log.jsonl");
         let runs = 3;
-        let opts = Options {
-            runs,
-            timeout: Duration::from_secs(120),
-            cached_rows: false,
-            cwd: Some(root.clone()),
-        };
+        let opts = options(runs, Duration::from_secs(120), &root);
         let interp = interpreter(py);
         let m = measure(
             &interp,
@@ -320,12 +323,7 @@ fn a_failing_program_reports_its_stderr_and_leaves_no_prefix() {
     };
     report_used("importtime failure", std::slice::from_ref(&py));
     let tmp = tempfile::tempdir().unwrap();
-    let opts = Options {
-        runs: 2,
-        timeout: Duration::from_secs(60),
-        cached_rows: false,
-        cwd: Some(tmp.path().to_path_buf()),
-    };
+    let opts = options(2, Duration::from_secs(60), tmp.path());
     let err = measure(
         &interpreter(&py),
         &Program::Code("import json\nraise SystemExit('boom: the program failed')".into()),
@@ -340,13 +338,57 @@ fn a_failing_program_reports_its_stderr_and_leaves_no_prefix() {
     let err = measure(
         &interpreter(&py),
         &Program::Code("import time\ntime.sleep(30)".into()),
-        &Options {
-            timeout: Duration::from_millis(1500),
-            ..opts
-        },
+        &options(2, Duration::from_millis(1500), tmp.path()),
         &AtomicBool::new(false),
     )
     .unwrap_err()
     .to_string();
     assert!(err.contains("took longer than 1.5 s"), "{err}");
+}
+
+/// `warm_stdlib`: cold runs compile the project but not the standard library, whose pycs are
+/// linked in from the warm prefix (and stay unchanged there).
+#[test]
+fn warm_stdlib_compiles_only_the_project() {
+    let Some(py) = live_pythons()
+        .into_iter()
+        .rev()
+        .find(|p| p.version != "2.7" && p.version != "3.6" && p.version != "3.7")
+    else {
+        return;
+    };
+    report_used("importtime warm stdlib", std::slice::from_ref(&py));
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("project");
+    make_project(&root, &py.path);
+    let log = tmp.path().join("log.jsonl");
+    let mut opts = options(2, Duration::from_secs(120), &root);
+    opts.warm_stdlib = true;
+    let m = measure(
+        &interpreter(&py),
+        &Program::Code(program(&log)),
+        &opts,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let tag = pyc_python::probe(&py.path).unwrap().cache_tag.unwrap();
+    // The project was compiled cold ...
+    assert!(m
+        .cold_cache_files
+        .iter()
+        .any(|f| f.ends_with(&format!("pkg/a.{tag}.pyc"))));
+    // ... the standard library was not (json is imported by pkg.b).
+    assert!(
+        !m.cold_cache_files
+            .iter()
+            .any(|f| f.ends_with(&format!("json/decoder.{tag}.pyc"))),
+        "{:?}",
+        m.cold_cache_files
+    );
+    assert!(m
+        .warm_cache_files
+        .iter()
+        .any(|f| f.ends_with(&format!("json/decoder.{tag}.pyc"))));
+    assert!(m.warm_rewritten.is_empty(), "{:?}", m.warm_rewritten);
+    assert!(m.warm_stdlib);
 }

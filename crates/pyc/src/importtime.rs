@@ -77,6 +77,10 @@ pub struct Args {
     /// (shown in JSON as `already_imported`).
     #[arg(long)]
     cached_rows: bool,
+    /// Cold runs keep the standard library's pycs, so only the rest (site-packages, your
+    /// project) is compiled: like an image whose packages were installed without pycs.
+    #[arg(long)]
+    warm_stdlib: bool,
     /// After `--`: `-c CODE`, `-m MODULE [ARGS]`, or `SCRIPT [ARGS]`.
     #[arg(last = true, value_name = "PROGRAM")]
     rest: Vec<String>,
@@ -147,12 +151,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         eprintln!("pyc importtime: --timeout must be a positive number of seconds");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let opts = Options {
-        runs: a.runs as usize,
-        timeout: Duration::from_secs_f64(a.timeout),
-        cached_rows: a.cached_rows,
-        cwd: None,
-    };
+    let mut opts = Options::default();
+    opts.runs = a.runs as usize;
+    opts.timeout = Duration::from_secs_f64(a.timeout);
+    opts.cached_rows = a.cached_rows;
+    opts.warm_stdlib = a.warm_stdlib;
     // Ctrl-C: the run in progress is killed and the temporary prefixes removed before exiting.
     let interrupted = Arc::new(AtomicBool::new(false));
     {
