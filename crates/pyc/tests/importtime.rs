@@ -178,3 +178,46 @@ fn ctrl_c_removes_the_prefixes() {
         leftovers(tmp.path())
     );
 }
+
+/// `--cached-rows` needs 3.14's `-X importtime=2`; older interpreters are refused up front.
+/// `-m MODULE -- ARGS` runs a module with its arguments.
+#[test]
+fn cached_rows_refused_before_3_14_and_module_args() {
+    let Some(py) = python() else { return };
+    report_used("importtime cli -m", std::slice::from_ref(&py));
+    let tmp = tempfile::tempdir().unwrap();
+    let major_minor: Vec<u32> = py.version.split('.').map(|x| x.parse().unwrap()).collect();
+    if (major_minor[0], major_minor[1]) < (3, 14) {
+        let out = pyc(tmp.path())
+            .arg("--python")
+            .arg(&py.path)
+            .args(["--cached-rows", "-c", "pass"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("3.14"));
+    }
+    let out = pyc(tmp.path())
+        .arg("--python")
+        .arg(&py.path)
+        .args([
+            "-n",
+            "1",
+            "--format",
+            "json",
+            "-m",
+            "json.tool",
+            "--",
+            "--help",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reports"][0]["program"]["kind"], "module");
+    assert!(leftovers(tmp.path()).is_empty());
+}
