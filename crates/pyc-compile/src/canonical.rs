@@ -118,8 +118,55 @@ impl Walker<'_> {
         Ok(n as usize)
     }
 
-    fn object(&mut self, depth: usize) -> Result<(), MarshalError> {
-        if depth > MAX_DEPTH {
+    /// Walk one complete object. Iterative (an explicit stack), so nesting costs heap, not
+    /// thread stack.
+    fn object(&mut self) -> Result<(), MarshalError> {
+        let mut stack: Vec<Frame> = Vec::new();
+        self.one(&mut stack)?;
+        while let Some(top) = stack.last_mut() {
+            match top {
+                Frame::Objects(0) => {
+                    stack.pop();
+                }
+                Frame::Objects(n) => {
+                    *n -= 1;
+                    self.one(&mut stack)?;
+                }
+                Frame::Dict { value_next } => {
+                    if *value_next {
+                        *value_next = false;
+                    } else if self.data.get(self.pos) == Some(&b'0') {
+                        self.pos += 1;
+                        stack.pop();
+                        continue;
+                    } else {
+                        *value_next = true;
+                    }
+                    self.one(&mut stack)?;
+                }
+                Frame::Code(i) => match self.fields.get(*i) {
+                    None => {
+                        stack.pop();
+                    }
+                    Some(&field) => {
+                        *i += 1;
+                        match field {
+                            Field::Ints(n) => {
+                                self.take(4 * n)?;
+                            }
+                            Field::Objects(n) => stack.push(Frame::Objects(n)),
+                        }
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Read one type byte and its own payload; a container pushes what it still contains.
+    fn one(&mut self, stack: &mut Vec<Frame>) -> Result<(), MarshalError> {
+        // Code objects take two frames (the field runs and the current run).
+        if stack.len() > 2 * MAX_DEPTH {
             return Err(MarshalError::TooDeep { at: self.pos });
         }
         let at = self.take(1)?;
@@ -185,48 +232,30 @@ impl Walker<'_> {
             }
             b'(' | b'[' | b'<' | b'>' => {
                 let n = self.count(1)?;
-                for _ in 0..n {
-                    self.object(depth + 1)?;
-                }
+                stack.push(Frame::Objects(n));
             }
             b')' => {
                 let n = self.u8()?;
-                for _ in 0..n {
-                    self.object(depth + 1)?;
-                }
+                stack.push(Frame::Objects(usize::from(n)));
             }
-            b'{' => loop {
-                if self.data.get(self.pos) == Some(&b'0') {
-                    self.pos += 1;
-                    break;
-                }
-                self.object(depth + 1)?;
-                self.object(depth + 1)?;
-            },
+            b'{' => stack.push(Frame::Dict { value_next: false }),
             // slice (3.14+): start, stop, step
-            b':' => {
-                for _ in 0..3 {
-                    self.object(depth + 1)?;
-                }
-            }
-            b'c' => {
-                for field in self.fields {
-                    match *field {
-                        Field::Ints(n) => {
-                            self.take(4 * n)?;
-                        }
-                        Field::Objects(n) => {
-                            for _ in 0..n {
-                                self.object(depth + 1)?;
-                            }
-                        }
-                    }
-                }
-            }
+            b':' => stack.push(Frame::Objects(3)),
+            b'c' => stack.push(Frame::Code(0)),
             code => return Err(MarshalError::UnknownType { code, at }),
         }
         Ok(())
     }
+}
+
+/// What a container still has to read.
+enum Frame {
+    /// This many more objects.
+    Objects(usize),
+    /// Key/value pairs up to a NULL; `value_next` after a key.
+    Dict { value_next: bool },
+    /// The next field run of a code object.
+    Code(usize),
 }
 
 /// Is a marshal stream of this format able to carry references at all?
@@ -248,7 +277,7 @@ pub fn canonicalize(
         flagged: Vec::new(),
         refs: Vec::new(),
     };
-    w.object(0)?;
+    w.object()?;
     if w.pos != data.len() {
         return Err(MarshalError::Trailing {
             extra: data.len() - w.pos,

@@ -503,8 +503,18 @@ impl Shared<'_> {
             .iter()
             .map(|&(l, _)| if job.fixed_level.is_some() { 0 } else { l })
             .collect();
-        let outcomes = match w.compile(&levels, src.display_name(), &data, self.opts.timeout) {
+        let outcomes = match w.compile(
+            &levels,
+            src.display_name(),
+            &data,
+            self.opts.timeout,
+            self.stop,
+        ) {
             Ok(o) => o,
+            Err(worker::WorkerError::Interrupted) => {
+                workers.remove(&key);
+                return;
+            }
             Err(e) => {
                 // A crashed or hung worker is thrown away; the next job starts a new one.
                 if let Some(mut w) = workers.remove(&key) {

@@ -19,9 +19,10 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The worker, as the interpreter runs it (`-c`). It must not use `from __future__` imports:
 /// 2.7's `compile()` would inherit them.
@@ -100,6 +101,8 @@ pub enum WorkerError {
     Crashed { status: String, stderr: String },
     #[error("worker did not answer within {0:?} and was killed")]
     Timeout(Duration),
+    #[error("interrupted")]
+    Interrupted,
     #[error("worker protocol error: {0}")]
     Protocol(String),
     #[error("worker runs magic {got}, but the interpreter was probed as magic {expected}")]
@@ -233,7 +236,31 @@ impl Worker {
     }
 
     fn line(&mut self, timeout: Duration) -> Result<Vec<u8>, WorkerError> {
-        match self.lines.recv_timeout(timeout) {
+        self.line_or_stop(timeout, None)
+    }
+
+    /// The next line, waiting at most `timeout`; when `stop` becomes true meanwhile (Ctrl-C),
+    /// the worker is killed at once.
+    fn line_or_stop(
+        &mut self,
+        timeout: Duration,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Vec<u8>, WorkerError> {
+        let deadline = Instant::now() + timeout;
+        let slice = Duration::from_millis(50);
+        let got = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left.min(slice)) {
+                Err(RecvTimeoutError::Timeout) if !left.is_zero() => {
+                    if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                        self.kill();
+                        return Err(WorkerError::Interrupted);
+                    }
+                }
+                other => break other,
+            }
+        };
+        match got {
             Ok(Ok(line)) => Ok(line),
             Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => {
                 let status = self
@@ -263,6 +290,7 @@ impl Worker {
         dfile: &[u8],
         source: &[u8],
         timeout: Duration,
+        stop: &AtomicBool,
     ) -> Result<Vec<Outcome>, WorkerError> {
         let mut req = levels
             .iter()
@@ -288,7 +316,7 @@ impl Worker {
         }
         let mut out = Vec::with_capacity(levels.len());
         for _ in levels {
-            let line = self.line(timeout)?;
+            let line = self.line_or_stop(timeout, Some(stop))?;
             out.push(parse_answer(&line)?);
         }
         Ok(out)
@@ -342,7 +370,7 @@ fn parse_answer(line: &[u8]) -> Result<Outcome, WorkerError> {
 }
 
 /// Standard base64 (RFC 4648, with padding), the alphabet of `binascii.b2a_base64`.
-mod base64 {
+pub mod base64 {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub fn encode(data: &[u8]) -> Vec<u8> {
