@@ -10,11 +10,14 @@ use pyc_compile::fresh::{classify, header, InvalidationMode, SourceStat, Verdict
 use pyc_compile::worker::base64;
 use pyc_format::{header_size, version_info, PyVersion};
 
+/// key ("opt0.timestamp", "opt0.timestamp.dirty", ...) -> pyc bytes
+type Pycs = BTreeMap<String, Vec<u8>>;
+
 struct Fixture {
     version: PyVersion,
     mtime: i64,
     /// file name -> (source bytes, key -> pyc bytes)
-    files: BTreeMap<String, (Vec<u8>, BTreeMap<String, Vec<u8>>)>,
+    files: BTreeMap<String, (Vec<u8>, Pycs)>,
 }
 
 fn fixtures() -> Vec<Fixture> {
