@@ -1,17 +1,19 @@
-//! Is an existing pyc what `pyc compile` would write now? The boundary to the one shared
-//! classification (pyc-cache, `pyc status`): compile asks, per source, interpreter and
-//! optimization level, and only what is not [`Verdict::Fresh`] starts a worker.
+//! Is an existing pyc what `pyc compile` would write now? Compile asks the one shared
+//! classification ([`pyc_cache::classify::judge`], the verdict `pyc status` reports, the
+//! interpreter's own rule per version), per source, interpreter and optimization level, and
+//! only what is not [`Verdict::Fresh`] starts a worker.
 //!
-//! The rule is the import system's (`SourceLoader.get_code`, `_validate_timestamp_pyc`,
-//! `_validate_hash_pyc`) plus one condition of compile's own: the pyc must also be of the
-//! invalidation mode asked for (compileall accepts any up-to-date timestamp pyc for a hash
-//! request, python/cpython#117204, and recompiles every hash pyc every time, #121577; pyc does
-//! neither). An unchecked-hash pyc is checked against the source too: the import system trusts
-//! it, but a compile run exists to bring it up to date.
+//! Compile adds two conditions of its own: the pyc must be of the invalidation mode asked for
+//! (compileall accepts any up-to-date timestamp pyc for a hash request, python/cpython#117204,
+//! and recompiles every hash pyc every time, #121577; pyc does neither), and a hash-based pyc
+//! is always checked against its source (judged as under `--check-hash-based-pycs always`):
+//! the import system trusts an unchecked-hash pyc, but a compile run exists to bring it up to
+//! date.
 
 use std::io::Read;
 use std::path::Path;
 
+use pyc_cache::classify::{judge, CheckHashBasedPycs, State, Target};
 use pyc_format::header::{FLAG_CHECK_SOURCE, FLAG_HASH_BASED};
 use pyc_format::{header_size, magic_bytes};
 
@@ -45,11 +47,12 @@ impl InvalidationMode {
     }
 }
 
-/// The source facts a pyc header records: `int(st_mtime)` and `st_size`.
+/// The source facts a pyc header records: `st_mtime` (seconds and nanoseconds), `st_size`,
+/// and the mode the pyc inherits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceStat {
-    /// `int(st_mtime)`: seconds, truncated toward zero as Python's `int(float)` does.
-    pub mtime: i64,
+    pub mtime_sec: i64,
+    pub mtime_nsec: i64,
     pub size: u64,
     pub mode: u32,
 }
@@ -57,14 +60,35 @@ pub struct SourceStat {
 impl SourceStat {
     pub fn from_metadata(m: &std::fs::Metadata) -> SourceStat {
         use std::os::unix::fs::MetadataExt;
-        let (sec, nsec) = (m.mtime(), m.mtime_nsec());
-        // st_mtime as a float is sec + nsec/1e9; int() truncates toward zero.
-        let mtime = if sec < 0 && nsec > 0 { sec + 1 } else { sec };
         SourceStat {
-            mtime,
+            mtime_sec: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
             size: m.len(),
             mode: m.mode(),
         }
+    }
+
+    /// A stat with a whole-second mtime (tests, fixtures).
+    pub fn at(mtime: i64, size: u64) -> SourceStat {
+        SourceStat {
+            mtime_sec: mtime,
+            mtime_nsec: 0,
+            size,
+            mode: 0o644,
+        }
+    }
+
+    fn shared(&self) -> pyc_cache::classify::SourceStat {
+        pyc_cache::classify::SourceStat {
+            mtime_sec: self.mtime_sec,
+            mtime_nsec: self.mtime_nsec,
+            size: self.size,
+        }
+    }
+
+    /// `int(st_mtime)`, exactly as CPython computes it (the shared rule in pyc-cache).
+    pub fn int_mtime(&self) -> i64 {
+        self.shared().int_st_mtime()
     }
 }
 
@@ -84,7 +108,7 @@ pub fn header(magic: u16, mode: InvalidationMode, stat: &SourceStat, hash: [u8; 
     let size = header_size(magic);
     let mut out = Vec::with_capacity(size);
     out.extend(magic_bytes(magic));
-    let mtime = (stat.mtime as u64 & 0xFFFF_FFFF) as u32;
+    let mtime = (stat.int_mtime() as u64 & 0xFFFF_FFFF) as u32;
     let src_size = (stat.size & 0xFFFF_FFFF) as u32;
     match size {
         8 => out.extend(mtime.to_le_bytes()),
@@ -105,22 +129,22 @@ pub fn header(magic: u16, mode: InvalidationMode, stat: &SourceStat, hash: [u8; 
     out
 }
 
-/// Classify the cache file `cfile` for a source with `stat`, for an interpreter with `magic`,
-/// asked to write `mode`. `hash` is called only for hash-based modes.
+/// Classify the cache file `cfile` for a source with `stat`, for `target` (the shared
+/// classification's view of the interpreter), asked to write `mode`. `source` reads the
+/// source; it is called only for hash-based pycs.
 pub fn classify(
     cfile: &Path,
-    magic: u16,
+    target: &Target,
     mode: InvalidationMode,
     stat: &SourceStat,
-    hash: &mut dyn FnMut() -> Option<[u8; 8]>,
+    source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
 ) -> Verdict {
-    let size = header_size(magic);
     let mut buf = [0u8; 16];
     let got = match std::fs::File::open(cfile) {
         Ok(mut f) => {
             let mut n = 0;
-            while n < size {
-                match f.read(&mut buf[n..size]) {
+            while n < buf.len() {
+                match f.read(&mut buf[n..]) {
                     Ok(0) => break,
                     Ok(k) => n += k,
                     Err(_) => return Verdict::Stale,
@@ -131,27 +155,27 @@ pub fn classify(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Verdict::Missing,
         Err(_) => return Verdict::Stale,
     };
-    if got < size {
+    let head = &buf[..got];
+    if judge(target, head, &stat.shared(), source).0 != State::Fresh {
         return Verdict::Stale;
     }
-    let want_hash = if mode == InvalidationMode::Timestamp || size < 16 {
-        [0u8; 8]
-    } else {
-        match hash() {
-            Some(h) => h,
-            None => return Verdict::Stale,
+    // Fresh for the interpreter; is it also of the asked kind?
+    if header_size(target.magic) == 16 {
+        let flags = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if flags != mode.flags() {
+            return Verdict::Stale;
         }
-    };
-    let mode = if size < 16 {
-        InvalidationMode::Timestamp
-    } else {
-        mode
-    };
-    if buf[..size] == header(magic, mode, stat, want_hash)[..] {
-        Verdict::Fresh
-    } else {
-        Verdict::Stale
     }
+    Verdict::Fresh
+}
+
+/// The shared classification's target for an interpreter with `magic` (its version's rules),
+/// judging hash-based pycs always against the source.
+pub fn target_for(info: &'static pyc_format::VersionInfo, magic: u16) -> Option<Target> {
+    let mut t = Target::for_version(info.version).ok()?;
+    t.magic = magic;
+    t.check_hash_based_pycs = CheckHashBasedPycs::Always;
+    Some(t)
 }
 
 #[cfg(test)]
@@ -160,11 +184,7 @@ mod tests {
 
     #[test]
     fn headers_by_layout() {
-        let st = SourceStat {
-            mtime: 0x1_0000_0005,
-            size: 7,
-            mode: 0o644,
-        };
+        let st = SourceStat::at(0x1_0000_0005, 7);
         // 2.7: magic + mtime (masked to 32 bits).
         assert_eq!(
             header(62211, InvalidationMode::Timestamp, &st, [0; 8]),
@@ -186,44 +206,54 @@ mod tests {
     fn verdicts() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.pyc");
-        let st = SourceStat {
-            mtime: 100,
-            size: 3,
-            mode: 0o644,
-        };
-        let mut no_hash = || -> Option<[u8; 8]> { panic!("hash not needed") };
+        let st = SourceStat::at(100, 3);
+        let t312 = target_for(
+            pyc_format::version_info(pyc_format::PyVersion::new(3, 12)).unwrap(),
+            3531,
+        )
+        .unwrap();
+        let t313 = target_for(
+            pyc_format::version_info(pyc_format::PyVersion::new(3, 13)).unwrap(),
+            3571,
+        )
+        .unwrap();
+        let mut no_source = || -> Result<Vec<u8>, String> { panic!("source not needed") };
         assert_eq!(
-            classify(&p, 3531, InvalidationMode::Timestamp, &st, &mut no_hash),
+            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
             Verdict::Missing
         );
         let mut data = header(3531, InvalidationMode::Timestamp, &st, [0; 8]);
         data.extend(b"body");
         std::fs::write(&p, &data).unwrap();
         assert_eq!(
-            classify(&p, 3531, InvalidationMode::Timestamp, &st, &mut no_hash),
+            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
             Verdict::Fresh
         );
         // Same mtime, other size: stale (compileall would skip it).
         let st2 = SourceStat { size: 4, ..st };
         assert_eq!(
-            classify(&p, 3531, InvalidationMode::Timestamp, &st2, &mut no_hash),
+            classify(&p, &t312, InvalidationMode::Timestamp, &st2, &mut no_source),
             Verdict::Stale
         );
         // A timestamp pyc does not satisfy a hash request.
         assert_eq!(
-            classify(&p, 3531, InvalidationMode::CheckedHash, &st, &mut || Some(
-                [1; 8]
-            )),
+            classify(
+                &p,
+                &t312,
+                InvalidationMode::CheckedHash,
+                &st,
+                &mut no_source
+            ),
             Verdict::Stale
         );
         // Another interpreter's magic is stale.
         assert_eq!(
-            classify(&p, 3571, InvalidationMode::Timestamp, &st, &mut no_hash),
+            classify(&p, &t313, InvalidationMode::Timestamp, &st, &mut no_source),
             Verdict::Stale
         );
         std::fs::write(&p, b"\xcb\x0d").unwrap();
         assert_eq!(
-            classify(&p, 3531, InvalidationMode::Timestamp, &st, &mut no_hash),
+            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
             Verdict::Stale
         );
     }

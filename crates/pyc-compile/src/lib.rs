@@ -9,8 +9,9 @@
 //! [`fresh::classify`] about every (source, interpreter, level), puts what is stale in one list,
 //! largest sources first, and lets `jobs` threads work through it. Each thread owns at most one
 //! [`worker::Worker`] per interpreter, started only when it gets its first job for that
-//! interpreter. The worker returns marshal bytes; the thread puts them in canonical form
-//! ([`canonical`]), adds the header, and writes the pyc ([`write`]).
+//! interpreter. The worker returns marshal bytes; the thread adds the header, puts the pyc in
+//! the canonical form of the format crate ([`pyc_format::canonical_pyc`]: `FLAG_REF` only on
+//! objects referenced again, set elements sorted), and writes it ([`write`]).
 //!
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
@@ -22,7 +23,6 @@
 //! println!("{} written, {} up to date", report.written.len(), report.up_to_date);
 //! ```
 
-pub mod canonical;
 pub mod fresh;
 pub mod plan;
 pub mod worker;
@@ -59,6 +59,9 @@ pub struct Interpreter {
     pub pycache_prefix: Option<Vec<u8>>,
     /// `sys.flags.optimize`: the level used when none is asked for.
     pub optimize: u8,
+    /// The shared classification's view of this interpreter (None for versions whose cache
+    /// validation pyc-cache does not model, 3.0–3.2: always compiled).
+    pub target: Option<pyc_cache::classify::Target>,
 }
 
 impl Interpreter {
@@ -88,6 +91,7 @@ impl Interpreter {
             magic: p.magic.unwrap_or(info.magic),
             pycache_prefix: p.pycache_prefix.map(String::into_bytes),
             optimize: p.optimize,
+            target: fresh::target_for(info, p.magic.unwrap_or(info.magic)),
         })
     }
 
@@ -306,7 +310,7 @@ fn plan_jobs(
                 }
             };
             // The source bytes, read at most once, only for hash-based checks.
-            let mut data: Option<Option<Vec<u8>>> = None;
+            let mut data: Option<Result<Vec<u8>, String>> = None;
             let src_bytes = src.path.as_os_str().as_bytes();
             for (ii, interp) in interps.iter().enumerate() {
                 let mode = interp.effective_mode(opts.mode);
@@ -337,16 +341,17 @@ fn plan_jobs(
                         });
                         continue;
                     }
-                    let verdict = if opts.force {
-                        Verdict::Stale
-                    } else {
-                        let mut hash = || {
-                            let bytes = data
-                                .get_or_insert_with(|| std::fs::read(&src.path).ok())
-                                .as_deref()?;
-                            Some(source_hash(interp, bytes))
-                        };
-                        fresh::classify(&cfile, interp.magic, mode, &stat, &mut hash)
+                    let verdict = match (&interp.target, opts.force) {
+                        (Some(target), false) => {
+                            let mut source = || {
+                                data.get_or_insert_with(|| {
+                                    std::fs::read(&src.path).map_err(|e| e.to_string())
+                                })
+                                .clone()
+                            };
+                            fresh::classify(&cfile, target, mode, &stat, &mut source)
+                        }
+                        _ => Verdict::Stale,
                     };
                     if verdict == Verdict::Fresh {
                         fresh += 1;
@@ -547,11 +552,9 @@ impl Shared<'_> {
                     continue;
                 }
             };
-            let body = match canonical::canonicalize(
-                &marshal,
-                interp.info.marshal_version,
-                interp.info.code_layout,
-            ) {
+            let mut raw = header.clone();
+            raw.extend_from_slice(&marshal);
+            let pyc = match pyc_format::canonical_pyc(&raw) {
                 Ok(b) => b,
                 Err(e) => {
                     self.fail(
@@ -564,8 +567,6 @@ impl Shared<'_> {
                     continue;
                 }
             };
-            let mut pyc = header.clone();
-            pyc.extend_from_slice(&body);
             let mut hardlink = false;
             let result = match self.previous_level(job, *level, &written_now) {
                 Some((prev_path, prev_bytes)) if self.opts.hardlink_dupes && prev_bytes == pyc => {

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use pyc_compile::canonical::{canonicalize, is_canonical};
-use pyc_compile::fresh::{classify, header, InvalidationMode, SourceStat, Verdict};
+use pyc_compile::fresh::{classify, header, target_for, InvalidationMode, SourceStat, Verdict};
 use pyc_compile::worker::base64;
+use pyc_format::{canonical_pyc, is_canonical_pyc};
 use pyc_format::{header_size, version_info, PyVersion};
 
 /// key ("opt0.timestamp", "opt0.timestamp.dirty", ...) -> pyc bytes
@@ -80,11 +80,7 @@ fn headers_equal_py_compile() {
     for fx in fixtures() {
         let info = version_info(fx.version).unwrap();
         for (name, (source, pycs)) in &fx.files {
-            let stat = SourceStat {
-                mtime: fx.mtime,
-                size: source.len() as u64,
-                mode: 0o644,
-            };
+            let stat = SourceStat::at(fx.mtime, source.len() as u64);
             for (key, pyc) in pycs {
                 let magic = magic_of(pyc);
                 let hash = info
@@ -105,23 +101,21 @@ fn headers_equal_py_compile() {
     assert!(checked > 300, "only {checked} pycs checked");
 }
 
-/// The canonical form reads every version's marshal data to the end, keeps its length, and is
-/// a fixed point; a pyc compiled in a process that compiled other things first ("dirty") has
-/// the same canonical form as the one from a fresh process.
+/// The canonical form (pyc-format's, which pyc compile writes) reads every version's data, is
+/// a fixed point, and a pyc compiled in a process that compiled other things first ("dirty")
+/// has the same canonical form as the one from a fresh process.
 #[test]
 fn canonical_form_is_independent_of_process_history() {
     let mut raw_differences = 0;
     for fx in fixtures() {
-        let info = version_info(fx.version).unwrap();
         for (name, (_, pycs)) in &fx.files {
             let mut canon = BTreeMap::new();
             for (key, pyc) in pycs {
-                let body = &pyc[header_size(magic_of(pyc))..];
-                let c = canonicalize(body, info.marshal_version, info.code_layout)
+                let c = canonical_pyc(pyc)
                     .unwrap_or_else(|e| panic!("{} {name} {key}: {e}", fx.version));
-                assert_eq!(c.len(), body.len());
-                assert!(is_canonical(&c, info.marshal_version, info.code_layout).unwrap());
-                canon.insert(key.clone(), (body.to_vec(), c));
+                assert!(is_canonical_pyc(&c).unwrap(), "{} {name} {key}", fx.version);
+                let h = header_size(magic_of(pyc));
+                canon.insert(key.clone(), (pyc[h..].to_vec(), c[h..].to_vec()));
             }
             let (fresh_raw, fresh) = &canon["opt0.timestamp"];
             let (dirty_raw, dirty) = &canon["opt0.timestamp.dirty"];
@@ -156,22 +150,16 @@ fn freshness_verdicts_on_real_pycs() {
     for fx in fixtures() {
         let info = version_info(fx.version).unwrap();
         for (name, (source, pycs)) in &fx.files {
-            let stat = SourceStat {
-                mtime: fx.mtime,
-                size: source.len() as u64,
-                mode: 0o644,
-            };
+            let stat = SourceStat::at(fx.mtime, source.len() as u64);
             for (key, pyc) in pycs {
                 let magic = magic_of(pyc);
                 let path = dir.path().join("x.pyc");
                 std::fs::write(&path, pyc).unwrap();
-                let mut hash = || {
-                    info.source_hash
-                        .map(|v| pyc_format::source_hash(v, magic, source))
-                };
+                let target = target_for(info, magic).unwrap();
+                let mut hash = || Ok(source.clone());
                 let own = mode_of(key);
                 assert_eq!(
-                    classify(&path, magic, own, &stat, &mut hash),
+                    classify(&path, &target, own, &stat, &mut hash),
                     Verdict::Fresh,
                     "{} {name} {key}",
                     fx.version
@@ -184,7 +172,7 @@ fn freshness_verdicts_on_real_pycs() {
                     ] {
                         if other != own {
                             assert_eq!(
-                                classify(&path, magic, other, &stat, &mut hash),
+                                classify(&path, &target, other, &stat, &mut hash),
                                 Verdict::Stale,
                                 "{} {name} {key} as {other:?}",
                                 fx.version
@@ -193,12 +181,9 @@ fn freshness_verdicts_on_real_pycs() {
                     }
                 }
                 if own == InvalidationMode::Timestamp {
-                    let touched = SourceStat {
-                        mtime: stat.mtime + 1,
-                        ..stat
-                    };
+                    let touched = SourceStat::at(fx.mtime + 1, source.len() as u64);
                     assert_eq!(
-                        classify(&path, magic, own, &touched, &mut hash),
+                        classify(&path, &target, own, &touched, &mut hash),
                         Verdict::Stale
                     );
                 }

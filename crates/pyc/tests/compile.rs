@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
-use pyc_compile::canonical::canonicalize;
-use pyc_format::{header_size, version_info, PyVersion};
+use pyc_format::{canonical_pyc, header_size, version_info, PyVersion};
 use pyc_testutil::{live_pythons, report_used, LivePython};
 
 const MTIME: u64 = 1_700_000_000;
@@ -212,10 +211,9 @@ fn pycs_equal_py_compile_in_a_fresh_process() {
                     "{} {source} {level} {mode}: header",
                     py.version
                 );
-                let canon =
-                    canonicalize(&ref_bytes[h..], info.marshal_version, info.code_layout).unwrap();
+                let canon = canonical_pyc(&ref_bytes).unwrap();
                 assert!(
-                    ours[h..] == canon[..],
+                    ours[..] == canon[..],
                     "{} {source} opt {level} {mode}: body differs from py_compile's canonical form",
                     py.version
                 );
@@ -698,10 +696,9 @@ fn options_match_compileall() {
             for (k, (their_bytes, their_ino)) in theirs {
                 let (our_bytes, our_ino) = &ours[k];
                 let h = header_size(info.magic);
-                let canon = canonicalize(&their_bytes[h..], info.marshal_version, info.code_layout)
-                    .unwrap();
+                let canon = canonical_pyc(their_bytes).unwrap();
                 assert!(
-                    their_bytes[..h] == our_bytes[..h] && canon[..] == our_bytes[h..],
+                    their_bytes[..h] == our_bytes[..h] && canon[..] == our_bytes[..],
                     "{} {theirs_args:?} {k}: differs from compileall's",
                     py.version
                 );
