@@ -28,7 +28,7 @@ pub mod plan;
 pub mod worker;
 pub mod write;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -400,6 +400,18 @@ fn plan_jobs(
 
 type PoolKey = (usize, Option<u8>);
 
+/// Requests kept queued per thread (compileall's process pool keeps one spare call per worker
+/// for the same reason).
+const PIPELINE: usize = 3;
+
+/// A job whose request is queued at a worker.
+struct Sent<'j> {
+    job: &'j Job,
+    key: PoolKey,
+    data: Vec<u8>,
+    stat: SourceStat,
+}
+
 struct Shared<'a> {
     interps: &'a [Interpreter],
     sources: &'a [SourceFile],
@@ -470,71 +482,113 @@ impl Shared<'_> {
 
     fn run_thread(&self) {
         let mut workers: HashMap<PoolKey, worker::Worker> = HashMap::new();
+        let mut in_flight: VecDeque<Sent> = VecDeque::new();
+        let mut retry: VecDeque<&Job> = VecDeque::new();
         loop {
-            if self.stop.load(Ordering::Relaxed) {
-                break;
+            // Keep a few requests queued at the workers, so a worker never waits for pyc.
+            while in_flight.len() < PIPELINE && !self.stop.load(Ordering::Relaxed) {
+                let job = match retry.pop_front() {
+                    Some(j) => j,
+                    None => match self.jobs.get(self.next.fetch_add(1, Ordering::Relaxed)) {
+                        Some(j) => j,
+                        None => break,
+                    },
+                };
+                match self.send(job, &mut workers) {
+                    Some(sent) => in_flight.push_back(sent),
+                    None => (self.on_event)(Event::JobDone),
+                }
             }
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(job) = self.jobs.get(i) else {
+            let Some(sent) = in_flight.pop_front() else {
                 break;
             };
-            self.run_job(job, &mut workers);
+            let Some(w) = workers.get_mut(&sent.key) else {
+                retry.push_back(sent.job);
+                continue;
+            };
+            match w.receive(sent.job.levels.len(), self.opts.timeout, self.stop) {
+                Ok(outcomes) => self.finish(&sent, outcomes),
+                Err(worker::WorkerError::Interrupted) => {
+                    workers.remove(&sent.key);
+                    break;
+                }
+                Err(e) => {
+                    // A crashed or hung worker is thrown away and the file reported; what was
+                    // queued behind it goes to a new worker.
+                    if let Some(mut w) = workers.remove(&sent.key) {
+                        w.kill();
+                    }
+                    self.fail(sent.job, None, FailureKind::Worker, None, e.to_string());
+                    let (same, other): (VecDeque<Sent>, VecDeque<Sent>) =
+                        in_flight.into_iter().partition(|s| s.key == sent.key);
+                    in_flight = other;
+                    retry.extend(same.into_iter().map(|s| s.job));
+                }
+            }
             (self.on_event)(Event::JobDone);
         }
     }
 
-    fn run_job(&self, job: &Job, workers: &mut HashMap<PoolKey, worker::Worker>) {
-        let interp = &self.interps[job.interp];
+    /// Read the source and queue it at its worker (started if needed). None when the job
+    /// failed already (reported).
+    fn send<'j>(
+        &self,
+        job: &'j Job,
+        workers: &mut HashMap<PoolKey, worker::Worker>,
+    ) -> Option<Sent<'j>> {
         let src = &self.sources[job.source];
         let (data, stat) = match read_source(&src.path) {
             Ok(x) => x,
             Err(e) => {
-                return self.fail(
+                self.fail(
                     job,
                     None,
                     FailureKind::Io,
                     None,
                     format!("cannot read: {e}"),
                 );
+                return None;
             }
         };
         let key = (job.interp, job.fixed_level);
         let w = match self.worker(workers, key) {
             Ok(w) => w,
-            Err(msg) => return self.fail(job, None, FailureKind::Worker, None, msg),
+            Err(msg) => {
+                self.fail(job, None, FailureKind::Worker, None, msg);
+                return None;
+            }
         };
         let levels: Vec<u8> = job
             .levels
             .iter()
             .map(|&(l, _)| if job.fixed_level.is_some() { 0 } else { l })
             .collect();
-        let outcomes = match w.compile(
-            &levels,
-            src.display_name(),
-            &data,
-            self.opts.timeout,
-            self.stop,
-        ) {
-            Ok(o) => o,
-            Err(worker::WorkerError::Interrupted) => {
-                workers.remove(&key);
-                return;
-            }
-            Err(e) => {
-                // A crashed or hung worker is thrown away; the next job starts a new one.
-                if let Some(mut w) = workers.remove(&key) {
-                    w.kill();
-                }
-                return self.fail(job, None, FailureKind::Worker, None, e.to_string());
-            }
-        };
+        if let Err(e) = w.send(&levels, src.display_name(), &data) {
+            workers.remove(&key);
+            self.fail(job, None, FailureKind::Worker, None, e.to_string());
+            return None;
+        }
+        Some(Sent {
+            job,
+            key,
+            data,
+            stat,
+        })
+    }
+
+    /// Write what the worker returned for one job.
+    fn finish(&self, sent: &Sent, outcomes: Vec<worker::Outcome>) {
+        let job = sent.job;
+        let (data, stat) = (&sent.data, &sent.stat);
+        let interp = &self.interps[job.interp];
+        let src = &self.sources[job.source];
         let mode = interp.effective_mode(self.opts.mode);
         let hash = if mode == InvalidationMode::Timestamp {
             [0; 8]
         } else {
-            source_hash(interp, &data)
+            source_hash(interp, data)
         };
-        let header = fresh::header(interp.magic, mode, &stat, hash);
+        let header = fresh::header(interp.magic, mode, stat, hash);
         let file_mode = write::pyc_mode(Some(stat.mode));
         let mut written_now: HashMap<u8, Vec<u8>> = HashMap::new();
         // The same error at every level is reported once.

@@ -122,7 +122,9 @@ const STDERR_TAIL: usize = 4096;
 /// A running worker.
 pub struct Worker {
     child: Child,
-    stdin: Option<ChildStdin>,
+    /// Requests go to a writer thread, so sending never blocks on a busy or hung worker
+    /// (pyc keeps a few requests queued per worker, so it never waits for pyc between files).
+    requests: Option<mpsc::Sender<Vec<u8>>>,
     lines: Receiver<std::io::Result<Vec<u8>>>,
     stderr_tail: Arc<Mutex<VecDeque<u8>>>,
 }
@@ -152,7 +154,17 @@ impl Worker {
             exe: exe.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let stdin = child.stdin.take();
+        let stdin: Option<ChildStdin> = child.stdin.take();
+        let (req_tx, req_rx) = mpsc::channel::<Vec<u8>>();
+        if let Some(mut stdin) = stdin {
+            std::thread::spawn(move || {
+                for req in req_rx {
+                    if stdin.write_all(&req).and_then(|()| stdin.flush()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let (tx, rx) = mpsc::channel();
@@ -201,7 +213,7 @@ impl Worker {
         }
         let mut w = Worker {
             child,
-            stdin,
+            requests: Some(req_tx),
             lines: rx,
             stderr_tail: tail,
         };
@@ -282,8 +294,44 @@ impl Worker {
         }
     }
 
-    /// Compile `source` at each of `levels` (filename `dfile` in the code objects). On any
-    /// error the worker must be thrown away.
+    /// Queue a request: compile `source` at each of `levels` (filename `dfile` in the code
+    /// objects). The answers come from [`Worker::receive`], in request order.
+    pub fn send(&mut self, levels: &[u8], dfile: &[u8], source: &[u8]) -> Result<(), WorkerError> {
+        let mut req = levels
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+            .into_bytes();
+        req.reserve(dfile.len() / 3 * 4 + source.len() / 3 * 4 + 16);
+        req.push(b' ');
+        req.extend(base64::encode(dfile));
+        req.push(b' ');
+        req.extend(base64::encode(source));
+        req.push(b'\n');
+        match &self.requests {
+            Some(tx) if tx.send(req).is_ok() => Ok(()),
+            _ => Err(WorkerError::Protocol("the worker's input is closed".into())),
+        }
+    }
+
+    /// The answers to the oldest unanswered request (`n` levels), waiting at most `timeout`
+    /// for each line. On any error the worker must be thrown away.
+    pub fn receive(
+        &mut self,
+        n: usize,
+        timeout: Duration,
+        stop: &AtomicBool,
+    ) -> Result<Vec<Outcome>, WorkerError> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let line = self.line_or_stop(timeout, Some(stop))?;
+            out.push(parse_answer(&line)?);
+        }
+        Ok(out)
+    }
+
+    /// [`Worker::send`] then [`Worker::receive`].
     pub fn compile(
         &mut self,
         levels: &[u8],
@@ -292,34 +340,8 @@ impl Worker {
         timeout: Duration,
         stop: &AtomicBool,
     ) -> Result<Vec<Outcome>, WorkerError> {
-        let mut req = levels
-            .iter()
-            .map(|l| l.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-            .into_bytes();
-        req.push(b' ');
-        req.extend(base64::encode(dfile));
-        req.push(b' ');
-        req.extend(base64::encode(source));
-        req.push(b'\n');
-        let sent = match self.stdin.as_mut() {
-            Some(stdin) => stdin.write_all(&req).and_then(|()| stdin.flush()),
-            None => Err(std::io::ErrorKind::BrokenPipe.into()),
-        };
-        if sent.is_err() {
-            // The reader will tell what happened to the process.
-            return Err(self
-                .line(timeout)
-                .err()
-                .unwrap_or_else(|| WorkerError::Protocol("could not send a request".into())));
-        }
-        let mut out = Vec::with_capacity(levels.len());
-        for _ in levels {
-            let line = self.line_or_stop(timeout, Some(stop))?;
-            out.push(parse_answer(&line)?);
-        }
-        Ok(out)
+        self.send(levels, dfile, source)?;
+        self.receive(levels.len(), timeout, stop)
     }
 
     /// Kill the process (a hang or a crash); it is reaped here.
@@ -331,8 +353,9 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        // Closing stdin ends the worker's loop; wait briefly, then make sure.
-        self.stdin.take();
+        // Closing stdin (the writer thread ends with its channel) ends the worker's loop;
+        // wait briefly, then make sure.
+        self.requests.take();
         for _ in 0..50 {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
