@@ -24,7 +24,7 @@
 //!
 //! Modules: [`parse`] reads `-X importtime` output of 3.7-3.15 (also 3.14's `cached` rows),
 //! [`run`] runs and isolates, [`report`] folds runs into medians, [`render`] draws the tree as
-//! text, SVG or HTML, [`discover`] finds the interpreter (temporary, see there), [`versions`]
+//! text, SVG or HTML, [`discover`] turns `--python` into a probed CPython, [`versions`]
 //! is the feature table.
 
 pub mod discover;

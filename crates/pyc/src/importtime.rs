@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -156,11 +156,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     opts.timeout = Duration::from_secs_f64(a.timeout);
     opts.cached_rows = a.cached_rows;
     opts.warm_stdlib = a.warm_stdlib;
-    // Ctrl-C: the run in progress is killed and the temporary prefixes removed before exiting.
+    // Ctrl-C / SIGTERM: the run in progress is killed and the temporary prefixes removed
+    // before exiting (130); a second signal exits at once.
     let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupted))?;
+        signal_hook::flag::register(sig, Arc::clone(&interrupted))?;
     }
     let specs: Vec<Option<&str>> = if a.python.is_empty() {
         vec![None]

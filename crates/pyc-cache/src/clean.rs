@@ -1,0 +1,1 @@
+//! Clean plans (issue 6).
