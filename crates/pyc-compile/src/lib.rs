@@ -1,3 +1,736 @@
 //! # pyc-compile
 //!
-//! Compiling trees with a pool of long-lived interpreter workers, writing pycs atomically.
+//! Compiling source trees with pools of long-lived real interpreters, writing pycs that are
+//! exact (the interpreter's own compiler), reproducible (canonical marshal form), incremental
+//! (only what is not fresh is compiled: a run with nothing to do starts no interpreter) and
+//! atomic (temp file, rename).
+//!
+//! The flow: [`plan::collect`] walks the destinations as compileall does; [`compile`] asks
+//! [`fresh::classify`] about every (source, interpreter, level), puts what is stale in one list,
+//! largest sources first, and lets `jobs` threads work through it. Each thread owns at most one
+//! [`worker::Worker`] per interpreter, started only when it gets its first job for that
+//! interpreter. The worker returns marshal bytes; the thread adds the header, puts the pyc in
+//! the canonical form of the format crate ([`pyc_format::canonical_pyc`]: `FLAG_REF` only on
+//! objects referenced again, set elements sorted), and writes it ([`write`]).
+//!
+//! ```no_run
+//! use std::sync::atomic::AtomicBool;
+//! use pyc_compile::{compile, Interpreter, Options, plan};
+//! let exe = pyc_python::resolve("3.12").unwrap();
+//! let interp = Interpreter::from_probe(pyc_python::probe_cached(&exe).unwrap()).unwrap();
+//! let (sources, _errors) = plan::collect(&["src".into()], &plan::WalkOptions::default());
+//! let report = compile(&[interp], &sources, &Options::default(), &AtomicBool::new(false), &|_| {});
+//! println!("{} written, {} up to date", report.written.len(), report.up_to_date);
+//! ```
+
+pub mod fresh;
+pub mod plan;
+pub mod worker;
+pub mod write;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use pyc_cache::paths::{cache_from_source, CacheOptions};
+use pyc_format::{PyVersion, VersionInfo};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use fresh::{InvalidationMode, SourceStat, Verdict};
+pub use plan::{SourceFile, WalkOptions};
+
+/// One interpreter to compile for.
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    /// The executable the workers run.
+    pub exe: PathBuf,
+    pub version: PyVersion,
+    /// The full version (`3.12.1`).
+    pub full_version: String,
+    pub info: &'static VersionInfo,
+    /// The interpreter's own magic number (the probe's, so a pre-release is right too).
+    pub magic: u16,
+    /// `sys.pycache_prefix` (`PYTHONPYCACHEPREFIX`), 3.8+.
+    pub pycache_prefix: Option<Vec<u8>>,
+    /// `sys.flags.optimize`: the level used when none is asked for.
+    pub optimize: u8,
+    /// The shared classification's view of this interpreter (None for versions whose cache
+    /// validation pyc-cache does not model, 3.0–3.2: always compiled).
+    pub target: Option<pyc_cache::classify::Target>,
+}
+
+impl Interpreter {
+    /// An interpreter from its probe; only CPython versions pyc knows are accepted.
+    pub fn from_probe(p: pyc_python::Probe) -> Result<Interpreter, String> {
+        if p.implementation != "cpython" {
+            return Err(format!(
+                "{}: is {} {}.{}, not CPython",
+                p.executable.display(),
+                p.implementation,
+                p.major,
+                p.minor
+            ));
+        }
+        let version = p.version();
+        let info = pyc_format::version_info(version).ok_or_else(|| {
+            format!(
+                "{}: pyc does not know CPython {version}",
+                p.executable.display()
+            )
+        })?;
+        Ok(Interpreter {
+            exe: p.executable.clone(),
+            version,
+            full_version: format!("{}.{}.{}", p.major, p.minor, p.micro),
+            info,
+            magic: p.magic.unwrap_or(info.magic),
+            pycache_prefix: p.pycache_prefix.map(String::into_bytes),
+            optimize: p.optimize,
+            target: fresh::target_for(info, p.magic.unwrap_or(info.magic)),
+        })
+    }
+
+    /// Does `compile()` take `optimize=` (3.2+)? Older versions compile at the level the
+    /// process was started with, so their workers are started with `-O` / `-OO` per level.
+    pub fn compile_takes_optimize(&self) -> bool {
+        self.version >= PyVersion::new(3, 2)
+    }
+
+    /// The mode actually written: versions before PEP 552 (3.7) only have timestamps.
+    pub fn effective_mode(&self, asked: InvalidationMode) -> InvalidationMode {
+        if self.info.source_hash.is_some() {
+            asked
+        } else {
+            InvalidationMode::Timestamp
+        }
+    }
+
+    /// The cache file of `source` at `level` (compileall: `-b` puts `source + "c"` beside it).
+    pub fn cache_path(
+        &self,
+        source: &[u8],
+        level: u8,
+        legacy: bool,
+        cwd: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        if legacy && self.info.cache_tag.is_some() {
+            let mut p = source.to_vec();
+            p.push(b'c');
+            return Ok(p);
+        }
+        let opt = if level == 0 {
+            String::new()
+        } else {
+            level.to_string()
+        };
+        cache_from_source(
+            self.info,
+            source,
+            CacheOptions {
+                optimization: &opt,
+                prefix: self.pycache_prefix.as_deref(),
+                cwd,
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// What to do besides the sources and interpreters.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Optimization levels, sorted, without duplicates.
+    pub levels: Vec<u8>,
+    pub mode: InvalidationMode,
+    /// `-f`: compile even what is fresh.
+    pub force: bool,
+    /// `-b`: `NAME.pyc` beside the source.
+    pub legacy: bool,
+    /// `--hardlink-dupes`: a level whose pyc equals the previous level's becomes a hard link.
+    pub hardlink_dupes: bool,
+    /// Worker threads (and at most that many worker processes per interpreter).
+    pub jobs: usize,
+    /// Per file (and for a worker's start-up).
+    pub timeout: Duration,
+    /// The working directory (for relative sources under a pycache prefix).
+    pub cwd: Vec<u8>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            levels: vec![0],
+            mode: InvalidationMode::default_from_env(),
+            force: false,
+            legacy: false,
+            hardlink_dupes: false,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            timeout: Duration::from_secs(60),
+            cwd: std::env::current_dir()
+                .map(|d| d.as_os_str().as_bytes().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A pyc written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    pub source: PathBuf,
+    pub cache: PathBuf,
+    /// `X.Y` of the interpreter.
+    pub python: String,
+    pub optimize: u8,
+    /// Written as a hard link to the previous level's pyc (`--hardlink-dupes`).
+    pub hardlink: bool,
+}
+
+/// What went wrong with one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The source does not compile (SyntaxError, ValueError for null bytes, ...).
+    Compile,
+    /// The worker crashed, hung past the timeout, or could not start.
+    Worker,
+    /// Reading the source or writing the pyc failed; a target py_compile refuses.
+    Io,
+}
+
+/// One failure, reported like compileall does: `file:line: message`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub source: PathBuf,
+    pub python: String,
+    pub optimize: Option<u8>,
+    pub kind: FailureKind,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}", self.source.display(), self.message),
+            None => write!(f, "{}: {}", self.source.display(), self.message),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub written: Vec<Written>,
+    /// Cache files that were already fresh (one per source, interpreter and level).
+    pub up_to_date: usize,
+    pub failures: Vec<Failure>,
+    /// Sources that were compiled (per interpreter: a source compiled for two is counted twice).
+    pub jobs: usize,
+    pub interrupted: bool,
+}
+
+/// Progress, for a bar.
+pub enum Event<'a> {
+    /// Classification is done: `jobs` (source, interpreter) pairs to compile.
+    Planned {
+        jobs: usize,
+        up_to_date: usize,
+    },
+    /// One job finished.
+    JobDone,
+    Failed(&'a Failure),
+}
+
+/// One (source, interpreter) with what it needs.
+struct Job {
+    source: usize,
+    interp: usize,
+    /// For interpreters whose `compile()` lacks `optimize=`, one job per level, run by a
+    /// worker started with that many `-O`.
+    fixed_level: Option<u8>,
+    /// (level, cache file) of every stale level.
+    levels: Vec<(u8, PathBuf)>,
+    size: u64,
+}
+
+fn path_from(b: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(b))
+}
+
+fn read_source(path: &std::path::Path) -> std::io::Result<(Vec<u8>, SourceStat)> {
+    let mut f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut data)?;
+    Ok((data, SourceStat::from_metadata(&meta)))
+}
+
+fn source_hash(interp: &Interpreter, data: &[u8]) -> [u8; 8] {
+    match interp.info.source_hash {
+        Some(variant) => pyc_format::source_hash(variant, interp.magic, data),
+        None => [0; 8],
+    }
+}
+
+/// Classify everything; return the jobs (largest source first), the fresh count and failures.
+fn plan_jobs(
+    interps: &[Interpreter],
+    sources: &[SourceFile],
+    opts: &Options,
+    stop: &AtomicBool,
+) -> (Vec<Job>, usize, Vec<Failure>) {
+    let results: Vec<(Vec<Job>, usize, Vec<Failure>)> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(si, src)| {
+            let mut jobs = Vec::new();
+            let mut fresh = 0;
+            let mut failures = Vec::new();
+            if stop.load(Ordering::Relaxed) {
+                return (jobs, fresh, failures);
+            }
+            let stat = match std::fs::metadata(&src.path) {
+                Ok(m) => SourceStat::from_metadata(&m),
+                Err(e) => {
+                    failures.push(Failure {
+                        source: src.path.clone(),
+                        python: String::new(),
+                        optimize: None,
+                        kind: FailureKind::Io,
+                        line: None,
+                        message: format!("cannot read: {e}"),
+                    });
+                    return (jobs, fresh, failures);
+                }
+            };
+            // The source bytes, read at most once, only for hash-based checks.
+            let mut data: Option<Result<Vec<u8>, String>> = None;
+            let src_bytes = src.path.as_os_str().as_bytes();
+            for (ii, interp) in interps.iter().enumerate() {
+                let mode = interp.effective_mode(opts.mode);
+                let mut stale = Vec::new();
+                for &level in &opts.levels {
+                    let cfile = match interp.cache_path(src_bytes, level, opts.legacy, &opts.cwd) {
+                        Ok(c) => path_from(c),
+                        Err(message) => {
+                            failures.push(Failure {
+                                source: src.path.clone(),
+                                python: interp.version.to_string(),
+                                optimize: Some(level),
+                                kind: FailureKind::Io,
+                                line: None,
+                                message,
+                            });
+                            continue;
+                        }
+                    };
+                    if let Err(e) = write::check_target(&cfile) {
+                        failures.push(Failure {
+                            source: src.path.clone(),
+                            python: interp.version.to_string(),
+                            optimize: Some(level),
+                            kind: FailureKind::Io,
+                            line: None,
+                            message: format!("FileExistsError: {e}"),
+                        });
+                        continue;
+                    }
+                    let verdict = match (&interp.target, opts.force) {
+                        (Some(target), false) => {
+                            let mut source = || {
+                                data.get_or_insert_with(|| {
+                                    std::fs::read(&src.path).map_err(|e| e.to_string())
+                                })
+                                .clone()
+                            };
+                            fresh::classify(&cfile, target, mode, &stat, &mut source)
+                        }
+                        _ => Verdict::Stale,
+                    };
+                    if verdict == Verdict::Fresh {
+                        fresh += 1;
+                    } else {
+                        stale.push((level, cfile));
+                    }
+                }
+                if stale.is_empty() {
+                    continue;
+                }
+                if interp.compile_takes_optimize() {
+                    jobs.push(Job {
+                        source: si,
+                        interp: ii,
+                        fixed_level: None,
+                        levels: stale,
+                        size: stat.size,
+                    });
+                } else {
+                    for (level, cfile) in stale {
+                        jobs.push(Job {
+                            source: si,
+                            interp: ii,
+                            fixed_level: Some(level),
+                            levels: vec![(level, cfile)],
+                            size: stat.size,
+                        });
+                    }
+                }
+            }
+            (jobs, fresh, failures)
+        })
+        .collect();
+    let mut jobs = Vec::new();
+    let mut fresh = 0;
+    let mut failures = Vec::new();
+    for (j, f, e) in results {
+        jobs.extend(j);
+        fresh += f;
+        failures.extend(e);
+    }
+    // Largest first, so the long poles start early; ties in walk order.
+    jobs.sort_by(|a, b| b.size.cmp(&a.size).then(a.source.cmp(&b.source)));
+    (jobs, fresh, failures)
+}
+
+type PoolKey = (usize, Option<u8>);
+
+/// Requests kept queued per thread (compileall's process pool keeps one spare call per worker
+/// for the same reason).
+const PIPELINE: usize = 3;
+
+/// A job whose request is queued at a worker.
+struct Sent<'j> {
+    job: &'j Job,
+    key: PoolKey,
+    data: Vec<u8>,
+    stat: SourceStat,
+}
+
+struct Shared<'a> {
+    interps: &'a [Interpreter],
+    sources: &'a [SourceFile],
+    opts: &'a Options,
+    jobs: Vec<Job>,
+    next: AtomicUsize,
+    broken: Mutex<HashMap<PoolKey, String>>,
+    report: Mutex<Report>,
+    stop: &'a AtomicBool,
+    on_event: &'a (dyn Fn(Event) + Sync),
+}
+
+impl Shared<'_> {
+    fn fail(
+        &self,
+        job: &Job,
+        level: Option<u8>,
+        kind: FailureKind,
+        line: Option<u32>,
+        message: String,
+    ) {
+        let f = Failure {
+            source: self.sources[job.source].path.clone(),
+            python: self.interps[job.interp].version.to_string(),
+            optimize: level,
+            kind,
+            line,
+            message,
+        };
+        (self.on_event)(Event::Failed(&f));
+        if let Ok(mut r) = self.report.lock() {
+            r.failures.push(f);
+        }
+    }
+
+    fn worker<'w>(
+        &self,
+        workers: &'w mut HashMap<PoolKey, worker::Worker>,
+        key: PoolKey,
+    ) -> Result<&'w mut worker::Worker, String> {
+        if let Some(msg) = self.broken.lock().ok().and_then(|b| b.get(&key).cloned()) {
+            return Err(msg);
+        }
+        if let std::collections::hash_map::Entry::Vacant(e) = workers.entry(key) {
+            let interp = &self.interps[key.0];
+            let flags: &[&str] = match key.1 {
+                Some(1) => &["-O"],
+                Some(2) => &["-OO"],
+                _ => &[],
+            };
+            match worker::Worker::spawn(&interp.exe, flags, interp.magic, self.opts.timeout) {
+                Ok(w) => {
+                    e.insert(w);
+                }
+                Err(err) => {
+                    let msg = err.to_string();
+                    if let Ok(mut b) = self.broken.lock() {
+                        b.insert(key, msg.clone());
+                    }
+                    return Err(msg);
+                }
+            }
+        }
+        workers
+            .get_mut(&key)
+            .ok_or_else(|| "worker vanished".to_string())
+    }
+
+    fn run_thread(&self) {
+        let mut workers: HashMap<PoolKey, worker::Worker> = HashMap::new();
+        let mut in_flight: VecDeque<Sent> = VecDeque::new();
+        let mut retry: VecDeque<&Job> = VecDeque::new();
+        loop {
+            // Keep a few requests queued at the workers, so a worker never waits for pyc.
+            while in_flight.len() < PIPELINE && !self.stop.load(Ordering::Relaxed) {
+                let job = match retry.pop_front() {
+                    Some(j) => j,
+                    None => match self.jobs.get(self.next.fetch_add(1, Ordering::Relaxed)) {
+                        Some(j) => j,
+                        None => break,
+                    },
+                };
+                match self.send(job, &mut workers) {
+                    Some(sent) => in_flight.push_back(sent),
+                    None => (self.on_event)(Event::JobDone),
+                }
+            }
+            let Some(sent) = in_flight.pop_front() else {
+                break;
+            };
+            let Some(w) = workers.get_mut(&sent.key) else {
+                retry.push_back(sent.job);
+                continue;
+            };
+            match w.receive(sent.job.levels.len(), self.opts.timeout, self.stop) {
+                Ok(outcomes) => self.finish(&sent, outcomes),
+                Err(worker::WorkerError::Interrupted) => {
+                    workers.remove(&sent.key);
+                    break;
+                }
+                Err(e) => {
+                    // A crashed or hung worker is thrown away and the file reported; what was
+                    // queued behind it goes to a new worker.
+                    if let Some(mut w) = workers.remove(&sent.key) {
+                        w.kill();
+                    }
+                    self.fail(sent.job, None, FailureKind::Worker, None, e.to_string());
+                    let (same, other): (VecDeque<Sent>, VecDeque<Sent>) =
+                        in_flight.into_iter().partition(|s| s.key == sent.key);
+                    in_flight = other;
+                    retry.extend(same.into_iter().map(|s| s.job));
+                }
+            }
+            (self.on_event)(Event::JobDone);
+        }
+    }
+
+    /// Read the source and queue it at its worker (started if needed). None when the job
+    /// failed already (reported).
+    fn send<'j>(
+        &self,
+        job: &'j Job,
+        workers: &mut HashMap<PoolKey, worker::Worker>,
+    ) -> Option<Sent<'j>> {
+        let src = &self.sources[job.source];
+        let (data, stat) = match read_source(&src.path) {
+            Ok(x) => x,
+            Err(e) => {
+                self.fail(
+                    job,
+                    None,
+                    FailureKind::Io,
+                    None,
+                    format!("cannot read: {e}"),
+                );
+                return None;
+            }
+        };
+        let key = (job.interp, job.fixed_level);
+        let w = match self.worker(workers, key) {
+            Ok(w) => w,
+            Err(msg) => {
+                self.fail(job, None, FailureKind::Worker, None, msg);
+                return None;
+            }
+        };
+        let levels: Vec<u8> = job
+            .levels
+            .iter()
+            .map(|&(l, _)| if job.fixed_level.is_some() { 0 } else { l })
+            .collect();
+        if let Err(e) = w.send(&levels, src.display_name(), &data) {
+            workers.remove(&key);
+            self.fail(job, None, FailureKind::Worker, None, e.to_string());
+            return None;
+        }
+        Some(Sent {
+            job,
+            key,
+            data,
+            stat,
+        })
+    }
+
+    /// Write what the worker returned for one job.
+    fn finish(&self, sent: &Sent, outcomes: Vec<worker::Outcome>) {
+        let job = sent.job;
+        let (data, stat) = (&sent.data, &sent.stat);
+        let interp = &self.interps[job.interp];
+        let src = &self.sources[job.source];
+        let mode = interp.effective_mode(self.opts.mode);
+        let hash = if mode == InvalidationMode::Timestamp {
+            [0; 8]
+        } else {
+            source_hash(interp, data)
+        };
+        let header = fresh::header(interp.magic, mode, stat, hash);
+        let file_mode = write::pyc_mode(Some(stat.mode));
+        let mut written_now: HashMap<u8, Vec<u8>> = HashMap::new();
+        // The same error at every level is reported once.
+        if let Some(worker::Outcome::Error { line, message }) = outcomes.first() {
+            if outcomes.iter().all(|o| o == &outcomes[0]) {
+                let level = (outcomes.len() == 1).then_some(job.levels[0].0);
+                return self.fail(job, level, FailureKind::Compile, *line, message.clone());
+            }
+        }
+        for ((level, cfile), outcome) in job.levels.iter().zip(outcomes) {
+            let marshal = match outcome {
+                worker::Outcome::Code(m) => m,
+                worker::Outcome::Error { line, message } => {
+                    self.fail(job, Some(*level), FailureKind::Compile, line, message);
+                    continue;
+                }
+            };
+            let mut raw = header.clone();
+            raw.extend_from_slice(&marshal);
+            let pyc = match pyc_format::canonical_pyc(&raw) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.fail(
+                        job,
+                        Some(*level),
+                        FailureKind::Worker,
+                        None,
+                        format!("cannot read the marshal data the worker returned: {e}"),
+                    );
+                    continue;
+                }
+            };
+            let mut hardlink = false;
+            let result = match self.previous_level(job, *level, &written_now) {
+                Some((prev_path, prev_bytes)) if self.opts.hardlink_dupes && prev_bytes == pyc => {
+                    hardlink = true;
+                    write::link_atomic(&prev_path, cfile)
+                }
+                _ => write::write_atomic(cfile, &pyc, file_mode),
+            };
+            match result {
+                Ok(()) => {
+                    if let Ok(mut r) = self.report.lock() {
+                        r.written.push(Written {
+                            source: src.path.clone(),
+                            cache: cfile.clone(),
+                            python: interp.version.to_string(),
+                            optimize: *level,
+                            hardlink,
+                        });
+                    }
+                    written_now.insert(*level, pyc);
+                }
+                Err(e) => {
+                    let msg = match e {
+                        write::WriteError::Symlink(_) | write::WriteError::NotRegular(_) => {
+                            format!("FileExistsError: {e}")
+                        }
+                        _ => format!("cannot write {e}"),
+                    };
+                    self.fail(job, Some(*level), FailureKind::Io, None, msg);
+                }
+            }
+        }
+    }
+
+    /// For `--hardlink-dupes`: the previous level's pyc (path and bytes), from this job or,
+    /// when that level was fresh, from disk.
+    fn previous_level(
+        &self,
+        job: &Job,
+        level: u8,
+        written_now: &HashMap<u8, Vec<u8>>,
+    ) -> Option<(PathBuf, Vec<u8>)> {
+        if !self.opts.hardlink_dupes || job.fixed_level.is_some() {
+            return None;
+        }
+        let pos = self.opts.levels.iter().position(|&l| l == level)?;
+        let prev = *self.opts.levels.get(pos.checked_sub(1)?)?;
+        let interp = &self.interps[job.interp];
+        let src = self.sources[job.source].path.as_os_str().as_bytes();
+        let path = path_from(
+            interp
+                .cache_path(src, prev, self.opts.legacy, &self.opts.cwd)
+                .ok()?,
+        );
+        let bytes = match written_now.get(&prev) {
+            Some(b) => b.clone(),
+            None => std::fs::read(&path).ok()?,
+        };
+        Some((path, bytes))
+    }
+}
+
+/// Compile `sources` for every interpreter in `interps`. `stop` (set by a Ctrl-C handler)
+/// stops taking new work; what is in flight finishes, and nothing half-written is left.
+pub fn compile(
+    interps: &[Interpreter],
+    sources: &[SourceFile],
+    opts: &Options,
+    stop: &AtomicBool,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Report {
+    let (jobs, up_to_date, failures) = plan_jobs(interps, sources, opts, stop);
+    on_event(Event::Planned {
+        jobs: jobs.len(),
+        up_to_date,
+    });
+    for f in &failures {
+        on_event(Event::Failed(f));
+    }
+    let n_jobs = jobs.len();
+    let threads = opts.jobs.max(1).min(n_jobs);
+    let shared = Shared {
+        interps,
+        sources,
+        opts,
+        jobs,
+        next: AtomicUsize::new(0),
+        broken: Mutex::new(HashMap::new()),
+        report: Mutex::new(Report {
+            up_to_date,
+            failures,
+            jobs: n_jobs,
+            ..Report::default()
+        }),
+        stop,
+        on_event,
+    };
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| shared.run_thread());
+        }
+    });
+    let mut report = shared.report.into_inner().unwrap_or_default();
+    report.interrupted = stop.load(Ordering::Relaxed);
+    // Stable order for output: by source, interpreter, level.
+    report.written.sort_by(|a, b| {
+        (&a.source, &a.python, a.optimize).cmp(&(&b.source, &b.python, b.optimize))
+    });
+    report.failures.sort_by(|a, b| {
+        (&a.source, &a.python, a.optimize).cmp(&(&b.source, &b.python, b.optimize))
+    });
+    report
+}

@@ -1,14 +1,50 @@
 //! # pyc-python
 //!
-//! Finding and probing real CPython interpreters. A probe runs the interpreter once with a tiny
-//! script (valid Python 2.7 and 3.x) and reads back the facts that decide its cache behaviour:
-//! version, cache tag, magic number, optimization level, pycache prefix, whether it writes
-//! bytecode at all, and its `--check-hash-based-pycs` mode.
+//! Finding and probing real CPython interpreters.
+//!
+//! * [`probe`] runs the interpreter once with a tiny script (valid Python 2.7 and 3.x) and reads
+//!   back the facts that decide its cache behaviour: version, cache tag, magic number,
+//!   optimization level, pycache prefix, whether it writes bytecode at all, and its
+//!   `--check-hash-based-pycs` mode. [`probe_cached`] remembers those facts on disk, keyed by
+//!   the executable's identity and the environment variables that change them, so a command
+//!   that has nothing to do (a no-op `pyc compile`) starts no interpreter at all.
+//! * [`discover`] lists the interpreters pyc can find without running any of them: the active
+//!   virtualenv, `python3` / `python3.X` / `python2.7` on PATH (pyenv shims resolved to the
+//!   interpreter they would run, as pyenv decides), pyenv's versions and uv's managed pythons.
+//! * [`resolve`] turns what a user typed after `--python` (`3.12`, a path, a name on PATH) into
+//!   one executable, or an error that says where pyc looked.
+//!
+//! ```no_run
+//! let exe = pyc_python::resolve("3.12").unwrap();
+//! let facts = pyc_python::probe_cached(&exe).unwrap();
+//! assert_eq!((facts.major, facts.minor), (3, 12));
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
+
+mod cache;
+mod discover;
+
+pub use cache::{cache_dir, probe_cached};
+pub use discover::{discover, pyenv_root, resolve, Found, Origin, ResolveError};
+
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many interpreter processes this process has started so far (probes and, through
+/// [`note_started`], compile workers). `pyc compile --format json` reports it, so a test can
+/// check that a run with nothing to do started none.
+pub fn interpreters_started() -> usize {
+    STARTED.load(Ordering::Relaxed)
+}
+
+/// Count one interpreter process started by another crate (the compile workers).
+pub fn note_started() {
+    STARTED.fetch_add(1, Ordering::Relaxed);
+}
 
 /// The facts a probe reads from an interpreter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +143,7 @@ struct Raw {
 /// `PYTHONPYCACHEPREFIX`, `PYTHONDONTWRITEBYTECODE` and `PYTHONOPTIMIZE` are seen as the
 /// interpreter itself sees them.
 pub fn probe(executable: &Path) -> Result<Probe, ProbeError> {
+    note_started();
     let out = Command::new(executable)
         .arg("-c")
         .arg(PROBE_SCRIPT)
@@ -154,7 +191,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .find(|p| is_executable(p))
 }
 
-fn is_executable(p: &Path) -> bool {
+pub(crate) fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     p.metadata()
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -1,14 +1,381 @@
-//! `pyc compile`: not written yet (issue 7).
+//! `pyc compile`: precompile trees with real interpreters, with compileall's option names.
 
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use pyc_compile::{plan, Event, Interpreter, InvalidationMode, Options, Report};
+use serde::Serialize;
+
+use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK};
+
+/// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ModeArg {
+    Timestamp,
+    CheckedHash,
+    UncheckedHash,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Arguments (not yet interpreted).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Files and directories to compile (directories are walked as compileall walks them).
+    #[arg(value_name = "FILE|DIR")]
+    dests: Vec<PathBuf>,
+    /// Optimization levels: `-O 0,1,2` or `-O 1 -O 2` (compileall's `-o`). Default: the
+    /// interpreter's own level (`PYTHONOPTIMIZE`), usually 0.
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        visible_short_alias = 'o',
+        value_name = "LEVELS",
+        value_delimiter = ','
+    )]
+    optimize: Vec<u8>,
+    /// How the pycs record their source. Default: checked-hash when SOURCE_DATE_EPOCH is set,
+    /// else timestamp (as py_compile); versions before 3.7 always write timestamps.
+    #[arg(long, value_enum, value_name = "MODE")]
+    invalidation_mode: Option<ModeArg>,
+    /// Compile even what is up to date.
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// Directory to put in the code objects instead of the source's (tracebacks show it).
+    #[arg(short = 'd', long = "ddir", value_name = "DESTDIR")]
+    ddir: Option<PathBuf>,
+    /// Leading part of the source paths to remove in the code objects (e.g. a buildroot).
+    #[arg(short = 's', long = "strip-prefix", value_name = "STRIPDIR")]
+    stripdir: Option<PathBuf>,
+    /// Path to put before the source paths in the code objects (after `-s`).
+    #[arg(short = 'p', long = "prepend-prefix", value_name = "PREPENDDIR")]
+    prependdir: Option<PathBuf>,
+    /// Skip files whose full path matches this regular expression (Rust `regex` syntax: no
+    /// look-around or back-references).
+    #[arg(short = 'x', long = "exclude", value_name = "REGEX")]
+    exclude: Option<String>,
+    /// Descend at most this many directory levels (default: unlimited).
+    #[arg(short = 'r', long = "max-depth", value_name = "N")]
+    max_depth: Option<usize>,
+    /// Do not descend into directories (`-r 0`; `-r` wins).
+    #[arg(short = 'l')]
+    no_recurse: bool,
+    /// Write legacy `NAME.pyc` files beside the sources instead of `__pycache__`.
+    #[arg(short = 'b', long = "legacy")]
+    legacy: bool,
+    /// Write into this pycache prefix tree (`PYTHONPYCACHEPREFIX`, 3.8+). Default: the
+    /// interpreter's own `sys.pycache_prefix`.
+    #[arg(long, value_name = "DIR")]
+    prefix: Option<PathBuf>,
+    /// Make a level's pyc a hard link to the previous level's when the bytes are equal
+    /// (needs two levels or more).
+    #[arg(long)]
+    hardlink_dupes: bool,
+    /// Skip symlinks that point outside DIR.
+    #[arg(short = 'e', value_name = "DIR")]
+    limit_symlinks: Option<PathBuf>,
+    /// Read more files and directories from FILE, one per line (`-` for stdin).
+    #[arg(short = 'i', value_name = "FILE")]
+    input: Option<String>,
+    /// Less output: `-q` no progress or summary, `-qq` no error messages either.
+    #[arg(short = 'q', action = clap::ArgAction::Count)]
+    quiet: u8,
+    /// Worker processes per interpreter (default: the number of cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    timeout: f64,
+    /// Interpreter to compile for: a version (`3.12`), a path, or a name on PATH; repeat to
+    /// compile for several. Default: `python3` on PATH.
+    #[arg(long, value_name = "X.Y|PATH")]
+    python: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`pyc compile` is not implemented yet (issue 7)")
+#[derive(Serialize)]
+struct PythonOut {
+    python: String,
+    version: String,
+    executable: PathBuf,
+    magic: u16,
+    cache_tag: Option<&'static str>,
+    invalidation_mode: InvalidationMode,
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    written: usize,
+    up_to_date: usize,
+    failed: usize,
+    /// (source, interpreter) pairs sent to a worker.
+    compiled_sources: usize,
+    /// Interpreter processes started (probes and workers); 0 when nothing was stale and every
+    /// interpreter's probe was cached.
+    interpreters_started: usize,
+    interrupted: bool,
+    seconds: f64,
+    pythons: Vec<PythonOut>,
+    files: &'a [pyc_compile::Written],
+    failures: &'a [pyc_compile::Failure],
+}
+
+fn interpreters(args: &Args) -> anyhow::Result<Vec<Interpreter>> {
+    let specs: Vec<String> = if args.python.is_empty() {
+        vec!["python3".into()]
+    } else {
+        args.python.clone()
+    };
+    let mut out: Vec<Interpreter> = Vec::new();
+    for spec in &specs {
+        let exe = pyc_python::resolve(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?;
+        let probe = pyc_python::probe_cached(&exe)?;
+        let mut interp = Interpreter::from_probe(probe).map_err(anyhow::Error::msg)?;
+        if let Some(prefix) = &args.prefix {
+            if !interp.info.pycache_prefix {
+                bail!(
+                    "--prefix: CPython {} has no pycache prefix (it came in 3.8)",
+                    interp.version
+                );
+            }
+            interp.pycache_prefix = Some(path_bytes(prefix).to_vec());
+        }
+        if !out.iter().any(|i| i.exe == interp.exe) {
+            out.push(interp);
+        }
+    }
+    Ok(out)
+}
+
+fn destinations(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
+    let mut dests = args.dests.clone();
+    if let Some(list) = &args.input {
+        let reader: Box<dyn BufRead> = if list == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::io::BufReader::new(
+                std::fs::File::open(list).with_context(|| format!("-i {list}: cannot read"))?,
+            ))
+        };
+        for line in reader.split(b'\n') {
+            let line = line.with_context(|| format!("-i {list}: cannot read"))?;
+            let t = line.trim_ascii();
+            if !t.is_empty() {
+                dests.push(crate::output::bytes_path(t).to_path_buf());
+            }
+        }
+    }
+    if dests.is_empty() {
+        bail!("nothing to compile: name files or directories (or -i FILE)");
+    }
+    Ok(dests)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    if args.ddir.is_some() && (args.stripdir.is_some() || args.prependdir.is_some()) {
+        bail!("-d cannot be used in combination with -s or -p");
+    }
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        bail!("--timeout must be a positive number of seconds");
+    }
+    if args.optimize.iter().any(|&l| l > 2) {
+        bail!("--optimize: levels are 0, 1 and 2");
+    }
+    let exclude = args
+        .exclude
+        .as_deref()
+        .map(regex::bytes::Regex::new)
+        .transpose()
+        .context("-x: not a regular expression pyc understands")?;
+    let dests = destinations(&args)?;
+    let interps = interpreters(&args)?;
+
+    let mut levels: Vec<u8> = if args.optimize.is_empty() {
+        vec![interps.first().map_or(0, |i| i.optimize)]
+    } else {
+        args.optimize.clone()
+    };
+    levels.sort_unstable();
+    levels.dedup();
+    if args.hardlink_dupes && levels.len() < 2 {
+        bail!("Hardlinking of duplicated bytecode makes sense only for more than one optimization level.");
+    }
+    let mode = match args.invalidation_mode {
+        Some(ModeArg::Timestamp) => InvalidationMode::Timestamp,
+        Some(ModeArg::CheckedHash) => InvalidationMode::CheckedHash,
+        Some(ModeArg::UncheckedHash) => InvalidationMode::UncheckedHash,
+        None => InvalidationMode::default_from_env(),
+    };
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    for i in &interps {
+        if args.invalidation_mode.is_some()
+            && mode != InvalidationMode::Timestamp
+            && i.info.source_hash.is_none()
+        {
+            bail!(
+                "CPython {} has no hash-based pycs (PEP 552 came in 3.7); use --invalidation-mode timestamp",
+                i.version
+            );
+        }
+        // Two levels that land in the same file (2.7's .pyo, -b) cannot both be written.
+        let mut seen: Vec<Vec<u8>> = Vec::new();
+        for &l in &levels {
+            let p = i
+                .cache_path(b"m.py", l, args.legacy, path_bytes(&cwd))
+                .map_err(anyhow::Error::msg)?;
+            if seen.contains(&p) {
+                bail!(
+                    "CPython {}{}: optimization levels {:?} would write the same cache file",
+                    i.version,
+                    if args.legacy { " with -b" } else { "" },
+                    levels
+                );
+            }
+            seen.push(p);
+        }
+    }
+
+    let walk = plan::WalkOptions {
+        max_depth: args.max_depth.or(args.no_recurse.then_some(0)),
+        exclude,
+        limit_symlinks_to: args.limit_symlinks.clone(),
+        ddir: args.ddir.as_deref().map(|p| path_bytes(p).to_vec()),
+        stripdir: args.stripdir.as_deref().map(|p| path_bytes(p).to_vec()),
+        prependdir: args.prependdir.as_deref().map(|p| path_bytes(p).to_vec()),
+    };
+    let (sources, walk_errors) = plan::collect(&dests, &walk);
+
+    let opts = Options {
+        levels,
+        mode,
+        force: args.force,
+        legacy: args.legacy,
+        hardlink_dupes: args.hardlink_dupes,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1),
+        timeout: Duration::from_secs_f64(args.timeout),
+        cwd: path_bytes(&cwd).to_vec(),
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal ends pyc at once.
+        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+
+    let text = args.format == Format::Text;
+    let show_errors = args.quiet < 2;
+    let bar = if text && args.quiet == 0 && std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(0);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} compiling [{bar:30}] {pos}/{len} {elapsed} (eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let several = interps.len() > 1;
+    for e in &walk_errors {
+        if show_errors {
+            eprintln!("pyc: {e}");
+        }
+    }
+    let on_event = |ev: Event| match ev {
+        Event::Planned { jobs, .. } => {
+            if let Some(pb) = &bar {
+                pb.set_length(jobs as u64);
+                if jobs > 0 {
+                    pb.enable_steady_tick(Duration::from_millis(120));
+                }
+            }
+        }
+        Event::JobDone => {
+            if let Some(pb) = &bar {
+                pb.inc(1);
+            }
+        }
+        Event::Failed(f) => {
+            if show_errors && text {
+                let line = if several {
+                    format!("{f} [{}]", f.python)
+                } else {
+                    f.to_string()
+                };
+                match &bar {
+                    Some(pb) => pb.suspend(|| eprintln!("{line}")),
+                    None => eprintln!("{line}"),
+                }
+            }
+        }
+    };
+    let report: Report = pyc_compile::compile(&interps, &sources, &opts, &stop, &on_event);
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let failed = report.failures.len() + walk_errors.len();
+    match args.format {
+        Format::Json => {
+            let out = JsonOut {
+                written: report.written.len(),
+                up_to_date: report.up_to_date,
+                failed,
+                compiled_sources: report.jobs,
+                interpreters_started: pyc_python::interpreters_started(),
+                interrupted: report.interrupted,
+                seconds,
+                pythons: interps
+                    .iter()
+                    .map(|i| PythonOut {
+                        python: i.version.to_string(),
+                        version: i.full_version.clone(),
+                        executable: i.exe.clone(),
+                        magic: i.magic,
+                        cache_tag: i.info.cache_tag,
+                        invalidation_mode: i.effective_mode(mode),
+                    })
+                    .collect(),
+                files: &report.written,
+                failures: &report.failures,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Format::Text => {
+            if report.interrupted {
+                eprintln!("pyc: interrupted; the pycs written so far are complete");
+            }
+            if args.quiet == 0 {
+                let names: Vec<String> = interps.iter().map(|i| i.version.to_string()).collect();
+                println!(
+                    "compiled {} pycs for {} ({} sources), {} up to date, {} failed in {:.2}s",
+                    report.written.len(),
+                    names.join(", "),
+                    report.jobs,
+                    report.up_to_date,
+                    failed,
+                    seconds
+                );
+            }
+        }
+    }
+    Ok(ExitCode::from(if report.interrupted {
+        EXIT_INTERRUPTED
+    } else if failed > 0 {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    }))
 }

@@ -1,14 +1,108 @@
-//! `pyc python`: not written yet (issue 7).
+//! `pyc python`: the interpreters pyc can find, with version, cache tag and magic number.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::output::{Format, EXIT_FAILURE, EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Arguments (not yet interpreted).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Also list these (a version `3.12`, a path, or a name on PATH); a version that is not
+    /// installed is an error naming where pyc looked.
+    #[arg(long, value_name = "X.Y|PATH")]
+    python: Vec<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`pyc python` is not implemented yet (issue 7)")
+#[derive(Serialize)]
+struct Row {
+    path: PathBuf,
+    /// The name it was found under, when different (a pyenv shim).
+    via: Option<PathBuf>,
+    origin: String,
+    /// This is what `pyc compile` uses without `--python`.
+    default: bool,
+    implementation: Option<String>,
+    version: Option<String>,
+    cache_tag: Option<String>,
+    magic: Option<u16>,
+    error: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut found = pyc_python::discover();
+    for spec in &args.python {
+        let path =
+            pyc_python::resolve(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?;
+        found.retain(|f| f.path != path);
+        found.insert(
+            0,
+            pyc_python::Found {
+                path,
+                via: None,
+                origin: pyc_python::Origin::Explicit,
+                version_hint: None,
+            },
+        );
+    }
+    let default = pyc_python::resolve("python3").ok();
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for f in found {
+        let mut row = Row {
+            default: default.as_ref() == Some(&f.path),
+            path: f.path.clone(),
+            via: f.via.clone(),
+            origin: f.origin.to_string(),
+            implementation: None,
+            version: None,
+            cache_tag: None,
+            magic: None,
+            error: None,
+        };
+        match pyc_python::probe_cached(&f.path) {
+            Ok(p) => {
+                row.implementation = Some(p.implementation.clone());
+                row.version = Some(format!("{}.{}.{}", p.major, p.minor, p.micro));
+                row.cache_tag = p.cache_tag.clone();
+                row.magic = p.magic;
+            }
+            Err(e) => {
+                failed = true;
+                row.error = Some(e.to_string());
+            }
+        }
+        rows.push(row);
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Text => {
+            if rows.is_empty() {
+                println!("no interpreters found (looked at VIRTUAL_ENV, PATH, pyenv and uv)");
+            }
+            for r in &rows {
+                let mark = if r.default { "*" } else { " " };
+                let via = r
+                    .via
+                    .as_ref()
+                    .map(|v| format!(" (via {})", v.display()))
+                    .unwrap_or_default();
+                match &r.error {
+                    Some(e) => println!("{mark} {:<8} {:<8} error: {e}", "?", r.origin),
+                    None => println!(
+                        "{mark} {:<8} {:<8} {:<12} magic {:<5} {}{via}",
+                        r.version.as_deref().unwrap_or("?"),
+                        r.origin,
+                        r.cache_tag.as_deref().unwrap_or("-"),
+                        r.magic.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                        r.path.display(),
+                    ),
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
 }

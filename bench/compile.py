@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Benchmark `pyc compile` against `python -m compileall` and uv's bytecode compilation, in one
+run, same interpreter (CPython 3.12 from pyenv), same trees, same core count.
+
+    python3 bench/compile.py            # everything (first run downloads sympy, django, uv)
+    python3 bench/compile.py --rounds 1 --copies 8 --skip-uv
+
+1. Cold compile of the standard library plus large PyPI packages (sympy, django, their
+   dependencies): `python -m compileall -q -j0 TREE` versus `pyc compile -q --python 3.12 TREE`
+   (both default to one worker per core). Every __pycache__ is removed before each run.
+2. uv: its compile step cannot be run alone, so it is isolated by difference:
+   `uv pip install --reinstall --compile-bytecode` minus `uv pip install --reinstall
+   --no-compile` on the same venv (the reinstall comes from uv's cache). pyc and compileall
+   compile the same site-packages.
+3. No-op: the tree compiled, then copied (hard links) until it holds about 100,000 sources;
+   `compileall -q -j1` and `-j0` versus `pyc compile -q`, nothing to do. pyc's JSON output
+   confirms that it started no interpreter.
+
+Work files live in bench/work/ (git-ignored). Times are medians of --rounds runs; ratios are
+anchor time / pyc time (above 1 = pyc faster).
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(HERE, "work")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from pythons import pyenv_interpreters  # noqa: E402
+
+PACKAGES = ["sympy", "django"]
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def env_for_runs():
+    e = dict(os.environ)
+    for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "SOURCE_DATE_EPOCH", "PYTHONOPTIMIZE"):
+        e.pop(k, None)
+    e["PYC_CACHE_DIR"] = os.path.join(WORK, "pyc-cache")
+    e["UV_CACHE_DIR"] = os.path.join(WORK, "uv-cache")
+    return e
+
+
+ENV = env_for_runs()
+
+
+def timed(cmd, cwd=None):
+    t = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return time.perf_counter() - t, p
+
+
+def clear_caches(tree):
+    for root, dirs, _ in os.walk(tree):
+        if "__pycache__" in dirs:
+            shutil.rmtree(os.path.join(root, "__pycache__"))
+            dirs.remove("__pycache__")
+
+
+def count(tree, suffix):
+    n = 0
+    for _, _, files in os.walk(tree):
+        n += sum(1 for f in files if f.endswith(suffix))
+    return n
+
+
+def pyc_binary():
+    exe = os.path.join(ROOT, "target", "release", "pyc")
+    sh(["cargo", "build", "--release", "-p", "pyc", "-q"], cwd=ROOT)
+    return exe
+
+
+def setup(py):
+    venv = os.path.join(WORK, "venv")
+    if not os.path.exists(os.path.join(venv, "bin", "uv")):
+        sh([py, "-m", "venv", venv])
+        sh([os.path.join(venv, "bin", "pip"), "install", "-q"] + PACKAGES + ["uv"])
+    site = os.path.join(venv, "lib", "python3.12", "site-packages")
+    tree = os.path.join(WORK, "tree")
+    if not os.path.isdir(tree):
+        stdlib = subprocess.check_output([py, "-c", "import os; print(os.path.dirname(os.__file__))"]).decode().strip()
+        ignore = shutil.ignore_patterns("__pycache__", "site-packages", "*.pyc")
+        shutil.copytree(stdlib, os.path.join(tree, "stdlib"), ignore=ignore, symlinks=True)
+        shutil.copytree(site, os.path.join(tree, "site-packages"), ignore=ignore, symlinks=True)
+    return venv, site, tree
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def race(label, runs, rounds, prepare):
+    """runs: {name: cmd}; returns {name: median seconds}. Rounds alternate the tools."""
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, cmd in runs.items():
+            prepare()
+            t, p = timed(cmd)
+            times[name].append(t)
+            if p.returncode not in (0, 1):
+                print("  %s failed (%d): %s" % (name, p.returncode, p.stderr.decode()[-500:]))
+    out = {name: median(ts) for name, ts in times.items()}
+    print("\n## %s" % label)
+    for name, t in out.items():
+        print("  %-40s %8.2f s   (runs: %s)" % (name, t, ", ".join("%.2f" % x for x in times[name])))
+    return out
+
+
+def ratio(anchor, ours):
+    return anchor / ours if ours > 0 else float("inf")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--copies", type=int, default=0, help="copies for the no-op tree (default: ~100k sources)")
+    ap.add_argument("--skip-uv", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    pys = pyenv_interpreters()
+    if "3.12" not in pys:
+        raise SystemExit("needs pyenv's CPython 3.12")
+    py = pys["3.12"].path
+    pyc = pyc_binary()
+    venv, site, tree = setup(py)
+    cores = os.cpu_count()
+    print("CPython %s, %d cores, pyc %s" % (pys["3.12"].full, cores, pyc))
+
+    # Files that do not compile (lib2to3/test data) would make every run start an interpreter;
+    # they are removed from the tree once, so both tools see the same clean tree.
+    clear_caches(tree)
+    p = subprocess.run([pyc, "compile", "--python", py, "--format", "json", tree],
+                       env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for f in json.loads(p.stdout)["failures"]:
+        if os.path.exists(f["source"]):
+            os.remove(f["source"])
+    sources = count(tree, ".py")
+    print("tree: %s, %d sources (stdlib + %s and dependencies)" % (tree, sources, ", ".join(PACKAGES)))
+
+    cold = race(
+        "cold compile, stdlib + packages (%d sources)" % sources,
+        {
+            "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", tree],
+            "pyc compile -q": [pyc, "compile", "-q", "--python", py, tree],
+        },
+        args.rounds,
+        lambda: clear_caches(tree),
+    )
+    a, o = cold["python -m compileall -q -j0"], cold["pyc compile -q"]
+    print("  ratio compileall/pyc: %.2fx (goal >= 1.3x); pycs: %d" % (ratio(a, o), count(tree, ".pyc")))
+
+    if not args.skip_uv:
+        uv = os.path.join(venv, "bin", "uv")
+        vpy = os.path.join(venv, "bin", "python")
+        pkgs = PACKAGES + ["uv"]
+        base = [uv, "pip", "install", "--python", vpy, "--reinstall"] + pkgs
+        sh(base + ["--no-compile"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        site_sources = count(site, ".py")
+        res = race(
+            "site-packages only (%d sources): uv's compile step isolated by difference" % site_sources,
+            {
+                "uv pip install --reinstall --no-compile": base + ["--no-compile"],
+                "uv pip install --reinstall --compile-bytecode": base + ["--compile-bytecode"],
+                "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", site],
+                "pyc compile -q": [pyc, "compile", "-q", "--python", py, site],
+            },
+            args.rounds,
+            lambda: clear_caches(site),
+        )
+        uv_compile = res["uv pip install --reinstall --compile-bytecode"] - res["uv pip install --reinstall --no-compile"]
+        o = res["pyc compile -q"]
+        print("  uv compile step (difference): %.2f s" % uv_compile)
+        print("  ratio uv/pyc: %.2fx; compileall/pyc: %.2fx" % (ratio(uv_compile, o), ratio(res["python -m compileall -q -j0"], o)))
+
+    # No-op on ~100k sources: compile once, then hard-link copies (mtimes are shared).
+    big = os.path.join(WORK, "big")
+    copies = args.copies or max(1, round(100000 / sources))
+    stamp = os.path.join(big, ".copies")
+    if not (os.path.exists(stamp) and open(stamp).read() == "%d %d" % (copies, sources)):
+        shutil.rmtree(big, ignore_errors=True)
+        os.makedirs(big)
+        clear_caches(tree)
+        sh([pyc, "compile", "-q", "--python", py, tree], env=ENV)
+        for i in range(copies):
+            sh(["cp", "-al", tree, os.path.join(big, "copy%03d" % i)])
+        with open(stamp, "w") as f:
+            f.write("%d %d" % (copies, sources))
+    big_sources = count(big, ".py")
+    noop = race(
+        "no-op, %d sources (%d copies), everything up to date" % (big_sources, copies),
+        {
+            "python -m compileall -q -j1": [py, "-m", "compileall", "-q", "-j1", big],
+            "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", big],
+            "pyc compile -q": [pyc, "compile", "-q", "--python", py, big],
+        },
+        args.rounds,
+        lambda: None,
+    )
+    p = subprocess.run([pyc, "compile", "--python", py, "--format", "json", big], env=ENV,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rep = json.loads(p.stdout)
+    best_anchor = min(noop["python -m compileall -q -j1"], noop["python -m compileall -q -j0"])
+    print("  pyc: %d up to date, %d written, interpreters started: %d" % (
+        rep["up_to_date"], rep["written"], rep["interpreters_started"]))
+    print("  ratio (faster compileall)/pyc: %.1fx (goal >= 5x, no interpreter started)" % ratio(best_anchor, noop["pyc compile -q"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+//! Is an existing pyc what `pyc compile` would write now? Compile asks the one shared
+//! classification ([`pyc_cache::classify::judge`], the verdict `pyc status` reports, the
+//! interpreter's own rule per version), per source, interpreter and optimization level, and
+//! only what is not [`Verdict::Fresh`] starts a worker.
+//!
+//! Compile adds two conditions of its own: the pyc must be of the invalidation mode asked for
+//! (compileall accepts any up-to-date timestamp pyc for a hash request, python/cpython#117204,
+//! and recompiles every hash pyc every time, #121577; pyc does neither), and a hash-based pyc
+//! is always checked against its source (judged as under `--check-hash-based-pycs always`):
+//! the import system trusts an unchecked-hash pyc, but a compile run exists to bring it up to
+//! date.
+
+use std::io::Read;
+use std::path::Path;
+
+use pyc_cache::classify::{judge, CheckHashBasedPycs, State, Target};
+use pyc_format::header::{FLAG_CHECK_SOURCE, FLAG_HASH_BASED};
+use pyc_format::{header_size, magic_bytes};
+
+/// compileall's `--invalidation-mode` (`py_compile.PycInvalidationMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvalidationMode {
+    Timestamp,
+    CheckedHash,
+    UncheckedHash,
+}
+
+impl InvalidationMode {
+    /// py_compile's default: checked-hash when `SOURCE_DATE_EPOCH` is set (3.7.2+, bpo-34022),
+    /// else timestamp.
+    pub fn default_from_env() -> InvalidationMode {
+        if std::env::var_os("SOURCE_DATE_EPOCH").is_some_and(|v| !v.is_empty()) {
+            InvalidationMode::CheckedHash
+        } else {
+            InvalidationMode::Timestamp
+        }
+    }
+
+    /// The PEP 552 flags word.
+    pub fn flags(self) -> u32 {
+        match self {
+            InvalidationMode::Timestamp => 0,
+            InvalidationMode::CheckedHash => FLAG_HASH_BASED | FLAG_CHECK_SOURCE,
+            InvalidationMode::UncheckedHash => FLAG_HASH_BASED,
+        }
+    }
+}
+
+/// The source facts a pyc header records: `st_mtime` (seconds and nanoseconds), `st_size`,
+/// and the mode the pyc inherits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceStat {
+    pub mtime_sec: i64,
+    pub mtime_nsec: i64,
+    pub size: u64,
+    pub mode: u32,
+}
+
+impl SourceStat {
+    pub fn from_metadata(m: &std::fs::Metadata) -> SourceStat {
+        use std::os::unix::fs::MetadataExt;
+        SourceStat {
+            mtime_sec: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+            size: m.len(),
+            mode: m.mode(),
+        }
+    }
+
+    /// A stat with a whole-second mtime (tests, fixtures).
+    pub fn at(mtime: i64, size: u64) -> SourceStat {
+        SourceStat {
+            mtime_sec: mtime,
+            mtime_nsec: 0,
+            size,
+            mode: 0o644,
+        }
+    }
+
+    fn shared(&self) -> pyc_cache::classify::SourceStat {
+        pyc_cache::classify::SourceStat {
+            mtime_sec: self.mtime_sec,
+            mtime_nsec: self.mtime_nsec,
+            size: self.size,
+        }
+    }
+
+    /// `int(st_mtime)`, exactly as CPython computes it (the shared rule in pyc-cache).
+    pub fn int_mtime(&self) -> i64 {
+        self.shared().int_st_mtime()
+    }
+}
+
+/// The verdict on one cache file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Importable as it is and of the asked mode: nothing to do.
+    Fresh,
+    /// There but not what would be written now.
+    Stale,
+    /// Not there.
+    Missing,
+}
+
+/// The header pyc writes for `magic` (its size decides the layout: 8, 12 or 16 bytes).
+pub fn header(magic: u16, mode: InvalidationMode, stat: &SourceStat, hash: [u8; 8]) -> Vec<u8> {
+    let size = header_size(magic);
+    let mut out = Vec::with_capacity(size);
+    out.extend(magic_bytes(magic));
+    let mtime = (stat.int_mtime() as u64 & 0xFFFF_FFFF) as u32;
+    let src_size = (stat.size & 0xFFFF_FFFF) as u32;
+    match size {
+        8 => out.extend(mtime.to_le_bytes()),
+        12 => {
+            out.extend(mtime.to_le_bytes());
+            out.extend(src_size.to_le_bytes());
+        }
+        _ => {
+            out.extend(mode.flags().to_le_bytes());
+            if mode == InvalidationMode::Timestamp {
+                out.extend(mtime.to_le_bytes());
+                out.extend(src_size.to_le_bytes());
+            } else {
+                out.extend(hash);
+            }
+        }
+    }
+    out
+}
+
+/// Classify the cache file `cfile` for a source with `stat`, for `target` (the shared
+/// classification's view of the interpreter), asked to write `mode`. `source` reads the
+/// source; it is called only for hash-based pycs.
+pub fn classify(
+    cfile: &Path,
+    target: &Target,
+    mode: InvalidationMode,
+    stat: &SourceStat,
+    source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+) -> Verdict {
+    let mut buf = [0u8; 16];
+    let got = match std::fs::File::open(cfile) {
+        Ok(mut f) => {
+            let mut n = 0;
+            while n < buf.len() {
+                match f.read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(_) => return Verdict::Stale,
+                }
+            }
+            n
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Verdict::Missing,
+        Err(_) => return Verdict::Stale,
+    };
+    let head = &buf[..got];
+    if judge(target, head, &stat.shared(), source).0 != State::Fresh {
+        return Verdict::Stale;
+    }
+    // Fresh for the interpreter; is it also of the asked kind?
+    if header_size(target.magic) == 16 {
+        let flags = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if flags != mode.flags() {
+            return Verdict::Stale;
+        }
+    }
+    Verdict::Fresh
+}
+
+/// The shared classification's target for an interpreter with `magic` (its version's rules),
+/// judging hash-based pycs always against the source.
+pub fn target_for(info: &'static pyc_format::VersionInfo, magic: u16) -> Option<Target> {
+    let mut t = Target::for_version(info.version).ok()?;
+    t.magic = magic;
+    t.check_hash_based_pycs = CheckHashBasedPycs::Always;
+    Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_by_layout() {
+        let st = SourceStat::at(0x1_0000_0005, 7);
+        // 2.7: magic + mtime (masked to 32 bits).
+        assert_eq!(
+            header(62211, InvalidationMode::Timestamp, &st, [0; 8]),
+            b"\x03\xf3\x0d\x0a\x05\0\0\0"
+        );
+        // 3.6: + size.
+        assert_eq!(
+            header(3379, InvalidationMode::Timestamp, &st, [0; 8]),
+            b"\x33\x0d\x0d\x0a\x05\0\0\0\x07\0\0\0"
+        );
+        // 3.12 checked hash.
+        assert_eq!(
+            header(3531, InvalidationMode::CheckedHash, &st, [9; 8]),
+            b"\xcb\x0d\x0d\x0a\x03\0\0\0\x09\x09\x09\x09\x09\x09\x09\x09"
+        );
+    }
+
+    #[test]
+    fn verdicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.pyc");
+        let st = SourceStat::at(100, 3);
+        let t312 = target_for(
+            pyc_format::version_info(pyc_format::PyVersion::new(3, 12)).unwrap(),
+            3531,
+        )
+        .unwrap();
+        let t313 = target_for(
+            pyc_format::version_info(pyc_format::PyVersion::new(3, 13)).unwrap(),
+            3571,
+        )
+        .unwrap();
+        let mut no_source = || -> Result<Vec<u8>, String> { panic!("source not needed") };
+        assert_eq!(
+            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
+            Verdict::Missing
+        );
+        let mut data = header(3531, InvalidationMode::Timestamp, &st, [0; 8]);
+        data.extend(b"body");
+        std::fs::write(&p, &data).unwrap();
+        assert_eq!(
+            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
+            Verdict::Fresh
+        );
+        // Same mtime, other size: stale (compileall would skip it).
+        let st2 = SourceStat { size: 4, ..st };
+        assert_eq!(
+            classify(&p, &t312, InvalidationMode::Timestamp, &st2, &mut no_source),
+            Verdict::Stale
+        );
+        // A timestamp pyc does not satisfy a hash request.
+        assert_eq!(
+            classify(
+                &p,
+                &t312,
+                InvalidationMode::CheckedHash,
+                &st,
+                &mut no_source
+            ),
+            Verdict::Stale
+        );
+        // Another interpreter's magic is stale.
+        assert_eq!(
+            classify(&p, &t313, InvalidationMode::Timestamp, &st, &mut no_source),
+            Verdict::Stale
+        );
+        std::fs::write(&p, b"\xcb\x0d").unwrap();
+        assert_eq!(
+            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
+            Verdict::Stale
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Writing pyc files the way `importlib._bootstrap_external._write_atomic` does, and safer.
+//!
+//! * The data goes to a new temporary file in the target's own directory (created with
+//!   `O_CREAT|O_EXCL`, mode `(source mode | 0o200) & 0o666` less the umask: CPython's
+//!   `_calc_mode`), is written completely, and is then renamed over the target. A reader sees
+//!   the old file or the new one, never a partial one.
+//! * If anything fails, the temporary file is removed. The temporary name is
+//!   `<target>.<pid>.<n>.pyc-tmp`, so a leftover (only possible if pyc is killed with SIGKILL in
+//!   the instant between create and rename) can never be taken for a pyc.
+//! * A target that is a symlink or exists as anything but a regular file is refused, with
+//!   py_compile's own message (`FileExistsError`).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Why a pyc was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{} is a symlink and will be changed into a regular file if import writes a byte-compiled file to it", .0.display())]
+    Symlink(PathBuf),
+    #[error("{} is a non-regular file and will be changed into a regular one if import writes a byte-compiled file to it", .0.display())]
+    NotRegular(PathBuf),
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Refuse targets py_compile refuses: a symlink, or something that is not a regular file.
+pub fn check_target(path: &Path) -> Result<(), WriteError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(WriteError::Symlink(path.to_path_buf())),
+        Ok(m) if !m.is_file() => Err(WriteError::NotRegular(path.to_path_buf())),
+        _ => Ok(()),
+    }
+}
+
+/// CPython's `_calc_mode`: the source's mode plus owner-write (0o666 if it cannot be read),
+/// kept to the permission bits `_write_atomic` uses.
+pub fn pyc_mode(source_mode: Option<u32>) -> u32 {
+    source_mode.map_or(0o666, |m| m | 0o200) & 0o666
+}
+
+fn temp_name(path: &Path) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.{n}.pyc-tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
+fn ensure_parent(path: &Path) -> Result<(), WriteError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(io(dir)),
+        _ => Ok(()),
+    }
+}
+
+/// Write `data` to `path` atomically with permission bits `mode` (see the module docs).
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), WriteError> {
+    check_target(path)?;
+    ensure_parent(path)?;
+    let tmp = temp_name(path);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(path)(e)
+    })
+}
+
+/// Make `path` a hard link to `existing` (compileall's `--hardlink-dupes`), atomically: link
+/// under a temporary name, then rename over `path`.
+pub fn link_atomic(existing: &Path, path: &Path) -> Result<(), WriteError> {
+    check_target(path)?;
+    ensure_parent(path)?;
+    let tmp = temp_name(path);
+    let result = std::fs::hard_link(existing, &tmp).and_then(|()| std::fs::rename(&tmp, path));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(path)(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writes_replace_and_leave_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("__pycache__/m.cpython-312.pyc");
+        write_atomic(&p, b"one", 0o644).unwrap();
+        write_atomic(&p, b"two", 0o644).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn symlinks_and_directories_are_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = dir.path().join("m.pyc");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            write_atomic(&link, b"x", 0o644),
+            Err(WriteError::Symlink(_))
+        ));
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        let d = dir.path().join("d.pyc");
+        std::fs::create_dir(&d).unwrap();
+        assert!(matches!(
+            write_atomic(&d, b"x", 0o644),
+            Err(WriteError::NotRegular(_))
+        ));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn mode_is_source_mode_plus_owner_write() {
+        assert_eq!(pyc_mode(Some(0o100444)), 0o644);
+        assert_eq!(pyc_mode(Some(0o100755)), 0o644);
+        assert_eq!(pyc_mode(Some(0o100400)), 0o600);
+        assert_eq!(pyc_mode(None), 0o666);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.pyc");
+        write_atomic(&p, b"x", 0o600).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

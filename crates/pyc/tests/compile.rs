@@ -1,0 +1,740 @@
+//! Live tests of `pyc compile` against the real interpreters on this machine: the pycs equal
+//! those of py_compile run in a fresh process (after the canonical form), compileall's paths
+//! and file names, reproducibility across `--jobs` and orders, incremental runs, faults.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, SystemTime};
+
+use pyc_format::{canonical_pyc, header_size, version_info, PyVersion};
+use pyc_testutil::{live_pythons, report_used, LivePython};
+
+const MTIME: u64 = 1_700_000_000;
+
+fn pyc_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("pyc")
+}
+
+/// `pyc` with a private probe cache and none of the variables that change defaults.
+fn pyc(cwd: &Path, cache: &Path, args: &[&str]) -> Output {
+    Command::new(pyc_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("PYC_CACHE_DIR", cache)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("PYTHONPYCACHEPREFIX")
+        .env_remove("PYTHONOPTIMIZE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn version(p: &LivePython) -> PyVersion {
+    p.version.parse().unwrap()
+}
+
+fn set_mtime(path: &Path, secs: u64) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+        .unwrap();
+}
+
+/// The corpus files the version's grammar accepts, copied into `dir` with a fixed mtime.
+fn corpus_into(dir: &Path, v: PyVersion) -> Vec<String> {
+    let corpus = pyc_testutil::fixtures("compile/corpus");
+    std::fs::create_dir_all(dir).unwrap();
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&corpus).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let min = match name.split('_').next().unwrap() {
+            "common" => PyVersion::new(2, 7),
+            "py36" => PyVersion::new(3, 6),
+            "py38" => PyVersion::new(3, 8),
+            "py310" => PyVersion::new(3, 10),
+            "py312" => PyVersion::new(3, 12),
+            other => panic!("corpus prefix {other}"),
+        };
+        if v >= min {
+            std::fs::copy(corpus.join(&name), dir.join(&name)).unwrap();
+            set_mtime(&dir.join(&name), MTIME);
+            names.push(name);
+        }
+    }
+    names.sort();
+    names
+}
+
+fn levels_for(v: PyVersion) -> &'static [u8] {
+    // 2.7 writes .pyo for every level above 0, so 1 and 2 would share a file.
+    if v < PyVersion::new(3, 0) {
+        &[0, 1]
+    } else {
+        &[0, 1, 2]
+    }
+}
+
+fn modes_for(v: PyVersion) -> &'static [&'static str] {
+    if v >= PyVersion::new(3, 7) {
+        &["timestamp", "checked-hash", "unchecked-hash"]
+    } else {
+        &["timestamp"]
+    }
+}
+
+const PY_COMPILE: &str = r#"
+import sys, py_compile
+src, cfile, level, mode = sys.argv[1:5]
+kw = {}
+if sys.version_info >= (3, 2):
+    kw['optimize'] = int(level)
+if sys.version_info >= (3, 7):
+    kw['invalidation_mode'] = getattr(py_compile.PycInvalidationMode, mode.replace('-', '_').upper())
+py_compile.compile(src, cfile=cfile, doraise=True, **kw)
+"#;
+
+/// py_compile in a fresh interpreter process, from `cwd` (so `co_filename` is the same path).
+fn py_compile(py: &LivePython, cwd: &Path, src: &str, cfile: &Path, level: u8, mode: &str) {
+    let mut cmd = Command::new(&py.path);
+    if version(py) < PyVersion::new(3, 2) && level > 0 {
+        cmd.arg(if level == 1 { "-O" } else { "-OO" });
+    }
+    let out = cmd
+        .args(["-c", PY_COMPILE, src])
+        .arg(cfile)
+        .args([&level.to_string(), mode])
+        .current_dir(cwd)
+        .env("PYTHONHASHSEED", "0")
+        .env_remove("PYTHONOPTIMIZE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} py_compile {src}: {}",
+        py.version,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const SAME_CODE: &str = r#"
+import sys, marshal
+bad = []
+pairs = sys.argv[2:]
+h = int(sys.argv[1])
+for i in range(0, len(pairs), 2):
+    a = open(pairs[i], 'rb').read()[h:]
+    b = open(pairs[i + 1], 'rb').read()[h:]
+    if marshal.loads(a) != marshal.loads(b):
+        bad.append(pairs[i])
+print('BAD ' + ' '.join(bad) if bad else 'OK %d' % (len(pairs) // 2))
+"#;
+
+/// Every written pyc equals py_compile's from a fresh process: same header, same permission
+/// bits, same bytes once py_compile's are put in canonical form (pyc's already are), and the
+/// loaded code objects compare equal in the interpreter itself.
+#[test]
+fn pycs_equal_py_compile_in_a_fresh_process() {
+    let pythons = live_pythons();
+    report_used("pycs_equal_py_compile_in_a_fresh_process", &pythons);
+    for py in &pythons {
+        let v = version(py);
+        let info = version_info(v).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().join("work");
+        let names = corpus_into(&work.join("t"), v);
+        // A read-only source: the pyc gets owner-write added, as CPython does.
+        let ro = work.join("t").join(&names[0]);
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let exe = py.path.to_str().unwrap();
+        let mut pairs: Vec<PathBuf> = Vec::new();
+        for &mode in modes_for(v) {
+            let levels: Vec<u8> = if mode == "timestamp" {
+                levels_for(v).to_vec()
+            } else {
+                vec![0]
+            };
+            let lv: Vec<String> = levels.iter().map(|l| l.to_string()).collect();
+            let out = pyc(
+                &work,
+                tmp.path(),
+                &[
+                    "compile",
+                    "t",
+                    "--python",
+                    exe,
+                    "-f",
+                    "-O",
+                    &lv.join(","),
+                    "--invalidation-mode",
+                    mode,
+                    "--format",
+                    "json",
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "{} {mode}: {}",
+                py.version,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let report = json(&out);
+            let files = report["files"].as_array().unwrap();
+            assert_eq!(files.len(), names.len() * levels.len(), "{}", py.version);
+            let refdir = work.join("ref");
+            std::fs::create_dir_all(&refdir).unwrap();
+            for f in files {
+                let source = f["source"].as_str().unwrap();
+                let level = f["optimize"].as_u64().unwrap() as u8;
+                let ours_path = work.join(f["cache"].as_str().unwrap());
+                let name = Path::new(source).file_name().unwrap().to_str().unwrap();
+                let keep = tmp.path().join(format!("ours.{name}.{level}.{mode}.pyc"));
+                std::fs::copy(&ours_path, &keep).unwrap();
+                let theirs = refdir.join(format!("{name}.{level}.{mode}.pyc"));
+                py_compile(py, &work, source, &theirs, level, mode);
+                let ours = std::fs::read(&ours_path).unwrap();
+                let ref_bytes = std::fs::read(&theirs).unwrap();
+                let h = header_size(u16::from_le_bytes([ours[0], ours[1]]));
+                assert_eq!(
+                    ours[..h],
+                    ref_bytes[..h],
+                    "{} {source} {level} {mode}: header",
+                    py.version
+                );
+                let canon = canonical_pyc(&ref_bytes).unwrap();
+                assert!(
+                    ours[..] == canon[..],
+                    "{} {source} opt {level} {mode}: body differs from py_compile's canonical form",
+                    py.version
+                );
+                let mode_bits = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+                assert_eq!(
+                    mode_bits(&ours_path),
+                    mode_bits(&theirs),
+                    "{} {source}: permission bits",
+                    py.version
+                );
+                pairs.push(keep);
+                pairs.push(theirs);
+            }
+        }
+        let h = info.cache_tag.map_or(8, |_| header_size(info.magic));
+        let out = Command::new(&py.path)
+            .args(["-c", SAME_CODE, &h.to_string()])
+            .args(&pairs)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with("OK "),
+            "{}: code objects differ: {text} {}",
+            py.version,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn pycs_only(s: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    s.iter()
+        .filter(|(k, _)| k.ends_with(".pyc") || k.ends_with(".pyo"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// A varied tree: the corpus plus the interpreter's own `json` and `email` packages.
+fn varied_tree(py: &LivePython, dir: &Path) {
+    corpus_into(dir, version(py));
+    let out = Command::new(&py.path)
+        .args([
+            "-c",
+            "import os, json, email; print(os.path.dirname(json.__file__)); print(os.path.dirname(email.__file__))",
+        ])
+        .output()
+        .unwrap();
+    for pkg in String::from_utf8_lossy(&out.stdout).lines() {
+        let src = Path::new(pkg);
+        let dst = dir.join(src.file_name().unwrap());
+        std::fs::create_dir_all(&dst).unwrap();
+        for e in std::fs::read_dir(src).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "py") {
+                let to = dst.join(p.file_name().unwrap());
+                std::fs::copy(&p, &to).unwrap();
+                set_mtime(&to, MTIME);
+            }
+        }
+    }
+}
+
+/// Same bytes whatever `--jobs`, whatever order the files come in, whatever a worker compiled
+/// before. 3.10 is preferred: its marshal output depends on process history the most.
+#[test]
+fn same_bytes_whatever_jobs_and_order() {
+    let pythons = live_pythons();
+    let Some(py) = pythons
+        .iter()
+        .find(|p| p.version == "3.10")
+        .or(pythons.last())
+    else {
+        report_used("same_bytes_whatever_jobs_and_order", &[]);
+        return;
+    };
+    report_used(
+        "same_bytes_whatever_jobs_and_order",
+        std::slice::from_ref(py),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("w");
+    varied_tree(py, &work.join("t"));
+    let exe = py.path.to_str().unwrap();
+    let base = ["compile", "--python", exe, "-f", "-q", "-O", "0,1,2"];
+    let mut list: Vec<String> = snapshot(&work.join("t"))
+        .keys()
+        .filter(|k| k.ends_with(".py"))
+        .map(|k| format!("t/{k}"))
+        .collect();
+
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = pyc(&work, tmp.path(), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pycs_only(&snapshot(&work.join("t")))
+    };
+    let one = run(&["--jobs", "1", "t"]);
+    assert!(one.len() > 60, "only {} pycs", one.len());
+    list.reverse();
+    let listfile = tmp.path().join("list");
+    std::fs::write(&listfile, list.join("\n")).unwrap();
+    let four_reversed = run(&["--jobs", "4", "-i", listfile.to_str().unwrap()]);
+    assert!(
+        one == four_reversed,
+        "--jobs 1 and --jobs 4 (reversed) differ"
+    );
+    // Half the files first, then all: the workers' history differs again.
+    let half: Vec<&str> = list.iter().step_by(2).map(String::as_str).collect();
+    let mut args = vec!["--jobs", "2"];
+    args.extend(half);
+    run(&args);
+    let after_half = run(&["--jobs", "3", "t"]);
+    assert!(
+        one == after_half,
+        "bytes depend on what the workers compiled before"
+    );
+}
+
+/// A second run with nothing changed starts no interpreter; touching one source recompiles
+/// exactly that source, once per interpreter and level.
+#[test]
+fn incremental_runs() {
+    let pythons = live_pythons();
+    let used: Vec<LivePython> = pythons.iter().rev().take(2).cloned().collect();
+    report_used("incremental_runs", &used);
+    if used.is_empty() {
+        return;
+    }
+    for mode in ["timestamp", "checked-hash"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().join("w");
+        varied_tree(&used[0], &work.join("t"));
+        let mut args: Vec<String> = ["compile", "t", "-O", "0,1", "--format", "json"]
+            .map(String::from)
+            .to_vec();
+        args.extend(["--invalidation-mode".into(), mode.into()]);
+        for p in &used {
+            args.extend(["--python".into(), p.path.to_string_lossy().into_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let first = json(&pyc(&work, tmp.path(), &args));
+        let written = first["written"].as_u64().unwrap();
+        assert!(written > 20);
+        assert_eq!(first["failed"], 0, "{first}");
+
+        let second = json(&pyc(&work, tmp.path(), &args));
+        assert_eq!(second["written"], 0, "{mode}: {second}");
+        assert_eq!(second["up_to_date"].as_u64().unwrap(), written);
+        assert_eq!(
+            second["interpreters_started"], 0,
+            "{mode}: a run with nothing to do started an interpreter"
+        );
+
+        let touched = work.join("t/common_strings.py");
+        let mut text = std::fs::read(&touched).unwrap();
+        text.extend(b"EXTRA = 1\n");
+        std::fs::write(&touched, text).unwrap();
+        set_mtime(&touched, MTIME + 10);
+        let third = json(&pyc(&work, tmp.path(), &args));
+        let files = third["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2 * used.len(), "{mode}: {third}");
+        assert!(files.iter().all(|f| f["source"] == "t/common_strings.py"));
+    }
+}
+
+/// A syntax error is reported as `file:line: message`, the other files are compiled, exit 1.
+#[test]
+fn syntax_errors_are_reported_and_the_rest_compiled() {
+    let pythons = live_pythons();
+    report_used("syntax_errors_are_reported_and_the_rest_compiled", &pythons);
+    for py in &pythons {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("a_good.py"), "x = 1\n").unwrap();
+        std::fs::write(t.join("bad.py"), "x = 1\ny = (\n").unwrap();
+        std::fs::write(t.join("z_good.py"), "y = 2\n").unwrap();
+        let out = pyc(
+            tmp.path(),
+            tmp.path(),
+            &["compile", "t", "--python", py.path.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", py.version);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("t/bad.py:") && l.contains(": SyntaxError: ")),
+            "{}: {err}",
+            py.version
+        );
+        let snap = pycs_only(&snapshot(&t));
+        assert_eq!(snap.len(), 2, "{}: {snap:?}", py.version);
+        assert!(!snap.keys().any(|k| k.contains("bad")));
+    }
+}
+
+/// A stand-in interpreter: the real one, whose worker hangs on sources starting with `#HANG`
+/// and dies on `#CRASH`.
+fn faulty_python(dir: &Path, real: &Path) -> PathBuf {
+    let script = format!(
+        r#"#!{real}
+import os, sys
+args = sys.argv[1:]
+if '-c' in args:
+    i = args.index('-c')
+    if 'READY' in args[i + 1]:
+        args[i + 1] = args[i + 1].replace(
+            "code = compile(source",
+            "source.startswith(b'#HANG') and __import__('time').sleep(120); "
+            "source.startswith(b'#CRASH') and os._exit(3); "
+            "code = compile(source")
+os.execv({real:?}, [{real:?}] + args)
+"#,
+        real = real.display()
+    );
+    let p = dir.join("faulty-python");
+    std::fs::write(&p, script).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// A worker that hangs past `--timeout` or crashes is killed, the file reported, and a new
+/// worker takes the remaining files.
+#[test]
+fn hung_or_crashed_workers_are_replaced() {
+    let pythons: Vec<LivePython> = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(3, 6))
+        .rev()
+        .take(1)
+        .collect();
+    report_used("hung_or_crashed_workers_are_replaced", &pythons);
+    let Some(py) = pythons.first() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = faulty_python(tmp.path(), &py.path);
+    let t = tmp.path().join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    for i in 0..6 {
+        std::fs::write(t.join(format!("ok{i}.py")), format!("x = {i}\n")).unwrap();
+    }
+    std::fs::write(
+        t.join("hang.py"),
+        "#HANG\nx = 1\n# padding to sort first by size\n",
+    )
+    .unwrap();
+    std::fs::write(t.join("crash.py"), "#CRASH\nx = 1\n# padding, padding\n").unwrap();
+    let out = pyc(
+        tmp.path(),
+        tmp.path(),
+        &[
+            "compile",
+            "t",
+            "--python",
+            fake.to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    assert_eq!(report["written"], 6, "{report}");
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 2, "{report}");
+    let msg = |name: &str| {
+        failures
+            .iter()
+            .find(|f| f["source"] == format!("t/{name}"))
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert!(msg("hang.py").contains("did not answer"), "{report}");
+    assert!(msg("crash.py").contains("worker exited"), "{report}");
+}
+
+/// Ctrl-C while a worker is busy: pyc stops at once, exit 130, no temporary or partial file.
+#[test]
+fn ctrl_c_stops_cleanly() {
+    let pythons: Vec<LivePython> = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(3, 6))
+        .rev()
+        .take(1)
+        .collect();
+    report_used("ctrl_c_stops_cleanly", &pythons);
+    let Some(py) = pythons.first() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = faulty_python(tmp.path(), &py.path);
+    let t = tmp.path().join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::write(t.join("hang.py"), "#HANG\nx = 1\n").unwrap();
+    let mut child = Command::new(pyc_bin())
+        .args([
+            "compile",
+            "t",
+            "--python",
+            fake.to_str().unwrap(),
+            "--jobs",
+            "1",
+        ])
+        .current_dir(tmp.path())
+        .env("PYC_CACHE_DIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130));
+    let left: Vec<String> = snapshot(&t).into_keys().collect();
+    assert_eq!(
+        left,
+        vec!["hang.py".to_string()],
+        "files left behind: {left:?}"
+    );
+}
+
+/// A cache path that is a symlink is refused with py_compile's message and left alone.
+#[test]
+fn a_symlinked_pyc_is_refused() {
+    let pythons: Vec<LivePython> = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(3, 6))
+        .rev()
+        .take(1)
+        .collect();
+    report_used("a_symlinked_pyc_is_refused", &pythons);
+    let Some(py) = pythons.first() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path().join("t");
+    std::fs::create_dir_all(t.join("__pycache__")).unwrap();
+    std::fs::write(t.join("m.py"), "x = 1\n").unwrap();
+    std::fs::write(tmp.path().join("elsewhere"), "keep").unwrap();
+    let tag = version_info(version(py)).unwrap().cache_tag.unwrap();
+    let link = t.join(format!("__pycache__/m.{tag}.pyc"));
+    std::os::unix::fs::symlink(tmp.path().join("elsewhere"), &link).unwrap();
+    let out = pyc(
+        tmp.path(),
+        tmp.path(),
+        &["compile", "t", "--python", py.path.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a symlink"));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read(tmp.path().join("elsewhere")).unwrap(),
+        b"keep"
+    );
+}
+
+/// compileall's options give the same files at the same paths, with the same file names
+/// inside (`-d`, `-s`/`-p`, `-b`, `-x`, `-r`, a pycache prefix, several levels with
+/// `--hardlink-dupes`): every pyc equal to compileall's after the canonical form, and the same
+/// files hard-linked.
+#[test]
+fn options_match_compileall() {
+    let pythons: Vec<LivePython> = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(3, 9))
+        .collect();
+    report_used("options_match_compileall", &pythons);
+    let cases: &[(&[&str], &[&str])] = &[
+        (&[], &[]),
+        (&["-b"], &["-b"]),
+        (&["-d", "/x/y"], &["-d", "/x/y"]),
+        (&["-s", "t", "-p", "/opt"], &["-s", "t", "-p", "/opt"]),
+        (&["-x", "strings|sub"], &["-x", "strings|sub"]),
+        (&["-r", "0"], &["-r", "0"]),
+        (&["-l"], &["-l"]),
+        (
+            &["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes"],
+            &["-O", "0,1,2", "--hardlink-dupes"],
+        ),
+        (&["PREFIX"], &["--prefix", "PREFIX"]),
+    ];
+    for py in &pythons {
+        let v = version(py);
+        let info = version_info(v).unwrap();
+        for (theirs_args, ours_args) in cases {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut snaps = Vec::new();
+            for side in ["a", "b"] {
+                let root = tmp.path().join(side);
+                corpus_into(&root.join("t"), v);
+                corpus_into(&root.join("t/sub"), v);
+                let prefix = root.join("pfx");
+                let fix = |a: &&str| -> String {
+                    if *a == "PREFIX" {
+                        prefix.to_string_lossy().into_owned()
+                    } else {
+                        a.to_string()
+                    }
+                };
+                let out = if side == "a" {
+                    let mut cmd = Command::new(&py.path);
+                    cmd.args(["-m", "compileall", "-q"]);
+                    if theirs_args.first() == Some(&"PREFIX") {
+                        cmd.env("PYTHONPYCACHEPREFIX", &prefix);
+                    } else {
+                        cmd.args(theirs_args.iter().map(fix));
+                    }
+                    cmd.arg("t")
+                        .current_dir(&root)
+                        .env("PYTHONHASHSEED", "0")
+                        .env_remove("SOURCE_DATE_EPOCH")
+                        .output()
+                        .unwrap()
+                } else {
+                    let mut args: Vec<String> =
+                        vec!["compile".into(), "-q".into(), "--python".into()];
+                    args.push(py.path.to_string_lossy().into_owned());
+                    args.extend(ours_args.iter().map(fix));
+                    args.push("t".into());
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    pyc(&root, tmp.path(), &args)
+                };
+                assert!(
+                    out.status.success(),
+                    "{} {side} {theirs_args:?}: {}",
+                    py.version,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                // Paths relative to the side, with the side's own root replaced.
+                let root_s = root.to_string_lossy().into_owned();
+                let snap: BTreeMap<String, (Vec<u8>, u64)> = walk_with_inodes(&root)
+                    .into_iter()
+                    .filter(|(k, _)| k.ends_with(".pyc"))
+                    .map(|(k, v)| (k.replace(&root_s[1..], "ROOT"), v))
+                    .collect();
+                snaps.push(snap);
+            }
+            let (theirs, ours) = (&snaps[0], &snaps[1]);
+            assert_eq!(
+                theirs.keys().collect::<Vec<_>>(),
+                ours.keys().collect::<Vec<_>>(),
+                "{} {theirs_args:?}: different files",
+                py.version
+            );
+            assert!(!ours.is_empty());
+            for (k, (their_bytes, their_ino)) in theirs {
+                let (our_bytes, our_ino) = &ours[k];
+                let h = header_size(info.magic);
+                let canon = canonical_pyc(their_bytes).unwrap();
+                assert!(
+                    their_bytes[..h] == our_bytes[..h] && canon[..] == our_bytes[..],
+                    "{} {theirs_args:?} {k}: differs from compileall's",
+                    py.version
+                );
+                // Hard links: the same files share an inode on both sides.
+                let shared = |snap: &BTreeMap<String, (Vec<u8>, u64)>, ino: u64| {
+                    snap.iter()
+                        .filter(|(_, (_, i))| *i == ino)
+                        .map(|(k, _)| k.clone())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    shared(theirs, *their_ino),
+                    shared(ours, *our_ino),
+                    "{} {theirs_args:?} {k}: hard links differ",
+                    py.version
+                );
+            }
+        }
+    }
+}
+
+fn walk_with_inodes(root: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let ino = std::fs::metadata(&p).unwrap().ino();
+                out.insert(rel, (std::fs::read(&p).unwrap(), ino));
+            }
+        }
+    }
+    out
+}
