@@ -362,7 +362,7 @@ impl<'a> Reader<'a> {
     /// A 32-bit length, checked: not negative, and at most `left / min_item_size` items.
     fn size(&mut self, what: &'static str, min_item_size: usize) -> R<usize> {
         let at = self.pos;
-        let n = self.i32(&format!("{what} size"))?;
+        let n = self.i32(what)?;
         if n < 0 {
             return Err(self.err_at(
                 at,
@@ -505,11 +505,10 @@ impl<'a> Reader<'a> {
         let py2 = self.options.python2;
         let simple = match ty {
             tc::NULL => return Ok(Start::Value(None)),
-            tc::NONE => Object::None,
-            tc::FALSE => Object::False,
-            tc::TRUE => Object::True,
-            tc::ELLIPSIS => Object::Ellipsis,
-            tc::STOPITER => Object::StopIteration,
+            // Singletons are shared (never flagged, so sharing them changes nothing).
+            tc::NONE | tc::FALSE | tc::TRUE | tc::ELLIPSIS | tc::STOPITER => {
+                return Ok(Start::Value(Some(singleton(ty))))
+            }
             tc::INT => Object::Int(i64::from(self.i32("int")?)),
             tc::INT64 => {
                 let b = self.take(8, "int64")?;
@@ -661,6 +660,28 @@ impl<'a> Reader<'a> {
         }
         Ok(Start::Value(Some(o)))
     }
+}
+
+/// The shared `None`, `False`, `True`, `Ellipsis` or `StopIteration`.
+fn singleton(ty: u8) -> ObjRef {
+    static S: std::sync::OnceLock<[ObjRef; 5]> = std::sync::OnceLock::new();
+    let all = S.get_or_init(|| {
+        [
+            Arc::new(Object::None),
+            Arc::new(Object::False),
+            Arc::new(Object::True),
+            Arc::new(Object::Ellipsis),
+            Arc::new(Object::StopIteration),
+        ]
+    });
+    let i = match ty {
+        tc::NONE => 0,
+        tc::FALSE => 1,
+        tc::TRUE => 2,
+        tc::ELLIPSIS => 3,
+        _ => 4,
+    };
+    all[i].clone()
 }
 
 enum Start {
