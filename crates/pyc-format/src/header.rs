@@ -69,7 +69,7 @@ pub enum HeaderError {
     Empty,
     #[error("{got} bytes, too short for a magic number (4 bytes)")]
     TooShortForMagic { got: usize },
-    #[error("not a pyc file: bytes 0-3 are {}, not a magic number followed by \\r\\n", hex(.first4))]
+    #[error("not a pyc file: bytes 0-3 are {}, not a CPython magic number", hex(.first4))]
     NotPyc { first4: [u8; 4] },
     #[error("magic {magic} is {implementation}, not a CPython 1.5+ pyc; not read")]
     Foreign {

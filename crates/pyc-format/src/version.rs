@@ -7,7 +7,9 @@
 //!
 //! Sources: the magic-number comment table in `Lib/importlib/_bootstrap_external.py` (1.5–3.13)
 //! and `Include/internal/pycore_magic_number.h` (3.14+); the values of the final releases
-//! were checked against the real interpreters by `scripts/gen_fixtures.py`.
+//! (2.7, 3.6-3.15) are checked against the real interpreters: `scripts/gen_headers.py` records
+//! each interpreter's MAGIC_NUMBER, cache_tag and marshal.version, and
+//! `pyc-format/tests/interpreter_headers.rs` compares them with these rows.
 
 use std::fmt;
 use std::str::FromStr;

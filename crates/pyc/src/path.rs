@@ -12,20 +12,33 @@ use crate::output::{bytes_path, path_bytes, show_bytes, EXIT_FAILURE, EXIT_OK};
 #[derive(clap::Args)]
 pub struct Args {
     /// Source files (`.py` or any name) or cache files (`.pyc`/`.pyo`).
-    #[arg(required = true, value_name = "PATH")]
-    paths: Vec<PathBuf>,
+    /// (An empty PATH is allowed: CPython answers for it too.)
+    #[arg(required = true, value_name = "PATH", value_parser = clap::value_parser!(std::ffi::OsString))]
+    paths: Vec<std::ffi::OsString>,
     /// A version (`3.12`) or an interpreter (path or name on PATH). Default: for a cache file
     /// whose name carries a tag, that tag's version; otherwise the `python3` on PATH.
     #[arg(long, value_name = "X.Y|PATH")]
     python: Option<String>,
     /// Optimization level of the cache file (`-O`: 1, `-OO`: 2). Default: the interpreter's
     /// own level, 0 for a version.
-    #[arg(short = 'O', long = "optimize", value_name = "LEVEL")]
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "LEVEL",
+        allow_hyphen_values = true
+    )]
     optimize: Option<String>,
     /// A pycache prefix (`PYTHONPYCACHEPREFIX`, 3.8+). Default: the interpreter's
     /// `sys.pycache_prefix`; for a version, the `PYTHONPYCACHEPREFIX` variable.
     #[arg(long, value_name = "DIR")]
     prefix: Option<PathBuf>,
+    /// Treat every PATH as a source and print its cache file, whatever its name.
+    #[arg(long, conflicts_with = "to_source")]
+    to_cache: bool,
+    /// Treat every PATH as a cache file and print its source (`source_from_cache`), whatever
+    /// its name. Without either flag, names ending in `.pyc`/`.pyo` are cache files.
+    #[arg(long)]
+    to_source: bool,
 }
 
 /// The version and defaults that decide the answer.
@@ -112,7 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cwd = path_bytes(&cwd).to_vec();
     let mut failed = false;
     for path in &args.paths {
-        let p = path_bytes(path);
+        let p = path_bytes(std::path::Path::new(path));
         let target = resolve(args.python.as_deref(), p)?;
         let optimize = match args.optimize.as_deref() {
             Some("0") => String::new(),
@@ -130,7 +143,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 target.info.version
             );
         }
-        let answer = if is_cache_name(p) {
+        let to_source = args.to_source || (!args.to_cache && is_cache_name(p));
+        let answer = if to_source {
             source_from_cache(target.info, p, prefix.as_deref())
         } else {
             cache_from_source(
