@@ -49,6 +49,10 @@ fn count(o: &Object) -> usize {
     }
 }
 
+fn count_nested(c: &Code) -> usize {
+    c.consts().iter().map(|k| count(k)).sum()
+}
+
 fn names(v: &[ObjRef]) -> Vec<String> {
     v.iter()
         .map(|o| o.as_text().unwrap_or_default().into_owned())
@@ -71,11 +75,10 @@ pub fn print_text(body: &Body, args: &CodeArgs) {
         c.filename(),
         c.firstlineno
     );
-    println!(
-        "  co_flags     {:#x}: {}",
-        c.flags,
-        pretty_flags(c.flags, body.version)
-    );
+    match c.flags {
+        0 => println!("  co_flags     0x0"),
+        f => println!("  co_flags     {f:#x}: {}", pretty_flags(f, body.version)),
+    }
     println!(
         "  arguments    {} ({} positional-only, {} keyword-only), stack size {}",
         c.argcount, c.posonlyargcount, c.kwonlyargcount, c.stacksize
@@ -87,7 +90,7 @@ pub fn print_text(body: &Body, args: &CodeArgs) {
         c.nlocals,
         c.cellvars().len(),
         c.freevars().len(),
-        count(&body.pyc.body).saturating_sub(1)
+        count_nested(c)
     );
     if args.code {
         println!();
@@ -212,6 +215,7 @@ fn code_json(c: &Code, version: PyVersion, full: bool, budget: &mut usize, depth
         m.insert("names".into(), json!(c.names().len()));
         m.insert("cellvars".into(), json!(c.cellvars().len()));
         m.insert("freevars".into(), json!(c.freevars().len()));
+        m.insert("nested_code_objects".into(), json!(count_nested(c)));
         return Value::Object(m);
     }
     let consts: Vec<Value> = c
