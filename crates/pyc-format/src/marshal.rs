@@ -15,9 +15,10 @@
 //! * A back-reference to a tuple, list, dict or set from *inside* itself (a cycle) is an
 //!   error; CPython builds the cyclic object. Constants of code objects are never cyclic.
 //! * Dict and set elements are kept in file order, duplicates included (CPython hashes them).
-//! * The codes of newer marshal versions (`a`, `)`, `r`, `:`, `}`...) are accepted whatever
-//!   the version; only the codes whose meaning depends on the Python major version differ
-//!   (`t` is bytes in 2.x and str in 3.x; `R` exists only in 2.x).
+//! * The codes of newer marshal versions (`a`, `)`, `r`, `:`, `}`...) are accepted by every
+//!   Python 3 version; Python 2 data gets Python 2's codes only (no `FLAG_REF`, no `r`: they
+//!   are unknown type codes there, as in 2.7), and `t` is bytes in 2.x, str in 3.x; `R` exists
+//!   only in 2.x.
 
 use std::fmt;
 use std::sync::Arc;
@@ -503,6 +504,10 @@ impl<'a> Reader<'a> {
         let flag = code & tc::FLAG_REF != 0;
         let ty = code & !tc::FLAG_REF;
         let py2 = self.options.python2;
+        if py2 && (flag || ty == tc::REF) {
+            // Python 2 has no FLAG_REF and no `r` (marshal 3 came with 3.4).
+            return Err(self.err_at(at, MarshalErrorKind::UnknownTypeCode(code)));
+        }
         let simple = match ty {
             tc::NULL => return Ok(Start::Value(None)),
             // Singletons are shared (never flagged, so sharing them changes nothing).

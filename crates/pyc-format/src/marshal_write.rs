@@ -20,7 +20,9 @@
 //! [`canonical_pyc`] rewrites a whole pyc (header kept byte for byte, any bytes after the
 //! marshalled object dropped); [`is_canonical_pyc`] says whether a pyc already is canonical.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use num_bigint::Sign;
@@ -48,13 +50,16 @@ pub enum WriteError {
         needs: u8,
         version: u8,
     },
+    #[error("a shared container needs marshal references (version 3+ in Python 3)")]
+    SharingNeedsRefs,
     #[error("the code object layout of the data differs from the target's ({0:?})")]
     CodeFormat(CodeFormat),
 }
 
 /// Canonical marshal bytes of `obj`.
 pub fn dumps(obj: &ObjRef, options: WriteOptions) -> Result<Vec<u8>, WriteError> {
-    let mut w = Writer::new(options);
+    let cache = Rc::new(RefCell::new(HashMap::new()));
+    let mut w = Writer::new(options, cache);
     w.dump(obj)?;
     Ok(w.out)
 }
@@ -109,19 +114,23 @@ struct Writer {
     next_ref: u32,
     /// Python 2 interned strings written so far → their `R` index.
     strings: HashMap<Box<[u8]>, u32>,
-    /// Element order of each set, by canonical bytes.
-    set_order: HashMap<*const Object, Vec<usize>>,
+    /// Element order of each set, by canonical bytes; shared with the writers that compute
+    /// the element bytes, so nested sets are sorted once (no quadratic/exponential work on
+    /// deeply nested or shared sets).
+    set_order: SetOrders,
 }
 
+type SetOrders = Rc<RefCell<HashMap<*const Object, Rc<[usize]>>>>;
+
 impl Writer {
-    fn new(options: WriteOptions) -> Writer {
+    fn new(options: WriteOptions, set_order: SetOrders) -> Writer {
         Writer {
             options,
             out: Vec::new(),
             shared: HashMap::new(),
             next_ref: 0,
             strings: HashMap::new(),
-            set_order: HashMap::new(),
+            set_order,
         }
     }
 
@@ -130,24 +139,24 @@ impl Writer {
     }
 
     fn dump(&mut self, obj: &ObjRef) -> Result<(), WriteError> {
-        if self.refs() {
-            self.find_shared(obj)?;
-        }
+        self.find_shared(obj)?;
         self.write(obj)
     }
 
     /// The order in which a set's elements are written.
-    fn order(&mut self, set: &ObjRef, items: &[ObjRef]) -> Result<Vec<usize>, WriteError> {
-        if let Some(o) = self.set_order.get(&key(set)) {
+    fn order(&mut self, set: &ObjRef, items: &[ObjRef]) -> Result<Rc<[usize]>, WriteError> {
+        if let Some(o) = self.set_order.borrow().get(&key(set)) {
             return Ok(o.clone());
         }
         let mut keyed = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            keyed.push((dumps(item, self.options)?, i));
+            let mut w = Writer::new(self.options, self.set_order.clone());
+            w.dump(item)?;
+            keyed.push((w.out, i));
         }
         keyed.sort();
-        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-        self.set_order.insert(key(set), order.clone());
+        let order: Rc<[usize]> = keyed.into_iter().map(|(_, i)| i).collect();
+        self.set_order.borrow_mut().insert(key(set), order.clone());
         Ok(order)
     }
 
@@ -161,6 +170,21 @@ impl Writer {
                 continue;
             }
             if seen.insert(key(&o), ()).is_some() {
+                let leaf = !matches!(
+                    *o,
+                    Object::Tuple(_)
+                        | Object::List(_)
+                        | Object::Set(_)
+                        | Object::FrozenSet(_)
+                        | Object::Dict(_)
+                        | Object::FrozenDict(_)
+                        | Object::Slice(_)
+                        | Object::Code(_)
+                );
+                if !self.refs() && !leaf {
+                    // Without references the copy could be exponentially large.
+                    return Err(WriteError::SharingNeedsRefs);
+                }
                 self.shared.insert(key(&o), None);
                 continue;
             }

@@ -38,19 +38,25 @@ pub fn read_body(data: &[u8]) -> Result<Body, String> {
     })
 }
 
-/// At most this many objects are put into one JSON document or `--code` listing: shared
-/// references let a small file describe an enormous tree.
-const MAX_NODES: usize = 2_000_000;
+/// At most this many constants are put into one JSON document, and at most `MAX_TEXT` bytes
+/// into one `--code` listing: shared references let a small file describe an enormous tree.
+const MAX_NODES: usize = 200_000;
+const MAX_TEXT: usize = 64 << 20;
 
-fn count(o: &Object) -> usize {
-    match o {
-        Object::Code(c) => 1 + c.consts().iter().map(|x| count(x)).sum::<usize>(),
-        _ => 0,
-    }
-}
-
+/// Number of code objects in the tree under `c` (itself excluded), counting shared ones once
+/// per occurrence as CPython's tree does, computed once per distinct object.
 fn count_nested(c: &Code) -> usize {
-    c.consts().iter().map(|k| count(k)).sum()
+    fn go(c: &Code, memo: &mut std::collections::HashMap<*const Code, usize>) -> usize {
+        if let Some(&n) = memo.get(&(c as *const Code)) {
+            return n;
+        }
+        let n = c.nested_code().fold(0usize, |acc, k| {
+            acc.saturating_add(1).saturating_add(go(k, memo))
+        });
+        memo.insert(c as *const Code, n);
+        n
+    }
+    go(c, &mut std::collections::HashMap::new())
 }
 
 fn names(v: &[ObjRef]) -> Vec<String> {
@@ -94,30 +100,34 @@ pub fn print_text(body: &Body, args: &CodeArgs) {
     );
     if args.code {
         println!();
-        let mut budget = MAX_NODES;
+        let mut budget = MAX_TEXT;
         let mut first = true;
         walk(c, &mut |code| {
             if budget == 0 {
-                return;
+                return false;
             }
-            budget = budget.saturating_sub(1 + code.consts().len());
+            let info = code_info(code, body.version);
+            budget = budget.saturating_sub(info.len().max(1));
             if !first {
                 println!();
             }
             first = false;
-            print!("{}", code_info(code, body.version));
+            print!("{info}");
+            true
         });
         if budget == 0 {
-            println!("... (tree too large to print)");
+            println!("... (output limit of {MAX_TEXT} bytes reached)");
         }
     }
 }
 
-/// Pre-order walk over the code object tree.
-fn walk<'a>(c: &'a Code, f: &mut dyn FnMut(&'a Code)) {
+/// Pre-order walk over the code object tree, until `f` returns false.
+fn walk<'a>(c: &'a Code, f: &mut dyn FnMut(&'a Code) -> bool) {
     let mut stack = vec![c];
     while let Some(c) = stack.pop() {
-        f(c);
+        if !f(c) {
+            return;
+        }
         let nested: Vec<&Code> = c.nested_code().collect();
         stack.extend(nested.into_iter().rev());
     }
@@ -144,6 +154,10 @@ pub fn code_info(c: &Code, version: PyVersion) -> String {
     if !c.consts().is_empty() {
         s.push_str("Constants:\n");
         for (i, k) in c.consts().iter().enumerate() {
+            if s.len() > MAX_TEXT {
+                s.push_str("   ... (output limit reached)\n");
+                break;
+            }
             let shown = r.repr(k).unwrap_or_else(|_| pyc_format::repr(k, version));
             let _ = writeln!(s, "{i:4}: {shown}");
         }

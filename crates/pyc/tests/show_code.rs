@@ -181,3 +181,53 @@ fn bad_bodies_are_one_line_errors() {
         assert!(err.contains(name) && err.contains("byte "), "{name}: {err}");
     }
 }
+
+/// A small pyc whose shared references describe a tree of 2^60 constants and 2^40 code
+/// objects: `pyc show` must finish with bounded output, as text and as JSON.
+#[test]
+fn shared_references_do_not_explode() {
+    use std::sync::Arc;
+
+    use pyc_format::{dumps, read_pyc, Object, WriteOptions};
+
+    let (_, fx) = fixture_dirs()
+        .into_iter()
+        .find(|(v, _)| v == "3.12")
+        .unwrap();
+    let data = std::fs::read(fx.join("era.pyc")).unwrap();
+    let read = read_pyc(&data).unwrap();
+    let mut t = Arc::new(Object::Int(1));
+    for _ in 0..60 {
+        t = Arc::new(Object::Tuple(vec![t.clone(), t]));
+    }
+    let mut code = (*read.code).clone();
+    code.consts = Arc::new(Object::Tuple(vec![t.clone()]));
+    let mut c = Arc::new(Object::Code(Arc::new(code.clone())));
+    for _ in 0..40 {
+        let mut k = code.clone();
+        k.consts = Arc::new(Object::Tuple(vec![c.clone(), c, t.clone()]));
+        c = Arc::new(Object::Code(Arc::new(k)));
+    }
+    let opts = WriteOptions {
+        marshal_version: 4,
+        format: read.format,
+    };
+    let body = dumps(&c, opts).unwrap();
+    assert!(body.len() < 100_000, "the file itself is small");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bomb.pyc");
+    std::fs::write(&p, [&data[..16], &body[..]].concat()).unwrap();
+    for args in [
+        &["show"][..],
+        &["show", "--code"],
+        &["show", "--code", "--format", "json"],
+    ] {
+        let out = pyc().args(args).arg(&p).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            out.stdout.len() < 200 << 20,
+            "{args:?}: {} bytes",
+            out.stdout.len()
+        );
+    }
+}
