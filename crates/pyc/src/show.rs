@@ -178,7 +178,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         first = false;
                         print_text(&r);
                         if let Ok(b) = &body {
-                            crate::show_code::print_text(b, &args.body);
+                            let mut out = std::io::stdout().lock();
+                            let _ = crate::show_code::write_text(&mut out, b, &args.body);
                         }
                     }
                 }

@@ -11,6 +11,7 @@
 use pyc_format::code::{pretty_flags, Code};
 use pyc_format::{canonical_pyc, float_repr, read_pyc, ObjRef, Object, PyVersion, Pyc, Repr};
 use serde_json::{json, Map, Value};
+use std::io::Write;
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CodeArgs {
@@ -65,31 +66,39 @@ fn names(v: &[ObjRef]) -> Vec<String> {
         .collect()
 }
 
-/// The summary lines (text output, after the header lines).
-pub fn print_text(body: &Body, args: &CodeArgs) {
+/// The summary lines (text output, after the header lines) and, with `--code`, the tree.
+/// Written to `out` as it goes; the first write error (a closed pipe) ends it.
+pub fn write_text(out: &mut dyn Write, body: &Body, args: &CodeArgs) -> std::io::Result<()> {
     let c = &*body.pyc.code;
     let canonical = if body.canonical {
         "yes"
     } else {
         "no (FLAG_REF on objects never referenced again)"
     };
-    println!("  canonical    {canonical}");
-    println!(
+    writeln!(out, "  canonical    {canonical}")?;
+    writeln!(
+        out,
         "  code         {} (qualname {}), file \"{}\", line {}",
         c.name(),
         c.qualname(),
         c.filename(),
         c.firstlineno
-    );
+    )?;
     match c.flags {
-        0 => println!("  co_flags     0x0"),
-        f => println!("  co_flags     {f:#x}: {}", pretty_flags(f, body.version)),
+        0 => writeln!(out, "  co_flags     0x0")?,
+        f => writeln!(
+            out,
+            "  co_flags     {f:#x}: {}",
+            pretty_flags(f, body.version)
+        )?,
     }
-    println!(
+    writeln!(
+        out,
         "  arguments    {} ({} positional-only, {} keyword-only), stack size {}",
         c.argcount, c.posonlyargcount, c.kwonlyargcount, c.stacksize
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  counts       {} consts, {} names, {} locals, {} cells, {} free vars, {} nested code objects",
         c.consts().len(),
         c.names().len(),
@@ -97,28 +106,29 @@ pub fn print_text(body: &Body, args: &CodeArgs) {
         c.cellvars().len(),
         c.freevars().len(),
         count_nested(c)
-    );
+    )?;
     if args.code {
-        println!();
+        writeln!(out)?;
         let mut budget = MAX_TEXT;
         let mut first = true;
+        let mut result = Ok(());
         walk(c, &mut |code| {
             if budget == 0 {
                 return false;
             }
             let info = code_info(code, body.version);
             budget = budget.saturating_sub(info.len().max(1));
-            if !first {
-                println!();
-            }
+            let sep = if first { "" } else { "\n" };
             first = false;
-            print!("{info}");
-            true
+            result = write!(out, "{sep}{info}");
+            result.is_ok()
         });
+        result?;
         if budget == 0 {
-            println!("... (output limit of {MAX_TEXT} bytes reached)");
+            writeln!(out, "... (output limit of {MAX_TEXT} bytes reached)")?;
         }
     }
+    Ok(())
 }
 
 /// Pre-order walk over the code object tree, until `f` returns false.
@@ -136,7 +146,7 @@ fn walk<'a>(c: &'a Code, f: &mut dyn FnMut(&'a Code) -> bool) {
 /// `dis.code_info(code)` plus a newline, as the pyc's Python version prints it (2.7 has no
 /// `code_info`; it gets 3.0's layout).
 pub fn code_info(c: &Code, version: PyVersion) -> String {
-    use std::fmt::Write;
+    use std::fmt::Write as _;
     let r = Repr::new(version);
     let mut s = String::new();
     let _ = writeln!(s, "Name:              {}", c.name());
