@@ -29,6 +29,7 @@ use crate::code::{Code, CodeField, CodeFormat};
 use crate::header::{Header, HeaderError};
 use crate::magic::MagicKind;
 use crate::object::{ObjRef, Object, PyBytes, PyStr};
+use crate::version::PyVersion;
 
 /// CPython's limit on nesting (Linux and macOS builds).
 pub const MAX_MARSHAL_STACK_DEPTH: u32 = 2000;
@@ -182,6 +183,8 @@ pub struct ReadOptions {
     pub code: Option<CodeFormat>,
     /// The magic whose code layout is unknown, for the error message.
     pub unsupported_magic: Option<u16>,
+    /// The Python version the data comes from, recorded in each [`Code::version`].
+    pub version: Option<PyVersion>,
 }
 
 impl ReadOptions {
@@ -190,6 +193,7 @@ impl ReadOptions {
             python2: format.python2(),
             code: Some(format),
             unsupported_magic: None,
+            version: None,
         }
     }
 }
@@ -268,6 +272,7 @@ pub fn read_pyc(data: &[u8]) -> Result<Pyc, PycError> {
         python2: version.major < 3,
         code: format,
         unsupported_magic: Some(magic),
+        version: Some(version),
     };
     let body = data.get(header.size..).unwrap_or(&[]);
     let (obj, body_len) = read_object(body, options, header.size)?;
@@ -650,6 +655,7 @@ impl<'a> Reader<'a> {
                 let idx = self.reserve(flag, Slot::Reserved);
                 return Ok(Start::Frame(Frame::Code(Box::new(CodeBuilder {
                     at,
+                    version: self.options.version,
                     idx,
                     format,
                     step: 0,
@@ -726,6 +732,7 @@ enum Frame {
 
 struct CodeBuilder {
     at: usize,
+    version: Option<PyVersion>,
     idx: Option<usize>,
     format: CodeFormat,
     /// Index into `format.fields()`.
@@ -903,6 +910,7 @@ impl CodeBuilder {
         };
         let c = Code {
             format: f,
+            version: self.version,
             argcount: int(CodeField::ArgCount),
             posonlyargcount: int(CodeField::PosOnlyArgCount),
             kwonlyargcount: int(CodeField::KwOnlyArgCount),
