@@ -73,7 +73,7 @@ pub fn write_text(out: &mut dyn Write, body: &Body, args: &CodeArgs) -> std::io:
     let canonical = if body.canonical {
         "yes"
     } else {
-        "no (FLAG_REF on objects never referenced again)"
+        "no (reference flags, sharing or interning differ from the canonical form)"
     };
     writeln!(out, "  canonical    {canonical}")?;
     writeln!(
