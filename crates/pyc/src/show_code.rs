@@ -76,11 +76,15 @@ pub fn write_text(out: &mut dyn Write, body: &Body, args: &CodeArgs) -> std::io:
         "no (reference flags, sharing or interning differ from the canonical form)"
     };
     writeln!(out, "  canonical    {canonical}")?;
+    // co_qualname exists from 3.11.
+    let qualname = match &c.qualname {
+        Some(_) => format!(" (qualname {})", c.qualname()),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "  code         {} (qualname {}), file \"{}\", line {}",
+        "  code         {}{qualname}, file \"{}\", line {}",
         c.name(),
-        c.qualname(),
         c.filename(),
         c.firstlineno
     )?;
