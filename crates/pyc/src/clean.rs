@@ -139,6 +139,7 @@ fn confirm(plan: &Plan) -> anyhow::Result<bool> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match run_inner(args) {
         Ok(code) => Ok(code),
+        Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::from(crate::output::EXIT_OK)),
         Err(e) => {
             eprintln!("pyc clean: {e:#}");
             Ok(ExitCode::from(EXIT_USAGE))

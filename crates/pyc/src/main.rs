@@ -4,6 +4,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// `pyc ... | head` closes stdout early. The std `print!`/`println!` panic on that; these
+// crate-wide versions (same names, so every subcommand reads as usual) end the process quietly
+// instead, and turn any other write error into one line and exit 2. Defined before the `mod`
+// lines so that every module sees them.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::output::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod clean;
 mod compile;
 mod dis;
@@ -65,6 +77,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::from(output::EXIT_OK),
         Err(e) => {
             eprintln!("pyc: {e:#}");
             ExitCode::from(output::EXIT_USAGE)

@@ -55,3 +55,25 @@ pub fn io_error(e: std::io::Error) -> String {
         }
     }
 }
+
+/// Write to stdout for the crate's `print!`/`println!`: a closed pipe (`pyc ... | head`) ends the
+/// process quietly with status 0; any other write error is one line and exit 2.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(EXIT_OK));
+        }
+        eprintln!("pyc: cannot write to stdout: {}", io_error(e));
+        std::process::exit(i32::from(EXIT_USAGE));
+    }
+}
+
+/// Whether an error is, at its root, a write to a closed pipe: the reader went away, which is
+/// not a failure of pyc (`pyc status -v | head`).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -223,3 +223,51 @@ fn a_reader_that_stops_early_is_not_an_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// Every subcommand that can print a lot ends quietly with status 0 when its reader goes away
+/// (`pyc ... | head`), instead of panicking (the std `println!` does) or reporting an error.
+#[test]
+fn closed_stdout_is_not_an_error_for_any_subcommand() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    // Enough sources and cache files that the output overflows a pipe buffer.
+    for i in 0..3000 {
+        std::fs::write(
+            dir.path().join(format!("module_with_a_long_name_{i}.py")),
+            "x = 1\n",
+        )
+        .unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["status", root, "--python", "3.12", "-v"],
+        vec!["status", root, "--python", "3.12", "--format", "json"],
+        vec!["clean", root, "--dry-run", "--folders", "-v"],
+    ];
+    for args in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pyc"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // stdout is dropped here: the reader is gone.
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "pyc {args:?}: {status}, stderr: {err}"
+        );
+        assert!(!err.contains("panicked"), "pyc {args:?} panicked: {err}");
+    }
+}
