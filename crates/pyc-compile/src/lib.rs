@@ -330,17 +330,6 @@ fn plan_jobs(
                             continue;
                         }
                     };
-                    if let Err(e) = write::check_target(&cfile) {
-                        failures.push(Failure {
-                            source: src.path.clone(),
-                            python: interp.version.to_string(),
-                            optimize: Some(level),
-                            kind: FailureKind::Io,
-                            line: None,
-                            message: format!("FileExistsError: {e}"),
-                        });
-                        continue;
-                    }
                     let verdict = match (&interp.target, opts.force) {
                         (Some(target), false) => {
                             let mut source = || {
@@ -353,10 +342,20 @@ fn plan_jobs(
                         }
                         _ => Verdict::Stale,
                     };
-                    if verdict == Verdict::Fresh {
-                        fresh += 1;
-                    } else {
-                        stale.push((level, cfile));
+                    match verdict {
+                        Verdict::Fresh => fresh += 1,
+                        Verdict::Symlink => failures.push(Failure {
+                            source: src.path.clone(),
+                            python: interp.version.to_string(),
+                            optimize: Some(level),
+                            kind: FailureKind::Io,
+                            line: None,
+                            message: format!(
+                                "FileExistsError: {}",
+                                write::WriteError::Symlink(cfile)
+                            ),
+                        }),
+                        Verdict::Stale | Verdict::Missing => stale.push((level, cfile)),
                     }
                 }
                 if stale.is_empty() {
