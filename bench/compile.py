@@ -53,10 +53,24 @@ def env_for_runs():
 ENV = env_for_runs()
 
 
+class Done:
+    def __init__(self, returncode, stdout, stderr, cpu):
+        self.returncode, self.stdout, self.stderr, self.cpu = returncode, stdout, stderr, cpu
+
+
 def timed(cmd, cwd=None):
-    t = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return time.perf_counter() - t, p
+    """Wall time and the result; `cpu` is user+sys of the process and the children it reaped
+    (compileall -j0's forkserver workers are not its children: not counted)."""
+    import tempfile
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=out, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return wall, Done(p.returncode, out.read(), err.read(), ru.ru_utime + ru.ru_stime)
 
 
 def clear_caches(tree):
@@ -98,20 +112,28 @@ def median(xs):
     return statistics.median(xs)
 
 
+CPU = {}
+
+
 def race(label, runs, rounds, prepare):
-    """runs: {name: cmd}; returns {name: median seconds}. Rounds alternate the tools."""
+    """runs: {name: cmd}; returns {name: median seconds}. Rounds alternate the tools. The median
+    CPU time (user+sys, process and reaped children) is kept in CPU[name]."""
     times = {name: [] for name in runs}
+    cpus = {name: [] for name in runs}
     for _ in range(rounds):
         for name, cmd in runs.items():
             prepare()
             t, p = timed(cmd)
             times[name].append(t)
+            cpus[name].append(p.cpu)
             if p.returncode not in (0, 1):
                 print("  %s failed (%d): %s" % (name, p.returncode, p.stderr.decode()[-500:]))
     out = {name: median(ts) for name, ts in times.items()}
     print("\n## %s" % label)
     for name, t in out.items():
-        print("  %-40s %8.2f s   (runs: %s)" % (name, t, ", ".join("%.2f" % x for x in times[name])))
+        CPU[name] = median(cpus[name])
+        print("  %-46s %7.2f s wall, %7.2f s cpu   (wall runs: %s)" % (
+            name, t, CPU[name], ", ".join("%.2f" % x for x in times[name])))
     return out
 
 
@@ -133,7 +155,8 @@ def main():
     pyc = pyc_binary()
     venv, site, tree = setup(py)
     cores = os.cpu_count()
-    print("CPython %s, %d cores, pyc %s" % (pys["3.12"].full, cores, pyc))
+    print("CPython %s, %d cores, pyc %s, load average %s" % (
+        pys["3.12"].full, cores, pyc, " ".join("%.1f" % x for x in os.getloadavg())))
 
     # Files that do not compile (lib2to3/test data) would make every run start an interpreter;
     # they are removed from the tree once, so both tools see the same clean tree.
@@ -211,7 +234,11 @@ def main():
     best_anchor = min(noop["python -m compileall -q -j1"], noop["python -m compileall -q -j0"])
     print("  pyc: %d up to date, %d written, interpreters started: %d" % (
         rep["up_to_date"], rep["written"], rep["interpreters_started"]))
-    print("  ratio (faster compileall)/pyc: %.1fx (goal >= 5x, no interpreter started)" % ratio(best_anchor, noop["pyc compile -q"]))
+    print("  ratio (faster compileall)/pyc: %.1fx wall (goal >= 5x, no interpreter started)" % ratio(best_anchor, noop["pyc compile -q"]))
+    print("  cpu: compileall -j1 %.2f s, pyc %.2f s: %.1fx" % (
+        CPU["python -m compileall -q -j1"], CPU["pyc compile -q"],
+        ratio(CPU["python -m compileall -q -j1"], CPU["pyc compile -q"])))
+    print("  load average at the end: %s" % " ".join("%.1f" % x for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
