@@ -67,6 +67,16 @@ impl SourceStat {
         }
     }
 
+    #[allow(clippy::unnecessary_cast)] // field types differ between architectures
+    pub fn from_stat(st: &rustix::fs::Stat) -> SourceStat {
+        SourceStat {
+            mtime_sec: st.st_mtime as i64,
+            mtime_nsec: st.st_mtime_nsec as i64,
+            size: st.st_size as u64,
+            mode: st.st_mode as u32,
+        }
+    }
+
     /// A stat with a whole-second mtime (tests, fixtures).
     pub fn at(mtime: i64, size: u64) -> SourceStat {
         SourceStat {
@@ -140,12 +150,25 @@ pub fn classify(
     stat: &SourceStat,
     source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
 ) -> Verdict {
-    use rustix::fs::{openat, Mode, OFlags, CWD};
+    classify_at(rustix::fs::CWD, cfile, target, mode, stat, source)
+}
+
+/// [`classify`] for `name` relative to the open directory `dir` (one path component to look up
+/// instead of the whole path: the no-op run opens each cache folder once).
+pub fn classify_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &Path,
+    target: &Target,
+    mode: InvalidationMode,
+    stat: &SourceStat,
+    source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+) -> Verdict {
+    use rustix::fs::{openat, Mode, OFlags};
     use rustix::io::Errno;
     // O_NOFOLLOW: a symlink is reported, not read through; O_NONBLOCK: a FIFO cannot hang us
     // (a non-regular file reads short and is refused when written).
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = match openat(CWD, cfile, flags, Mode::empty()) {
+    let fd = match openat(dir, name, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Verdict::Missing,
         Err(Errno::LOOP) => return Verdict::Symlink,
