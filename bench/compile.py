@@ -146,6 +146,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--copies", type=int, default=0, help="copies for the no-op tree (default: ~100k sources)")
     ap.add_argument("--skip-uv", action="store_true")
+    ap.add_argument("--only", choices=["cold", "uv", "noop"], help="run one part")
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     pys = pyenv_interpreters()
@@ -169,19 +170,21 @@ def main():
     sources = count(tree, ".py")
     print("tree: %s, %d sources (stdlib + %s and dependencies)" % (tree, sources, ", ".join(PACKAGES)))
 
-    cold = race(
-        "cold compile, stdlib + packages (%d sources)" % sources,
-        {
-            "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", tree],
-            "pyc compile -q": [pyc, "compile", "-q", "--python", py, tree],
-        },
-        args.rounds,
-        lambda: clear_caches(tree),
-    )
-    a, o = cold["python -m compileall -q -j0"], cold["pyc compile -q"]
-    print("  ratio compileall/pyc: %.2fx (goal >= 1.3x); pycs: %d" % (ratio(a, o), count(tree, ".pyc")))
+    only = lambda part: args.only in (None, part)
+    if only("cold"):
+        cold = race(
+            "cold compile, stdlib + packages (%d sources)" % sources,
+            {
+                "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", tree],
+                "pyc compile -q": [pyc, "compile", "-q", "--python", py, tree],
+            },
+            args.rounds,
+            lambda: clear_caches(tree),
+        )
+        a, o = cold["python -m compileall -q -j0"], cold["pyc compile -q"]
+        print("  ratio compileall/pyc: %.2fx (goal >= 1.3x); pycs: %d" % (ratio(a, o), count(tree, ".pyc")))
 
-    if not args.skip_uv:
+    if not args.skip_uv and only("uv"):
         uv = os.path.join(venv, "bin", "uv")
         vpy = os.path.join(venv, "bin", "python")
         pkgs = PACKAGES + ["uv"]
@@ -204,6 +207,8 @@ def main():
         print("  uv compile step (difference): %.2f s" % uv_compile)
         print("  ratio uv/pyc: %.2fx; compileall/pyc: %.2fx" % (ratio(uv_compile, o), ratio(res["python -m compileall -q -j0"], o)))
 
+    if not only("noop"):
+        return
     # No-op on ~100k sources: compile once, then hard-link copies (mtimes are shared).
     big = os.path.join(WORK, "big")
     copies = args.copies or max(1, round(100000 / sources))
