@@ -187,7 +187,9 @@ def main():
     if not args.skip_uv and only("uv"):
         uv = os.path.join(venv, "bin", "uv")
         vpy = os.path.join(venv, "bin", "python")
-        pkgs = PACKAGES + ["uv"]
+        # Every distribution in the venv, so uv (which compiles what it installed) compiles the
+        # same files as the others.
+        pkgs = PACKAGES + ["uv", "pip"]
         base = [uv, "pip", "install", "--python", vpy, "--reinstall"] + pkgs
         sh(base + ["--no-compile"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         site_sources = count(site, ".py")
@@ -202,6 +204,12 @@ def main():
             args.rounds,
             lambda: clear_caches(site),
         )
+        clear_caches(site)
+        sh(base + ["--compile-bytecode"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        uv_pycs = count(site, ".pyc")
+        clear_caches(site)
+        sh([pyc, "compile", "-q", "--python", py, site], env=ENV)
+        print("  pycs written: uv %d, pyc %d" % (uv_pycs, count(site, ".pyc")))
         uv_compile = res["uv pip install --reinstall --compile-bytecode"] - res["uv pip install --reinstall --no-compile"]
         o = res["pyc compile -q"]
         print("  uv compile step (difference): %.2f s" % uv_compile)
