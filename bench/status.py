@@ -53,7 +53,10 @@ def build_template(py):
         return tpl
     tmp = tpl + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    subprocess.check_call(["cp", "-al", lib, tmp])
+    # Hard links where possible (same file system), else a real copy (e.g. PYC_BENCH_DIR on tmpfs).
+    if subprocess.run(["cp", "-al", lib, tmp], stderr=subprocess.DEVNULL).returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.check_call(["cp", "-a", lib, tmp])
     shutil.rmtree(os.path.join(tmp, "site-packages"), ignore_errors=True)
     # Drop what 3.12 cannot compile, so a compileall run has nothing to do.
     env = dict(os.environ)

@@ -9,8 +9,12 @@ whether the interpreter loaded the cache file (`-v` logs "code object from '<pyc
 the reason (bad magic, EOF, invalid flags, stale, hash mismatch, bad mtime).
 
 Pycs are made from the interpreter's own pieces (magic number, `marshal.dumps` of the code, and
-`importlib.util.source_hash`) with the header of each scenario. For 3.14 and 3.15 (pyodide) only
-`importlib.util.source_hash` values are recorded (no subprocess, no nanosecond mtimes there).
+`importlib.util.source_hash`) with the header of each scenario. 3.14 and 3.15 run under pyodide,
+which has no subprocess: there the same scenarios are judged in-process by importlib itself
+(`PathFinder.find_spec`, then the loader's `get_code` with `source_to_code` watched, after setting
+`_imp.check_hash_based_pycs` and `sys.pycache_prefix` as the command-line options would); its
+file system keeps mtimes in milliseconds and no negative ones, so the recorded mtime is what
+`os.stat` reports there and the negative-mtime scenarios are skipped.
 
 Writes tests/fixtures/status/<X.Y>.json; `crates/pyc-cache/tests/status_fixtures.rs` rebuilds
 every scenario and checks that pyc's verdict equals the interpreter's.
@@ -216,6 +220,86 @@ def run_scenario(py, prep, sc):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+PYODIDE_DRIVER = r"""
+import base64, json, os, sys, _imp, importlib.machinery as M
+sys.dont_write_bytecode = True
+results = []
+calls = []
+orig = M.SourceFileLoader.source_to_code
+def watched(self, *a, **k):
+    calls.append(1)
+    return orig(self, *a, **k)
+M.SourceFileLoader.source_to_code = watched
+for i, sc in enumerate(SCENARIOS):
+    work = '/sc/%d/work' % i
+    prefix = '/sc/%d/prefix' % i
+    os.makedirs(work)
+    if sc['source'] is not None:
+        with open(work + '/m.py', 'wb') as f:
+            f.write(base64.b64decode(sc['source']))
+    if sc['pyc'] is not None:
+        place = sc['place']
+        if place == 'beside':
+            p = work + '/m.pyc'
+        elif place == 'prefix':
+            p = prefix + work + '/m.%s.pyc' % sys.implementation.cache_tag
+        else:
+            p = work + '/__pycache__/m.%s.pyc' % sys.implementation.cache_tag
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, 'wb') as f:
+            f.write(base64.b64decode(sc['pyc']))
+    mtime_ns = None
+    if sc['source'] is not None:
+        os.utime(work + '/m.py', ns=(sc['mtime_ns'], sc['mtime_ns']))
+        mtime_ns = os.stat(work + '/m.py').st_mtime_ns
+    _imp.check_hash_based_pycs = sc['mode'] or 'default'
+    sys.pycache_prefix = prefix if sc['prefix'] else None
+    M.PathFinder.invalidate_caches()
+    spec = M.PathFinder.find_spec('m', [work])
+    if spec is None:
+        outcome = 'not-found'
+    elif isinstance(spec.loader, M.SourcelessFileLoader):
+        spec.loader.get_code('m')
+        outcome = 'cache'
+    else:
+        del calls[:]
+        spec.loader.get_code('m')
+        outcome = 'compiled' if calls else 'cache'
+    results.append({'outcome': outcome, 'mtime_ns': mtime_ns})
+print(json.dumps(results))
+"""
+
+
+def run_pyodide(py):
+    r = py.run("SOURCES = %r\n" % {"A": A, "B": B, "C": C} + PREP)
+    if r.error:
+        raise RuntimeError(r.error + r.stderr[-300:])
+    prep = json.loads(r.stdout.strip().splitlines()[-1])
+    scs = [sc for sc in scenarios(py.version, prep) if sc["mtime_ns"] is None or sc["mtime_ns"] >= 0]
+    payload = [{"source": b64(sc["source"]) if sc["source"] is not None else None,
+                "pyc": b64(sc["pyc"]) if sc["pyc"] is not None else None,
+                "place": sc["place"], "mtime_ns": sc["mtime_ns"], "mode": sc["mode"],
+                "prefix": sc["prefix"]} for sc in scs]
+    r = py.run("import json\nSCENARIOS = json.loads(%r)\n" % json.dumps(payload) + PYODIDE_DRIVER)
+    if r.error:
+        raise RuntimeError(r.error + r.stderr[-500:])
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    recs = []
+    for sc, rr in zip(scs, res):
+        recs.append({
+            "name": sc["name"], "note": sc["note"],
+            "source": b64(sc["source"]) if sc["source"] is not None else None,
+            "source_mtime_ns": rr["mtime_ns"],
+            "pyc": b64(sc["pyc"]) if sc["pyc"] is not None else None,
+            "place": sc["place"], "check_hash_based_pycs": sc["mode"],
+            "pycache_prefix": sc["prefix"],
+            "interpreter_outcome": rr["outcome"], "interpreter_reason": None,
+            "interpreter_log": ["in-process: importlib PathFinder + get_code (pyodide)"],
+        })
+        print(py.version, sc["name"], rr["outcome"], file=sys.stderr)
+    return prep, recs
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for py in interpreters():
@@ -228,7 +312,9 @@ def main():
                 print("skip", py, r.error, r.stderr[-300:], file=sys.stderr)
                 continue
             hashes = json.loads(r.stdout.strip().splitlines()[-1])
-            doc = {"version": py.version, "interpreter": py.full, "scenarios": [],
+            prep, recs = run_pyodide(py)
+            doc = {"version": py.version, "interpreter": py.full, "scenarios": recs,
+                   "magic": prep["magic"], "tag": prep["tag"],
                    "source_hashes": [{"source": b64(s), "hash": h} for s, h in zip(HASH_SAMPLES, hashes)]}
         else:
             prep_code = "SOURCES = %r\n" % {"A": A, "B": B, "C": C} + PREP

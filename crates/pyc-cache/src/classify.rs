@@ -327,6 +327,12 @@ impl Record {
         }
     }
 
+    /// A verdict that a compile should act on: the target recompiles this source (stale) or
+    /// has no cache file for it (missing).
+    pub fn needs_compile(&self) -> bool {
+        self.target_index.is_some() && matches!(self.state, State::Stale | State::Missing)
+    }
+
     pub fn source_display(&self) -> String {
         self.source
             .as_deref()
@@ -896,6 +902,23 @@ impl Classifier {
             }
         }
         sources.sort_unstable();
+        // Which sources exist, for the cache side (all of them, also when one file was given).
+        let mut present: Vec<&[u8]> = d
+            .entries
+            .iter()
+            .filter(|e| e.name.len() > 3 && e.name.ends_with(b".py"))
+            .filter(|e| matches!(e.kind, EntryKind::File | EntryKind::Symlink))
+            .map(|e| e.name.as_slice())
+            .collect();
+        present.sort_unstable();
+        // With a single file given, only its own cache files are listed.
+        let only_stem: Option<&[u8]> = d.only.map(|o| o.strip_suffix(b".py").unwrap_or(o));
+        let mine = |name: &[u8]| match only_stem {
+            None => true,
+            Some(stem) => {
+                name.len() > stem.len() && name.starts_with(stem) && name[stem.len()] == b'.'
+            }
+        };
 
         // The folders where caches may be.
         let pycache_entry = d.entries.iter().find(|e| {
@@ -1151,7 +1174,7 @@ impl Classifier {
         let has_source = |stem: &[u8]| {
             let mut n = stem.to_vec();
             n.extend_from_slice(b".py");
-            sources.binary_search(&n.as_slice()).is_ok()
+            present.binary_search(&n.as_slice()).is_ok()
         };
         let cache_side = |l: &Listing, out: &mut Vec<Record>| {
             let Some(entries) = &l.entries else {
@@ -1166,6 +1189,7 @@ impl Classifier {
             for (i, e) in entries.iter().enumerate() {
                 if l.used.get(i).copied().unwrap_or(false)
                     || !matches!(e.kind, EntryKind::File | EntryKind::Symlink)
+                    || !mine(&e.name)
                 {
                     continue;
                 }
@@ -1233,7 +1257,7 @@ impl Classifier {
             if let CacheName::Leftover { base } = parse_cache_name(&e.name) {
                 r.state = State::Leftover;
                 let src = &base[..base.len() - 1];
-                if sources.binary_search(&src).is_ok() {
+                if present.binary_search(&src).is_ok() {
                     r.source = Some(join(d.path, src));
                 }
                 out.push(r);
@@ -1249,7 +1273,7 @@ impl Classifier {
                 }
             }
             let src = &e.name[..e.name.len() - 1];
-            if sources.binary_search(&src).is_ok() {
+            if present.binary_search(&src).is_ok() {
                 r.state = State::Foreign;
                 r.reason = Some(Reason::LegacyBesideSource);
                 r.source = Some(join(d.path, src));

@@ -504,6 +504,28 @@ mod tests {
             .map(|p| String::from_utf8(p).unwrap())
     }
 
+    proptest::proptest! {
+        /// Any path bytes, optimization and prefix, for every version: an answer or CPython's
+        /// exception, never a panic.
+        #[test]
+        fn any_path_answers_or_raises(
+            path in proptest::collection::vec(proptest::sample::select(b"ab./_\xff".to_vec()), 0..24),
+            opt in "[a-z0-9 .-]{0,3}",
+            prefix in proptest::option::of("/?[a-z/]{0,6}"),
+            cwd in "/[a-z/]{0,6}",
+        ) {
+            for info in pyc_format::VERSIONS {
+                let opts = CacheOptions {
+                    optimization: &opt,
+                    prefix: prefix.as_deref().map(str::as_bytes),
+                    cwd: cwd.as_bytes(),
+                };
+                let _ = cache_from_source(info, &path, opts);
+                let _ = source_from_cache(info, &path, opts.prefix);
+            }
+        }
+    }
+
     #[test]
     fn python_3_2_follows_import_c() {
         assert_eq!(

@@ -237,6 +237,31 @@ mod tests {
         assert_eq!(utc_datetime(-1), "1969-12-31T23:59:59Z");
     }
 
+    proptest::proptest! {
+        /// Any bytes: a header or an error, never a panic; a header writes back its own bytes
+        /// (flag words with unknown bits aside, which `to_bytes` does not write).
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            if let Ok(h) = Header::parse(&data) {
+                proptest::prop_assert!(h.size <= data.len());
+                if h.unknown_flags == 0 && !matches!(h.flags, Some(f) if f & FLAG_HASH_BASED == 0 && f != 0) {
+                    proptest::prop_assert_eq!(h.to_bytes(), data[..h.size].to_vec());
+                }
+            }
+        }
+
+        /// Every known magic with arbitrary header fields parses at the size its version uses.
+        #[test]
+        fn known_magics_parse(i in 0usize..crate::version::MAGICS.len(), rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 12)) {
+            let e = &crate::version::MAGICS[i];
+            let mut data = crate::magic::magic_bytes(e.magic).to_vec();
+            data.extend(rest);
+            let h = Header::parse(&data).unwrap();
+            proptest::prop_assert_eq!(h.magic, MagicKind::Known(e));
+            proptest::prop_assert_eq!(h.size, header_size(e.magic));
+        }
+    }
+
     #[test]
     fn short_inputs_are_errors_not_panics() {
         assert_eq!(Header::parse(b""), Err(HeaderError::Empty));

@@ -9,6 +9,31 @@ use serde::Serialize;
 
 use crate::output::{show_path, Format, EXIT_FAILURE, EXIT_OK};
 
+// `pyc show ... | head` closes stdout early. The std `print!`/`println!` panic on that; these
+// module-local versions (same names, so the code below reads as usual) end the process quietly
+// instead, and turn any other write error into one line and exit 2.
+macro_rules! print {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(EXIT_OK));
+        }
+        eprintln!(
+            "pyc: cannot write to stdout: {}",
+            crate::output::io_error(e)
+        );
+        std::process::exit(i32::from(crate::output::EXIT_USAGE));
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// pyc files of any CPython version from 1.5 to 3.15.

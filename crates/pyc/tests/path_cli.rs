@@ -172,3 +172,27 @@ fn an_interpreter_answers_like_itself() {
     }
     pyc_testutil::report_used("an_interpreter_answers_like_itself", &used);
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let names: Vec<String> = (0..20000).map(|i| format!("m{i}.py")).collect();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pyc"))
+        .args(["path", "--python", "3.12"])
+        .args(&names)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // (The answers themselves are checked in path_interpreters.rs.)
+    assert!(first.ends_with(".pyc\n"), "{first:?}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -44,23 +44,30 @@ fn pyc_path_equals_importlib_util() {
             groups.entry((op, opt, prefix, cwd)).or_default().push(a);
         }
         for ((op, opt, prefix, cwd), answers) in &groups {
-            let mut cmd = Command::cargo_bin("pyc").unwrap();
-            cmd.current_dir(cwd)
-                .env_remove("PYTHONPYCACHEPREFIX")
-                .args(["path", "--python", version]);
-            cmd.arg(if op == "cache_from_source" {
-                "--to-cache"
-            } else {
-                "--to-source"
-            });
-            if !opt.is_empty() {
-                cmd.arg(format!("--optimize={opt}"));
-            }
-            if let Some(prefix) = prefix {
-                cmd.args(["--prefix", prefix]);
-            }
-            cmd.arg("--");
-            cmd.args(answers.iter().map(|a| a["path"].as_str().unwrap()));
+            let command = |json: bool| {
+                let mut cmd = Command::cargo_bin("pyc").unwrap();
+                cmd.current_dir(cwd)
+                    .env_remove("PYTHONPYCACHEPREFIX")
+                    .args(["path", "--python", version]);
+                cmd.arg(if op == "cache_from_source" {
+                    "--to-cache"
+                } else {
+                    "--to-source"
+                });
+                if !opt.is_empty() {
+                    cmd.arg(format!("--optimize={opt}"));
+                }
+                if let Some(prefix) = prefix {
+                    cmd.args(["--prefix", prefix]);
+                }
+                if json {
+                    cmd.arg("--format=json");
+                }
+                cmd.arg("--");
+                cmd.args(answers.iter().map(|a| a["path"].as_str().unwrap()));
+                cmd
+            };
+            let mut cmd = command(false);
             let out = cmd.output().unwrap();
             let stdout = String::from_utf8(out.stdout).unwrap();
             let stderr = String::from_utf8(out.stderr).unwrap();
@@ -95,6 +102,25 @@ fn pyc_path_equals_importlib_util() {
                 ok_lines.next().is_none() && err_lines.next().is_none(),
                 "{version} extra output"
             );
+
+            // The same run with --format json: one object per path, answer or error.
+            let out = command(true).output().unwrap();
+            let objects: Vec<Value> = String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(objects.len(), answers.len(), "{version} {op} json");
+            for (a, o) in answers.iter().zip(&objects) {
+                let same = o["path"] == a["path"]
+                    && o["function"].as_str() == Some(op.as_str())
+                    && o["version"] == version
+                    && o["result"] == *a.get("result").unwrap_or(&Value::Null)
+                    && o["error"] == *a.get("error").unwrap_or(&Value::Null);
+                if !same {
+                    failures.push(format!("{version} json: {a}\n    got {o}"));
+                }
+            }
         }
     }
     assert!(

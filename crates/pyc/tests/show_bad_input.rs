@@ -197,3 +197,29 @@ fn usage_errors_exit_2() {
     let out = pyc().args(["show", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "unknown option");
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `pyc show ... | head -1`: far more output than a pipe buffer holds, the reader gone
+    // after one line. pyc must end quietly, not panic.
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let good = real_312();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pyc"))
+        .args(["show", "--format", "json"])
+        .args(std::iter::repeat_n(&good, 3000))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"version\":\"3.12\""), "{first}");
+    // stdout is dropped (closed) here.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
