@@ -53,10 +53,24 @@ def env_for_runs():
 ENV = env_for_runs()
 
 
+class Done:
+    def __init__(self, returncode, stdout, stderr, cpu):
+        self.returncode, self.stdout, self.stderr, self.cpu = returncode, stdout, stderr, cpu
+
+
 def timed(cmd, cwd=None):
-    t = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    return time.perf_counter() - t, p
+    """Wall time and the result; `cpu` is user+sys of the process and the children it reaped
+    (compileall -j0's forkserver workers are not its children: not counted)."""
+    import tempfile
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=out, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return wall, Done(p.returncode, out.read(), err.read(), ru.ru_utime + ru.ru_stime)
 
 
 def clear_caches(tree):
@@ -98,20 +112,28 @@ def median(xs):
     return statistics.median(xs)
 
 
+CPU = {}
+
+
 def race(label, runs, rounds, prepare):
-    """runs: {name: cmd}; returns {name: median seconds}. Rounds alternate the tools."""
+    """runs: {name: cmd}; returns {name: median seconds}. Rounds alternate the tools. The median
+    CPU time (user+sys, process and reaped children) is kept in CPU[name]."""
     times = {name: [] for name in runs}
+    cpus = {name: [] for name in runs}
     for _ in range(rounds):
         for name, cmd in runs.items():
             prepare()
             t, p = timed(cmd)
             times[name].append(t)
+            cpus[name].append(p.cpu)
             if p.returncode not in (0, 1):
                 print("  %s failed (%d): %s" % (name, p.returncode, p.stderr.decode()[-500:]))
     out = {name: median(ts) for name, ts in times.items()}
     print("\n## %s" % label)
     for name, t in out.items():
-        print("  %-40s %8.2f s   (runs: %s)" % (name, t, ", ".join("%.2f" % x for x in times[name])))
+        CPU[name] = median(cpus[name])
+        print("  %-46s %7.2f s wall, %7.2f s cpu   (wall runs: %s)" % (
+            name, t, CPU[name], ", ".join("%.2f" % x for x in times[name])))
     return out
 
 
@@ -124,6 +146,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--copies", type=int, default=0, help="copies for the no-op tree (default: ~100k sources)")
     ap.add_argument("--skip-uv", action="store_true")
+    ap.add_argument("--only", choices=["cold", "uv", "noop"], help="run one part")
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     pys = pyenv_interpreters()
@@ -133,7 +156,8 @@ def main():
     pyc = pyc_binary()
     venv, site, tree = setup(py)
     cores = os.cpu_count()
-    print("CPython %s, %d cores, pyc %s" % (pys["3.12"].full, cores, pyc))
+    print("CPython %s, %d cores, pyc %s, load average %s" % (
+        pys["3.12"].full, cores, pyc, " ".join("%.1f" % x for x in os.getloadavg())))
 
     # Files that do not compile (lib2to3/test data) would make every run start an interpreter;
     # they are removed from the tree once, so both tools see the same clean tree.
@@ -146,22 +170,26 @@ def main():
     sources = count(tree, ".py")
     print("tree: %s, %d sources (stdlib + %s and dependencies)" % (tree, sources, ", ".join(PACKAGES)))
 
-    cold = race(
-        "cold compile, stdlib + packages (%d sources)" % sources,
-        {
-            "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", tree],
-            "pyc compile -q": [pyc, "compile", "-q", "--python", py, tree],
-        },
-        args.rounds,
-        lambda: clear_caches(tree),
-    )
-    a, o = cold["python -m compileall -q -j0"], cold["pyc compile -q"]
-    print("  ratio compileall/pyc: %.2fx (goal >= 1.3x); pycs: %d" % (ratio(a, o), count(tree, ".pyc")))
+    only = lambda part: args.only in (None, part)
+    if only("cold"):
+        cold = race(
+            "cold compile, stdlib + packages (%d sources)" % sources,
+            {
+                "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", tree],
+                "pyc compile -q": [pyc, "compile", "-q", "--python", py, tree],
+            },
+            args.rounds,
+            lambda: clear_caches(tree),
+        )
+        a, o = cold["python -m compileall -q -j0"], cold["pyc compile -q"]
+        print("  ratio compileall/pyc: %.2fx (goal >= 1.3x); pycs: %d" % (ratio(a, o), count(tree, ".pyc")))
 
-    if not args.skip_uv:
+    if not args.skip_uv and only("uv"):
         uv = os.path.join(venv, "bin", "uv")
         vpy = os.path.join(venv, "bin", "python")
-        pkgs = PACKAGES + ["uv"]
+        # Every distribution in the venv, so uv (which compiles what it installed) compiles the
+        # same files as the others.
+        pkgs = PACKAGES + ["uv", "pip"]
         base = [uv, "pip", "install", "--python", vpy, "--reinstall"] + pkgs
         sh(base + ["--no-compile"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         site_sources = count(site, ".py")
@@ -176,11 +204,19 @@ def main():
             args.rounds,
             lambda: clear_caches(site),
         )
+        clear_caches(site)
+        sh(base + ["--compile-bytecode"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        uv_pycs = count(site, ".pyc")
+        clear_caches(site)
+        sh([pyc, "compile", "-q", "--python", py, site], env=ENV)
+        print("  pycs written: uv %d, pyc %d" % (uv_pycs, count(site, ".pyc")))
         uv_compile = res["uv pip install --reinstall --compile-bytecode"] - res["uv pip install --reinstall --no-compile"]
         o = res["pyc compile -q"]
         print("  uv compile step (difference): %.2f s" % uv_compile)
         print("  ratio uv/pyc: %.2fx; compileall/pyc: %.2fx" % (ratio(uv_compile, o), ratio(res["python -m compileall -q -j0"], o)))
 
+    if not only("noop"):
+        return
     # No-op on ~100k sources: compile once, then hard-link copies (mtimes are shared).
     big = os.path.join(WORK, "big")
     copies = args.copies or max(1, round(100000 / sources))
@@ -211,7 +247,11 @@ def main():
     best_anchor = min(noop["python -m compileall -q -j1"], noop["python -m compileall -q -j0"])
     print("  pyc: %d up to date, %d written, interpreters started: %d" % (
         rep["up_to_date"], rep["written"], rep["interpreters_started"]))
-    print("  ratio (faster compileall)/pyc: %.1fx (goal >= 5x, no interpreter started)" % ratio(best_anchor, noop["pyc compile -q"]))
+    print("  ratio (faster compileall)/pyc: %.1fx wall (goal >= 5x, no interpreter started)" % ratio(best_anchor, noop["pyc compile -q"]))
+    print("  cpu: compileall -j1 %.2f s, pyc %.2f s: %.1fx" % (
+        CPU["python -m compileall -q -j1"], CPU["pyc compile -q"],
+        ratio(CPU["python -m compileall -q -j1"], CPU["pyc compile -q"])))
+    print("  load average at the end: %s" % " ".join("%.1f" % x for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@
 //! the import system trusts an unchecked-hash pyc, but a compile run exists to bring it up to
 //! date.
 
-use std::io::Read;
 use std::path::Path;
 
 use pyc_cache::classify::{judge, CheckHashBasedPycs, State, Target};
@@ -68,6 +67,16 @@ impl SourceStat {
         }
     }
 
+    #[allow(clippy::unnecessary_cast)] // field types differ between architectures
+    pub fn from_stat(st: &rustix::fs::Stat) -> SourceStat {
+        SourceStat {
+            mtime_sec: st.st_mtime as i64,
+            mtime_nsec: st.st_mtime_nsec as i64,
+            size: st.st_size as u64,
+            mode: st.st_mode as u32,
+        }
+    }
+
     /// A stat with a whole-second mtime (tests, fixtures).
     pub fn at(mtime: i64, size: u64) -> SourceStat {
         SourceStat {
@@ -101,6 +110,8 @@ pub enum Verdict {
     Stale,
     /// Not there.
     Missing,
+    /// A symlink where the pyc goes: py_compile refuses to replace it, and so does pyc.
+    Symlink,
 }
 
 /// The header pyc writes for `magic` (its size decides the layout: 8, 12 or 16 bytes).
@@ -139,22 +150,40 @@ pub fn classify(
     stat: &SourceStat,
     source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
 ) -> Verdict {
-    let mut buf = [0u8; 16];
-    let got = match std::fs::File::open(cfile) {
-        Ok(mut f) => {
-            let mut n = 0;
-            while n < buf.len() {
-                match f.read(&mut buf[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(_) => return Verdict::Stale,
-                }
-            }
-            n
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Verdict::Missing,
+    classify_at(rustix::fs::CWD, cfile, target, mode, stat, source)
+}
+
+/// [`classify`] for `name` relative to the open directory `dir` (one path component to look up
+/// instead of the whole path: the no-op run opens each cache folder once).
+pub fn classify_at(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &Path,
+    target: &Target,
+    mode: InvalidationMode,
+    stat: &SourceStat,
+    source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
+) -> Verdict {
+    use rustix::fs::{openat, Mode, OFlags};
+    use rustix::io::Errno;
+    // O_NOFOLLOW: a symlink is reported, not read through; O_NONBLOCK: a FIFO cannot hang us
+    // (a non-regular file reads short and is refused when written).
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Verdict::Missing,
+        Err(Errno::LOOP) => return Verdict::Symlink,
         Err(_) => return Verdict::Stale,
     };
+    let mut buf = [0u8; 16];
+    let mut got = 0;
+    while got < buf.len() {
+        match rustix::io::read(&fd, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(Errno::INTR) => continue,
+            Err(_) => return Verdict::Stale,
+        }
+    }
     let head = &buf[..got];
     if judge(target, head, &stat.shared(), source).0 != State::Fresh {
         return Verdict::Stale;

@@ -31,6 +31,7 @@ pub mod write;
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -258,6 +259,10 @@ struct Job {
     size: u64,
 }
 
+fn bytes_path(b: &[u8]) -> &std::path::Path {
+    std::path::Path::new(std::ffi::OsStr::from_bytes(b))
+}
+
 fn path_from(b: Vec<u8>) -> PathBuf {
     use std::os::unix::ffi::OsStringExt;
     PathBuf::from(std::ffi::OsString::from_vec(b))
@@ -285,104 +290,23 @@ fn plan_jobs(
     opts: &Options,
     stop: &AtomicBool,
 ) -> (Vec<Job>, usize, Vec<Failure>) {
-    let results: Vec<(Vec<Job>, usize, Vec<Failure>)> = sources
-        .par_iter()
-        .enumerate()
-        .map(|(si, src)| {
-            let mut jobs = Vec::new();
-            let mut fresh = 0;
-            let mut failures = Vec::new();
-            if stop.load(Ordering::Relaxed) {
-                return (jobs, fresh, failures);
-            }
-            let stat = match std::fs::metadata(&src.path) {
-                Ok(m) => SourceStat::from_metadata(&m),
-                Err(e) => {
-                    failures.push(Failure {
-                        source: src.path.clone(),
-                        python: String::new(),
-                        optimize: None,
-                        kind: FailureKind::Io,
-                        line: None,
-                        message: format!("cannot read: {e}"),
-                    });
-                    return (jobs, fresh, failures);
-                }
-            };
-            // The source bytes, read at most once, only for hash-based checks.
-            let mut data: Option<Result<Vec<u8>, String>> = None;
-            let src_bytes = src.path.as_os_str().as_bytes();
-            for (ii, interp) in interps.iter().enumerate() {
-                let mode = interp.effective_mode(opts.mode);
-                let mut stale = Vec::new();
-                for &level in &opts.levels {
-                    let cfile = match interp.cache_path(src_bytes, level, opts.legacy, &opts.cwd) {
-                        Ok(c) => path_from(c),
-                        Err(message) => {
-                            failures.push(Failure {
-                                source: src.path.clone(),
-                                python: interp.version.to_string(),
-                                optimize: Some(level),
-                                kind: FailureKind::Io,
-                                line: None,
-                                message,
-                            });
-                            continue;
-                        }
-                    };
-                    if let Err(e) = write::check_target(&cfile) {
-                        failures.push(Failure {
-                            source: src.path.clone(),
-                            python: interp.version.to_string(),
-                            optimize: Some(level),
-                            kind: FailureKind::Io,
-                            line: None,
-                            message: format!("FileExistsError: {e}"),
-                        });
-                        continue;
-                    }
-                    let verdict = match (&interp.target, opts.force) {
-                        (Some(target), false) => {
-                            let mut source = || {
-                                data.get_or_insert_with(|| {
-                                    std::fs::read(&src.path).map_err(|e| e.to_string())
-                                })
-                                .clone()
-                            };
-                            fresh::classify(&cfile, target, mode, &stat, &mut source)
-                        }
-                        _ => Verdict::Stale,
-                    };
-                    if verdict == Verdict::Fresh {
-                        fresh += 1;
-                    } else {
-                        stale.push((level, cfile));
-                    }
-                }
-                if stale.is_empty() {
-                    continue;
-                }
-                if interp.compile_takes_optimize() {
-                    jobs.push(Job {
-                        source: si,
-                        interp: ii,
-                        fixed_level: None,
-                        levels: stale,
-                        size: stat.size,
-                    });
-                } else {
-                    for (level, cfile) in stale {
-                        jobs.push(Job {
-                            source: si,
-                            interp: ii,
-                            fixed_level: Some(level),
-                            levels: vec![(level, cfile)],
-                            size: stat.size,
-                        });
-                    }
-                }
-            }
-            (jobs, fresh, failures)
+    // Sources come in walk order: one group per folder, so each folder and each cache folder
+    // is opened once and every file is looked up relative to it.
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let parent = src.path.parent();
+        match groups.last_mut() {
+            Some(g) if sources[g.start].path.parent() == parent => g.end = i + 1,
+            _ => groups.push(i..i + 1),
+        }
+    }
+    let results: Vec<(Vec<Job>, usize, Vec<Failure>)> = groups
+        .into_par_iter()
+        .flat_map_iter(|range| {
+            let mut dirs = DirFds::default();
+            range
+                .map(|si| classify_source(interps, sources, si, opts, stop, &mut dirs))
+                .collect::<Vec<_>>()
         })
         .collect();
     let mut jobs = Vec::new();
@@ -395,6 +319,158 @@ fn plan_jobs(
     }
     // Largest first, so the long poles start early; ties in walk order.
     jobs.sort_by(|a, b| b.size.cmp(&a.size).then(a.source.cmp(&b.source)));
+    (jobs, fresh, failures)
+}
+
+/// Open folders (`O_PATH`), by path; None when the folder does not exist.
+#[derive(Default)]
+struct DirFds {
+    open: HashMap<Vec<u8>, Option<std::os::fd::OwnedFd>>,
+}
+
+impl DirFds {
+    /// The folder `dir` ("" = the working directory): Ok(None) if it does not exist, Err if
+    /// it cannot be opened for another reason (the caller then uses whole paths).
+    fn get(&mut self, dir: &[u8]) -> Result<Option<std::os::fd::BorrowedFd<'_>>, ()> {
+        use rustix::fs::{openat, Mode, OFlags, CWD};
+        if !self.open.contains_key(dir) {
+            let path = if dir.is_empty() { &b"."[..] } else { dir };
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            let fd = match openat(CWD, path, flags, Mode::empty()) {
+                Ok(fd) => Some(fd),
+                Err(rustix::io::Errno::NOENT) => None,
+                Err(_) => return Err(()),
+            };
+            self.open.insert(dir.to_vec(), fd);
+        }
+        use std::os::fd::AsFd;
+        Ok(self
+            .open
+            .get(dir)
+            .and_then(|f| f.as_ref())
+            .map(|f| f.as_fd()))
+    }
+}
+
+fn classify_source(
+    interps: &[Interpreter],
+    sources: &[SourceFile],
+    si: usize,
+    opts: &Options,
+    stop: &AtomicBool,
+    dirs: &mut DirFds,
+) -> (Vec<Job>, usize, Vec<Failure>) {
+    let src = &sources[si];
+    let mut jobs = Vec::new();
+    let mut fresh = 0;
+    let mut failures = Vec::new();
+    if stop.load(Ordering::Relaxed) {
+        return (jobs, fresh, failures);
+    }
+    let src_bytes = src.path.as_os_str().as_bytes();
+    let (src_dir, src_name) = pyc_cache::paths::path_split(src_bytes);
+    let stat = match dirs.get(src_dir) {
+        Ok(Some(fd)) => rustix::fs::statat(fd, bytes_path(src_name), rustix::fs::AtFlags::empty())
+            .map(|st| SourceStat::from_stat(&st))
+            .map_err(std::io::Error::from),
+        _ => std::fs::metadata(&src.path).map(|m| SourceStat::from_metadata(&m)),
+    };
+    let stat = match stat {
+        Ok(st) => st,
+        Err(e) => {
+            failures.push(Failure {
+                source: src.path.clone(),
+                python: String::new(),
+                optimize: None,
+                kind: FailureKind::Io,
+                line: None,
+                message: format!("cannot read: {e}"),
+            });
+            return (jobs, fresh, failures);
+        }
+    };
+    // The source bytes, read at most once, only for hash-based checks.
+    let mut data: Option<Result<Vec<u8>, String>> = None;
+    for (ii, interp) in interps.iter().enumerate() {
+        let mode = interp.effective_mode(opts.mode);
+        let mut stale = Vec::new();
+        for &level in &opts.levels {
+            let cfile = match interp.cache_path(src_bytes, level, opts.legacy, &opts.cwd) {
+                Ok(c) => path_from(c),
+                Err(message) => {
+                    failures.push(Failure {
+                        source: src.path.clone(),
+                        python: interp.version.to_string(),
+                        optimize: Some(level),
+                        kind: FailureKind::Io,
+                        line: None,
+                        message,
+                    });
+                    continue;
+                }
+            };
+            let verdict = match (&interp.target, opts.force) {
+                (Some(target), false) => {
+                    let mut source = || {
+                        data.get_or_insert_with(|| {
+                            std::fs::read(&src.path).map_err(|e| e.to_string())
+                        })
+                        .clone()
+                    };
+                    let cbytes = cfile.as_os_str().as_bytes();
+                    let (cdir, cname) = pyc_cache::paths::path_split(cbytes);
+                    match dirs.get(cdir) {
+                        Ok(Some(fd)) => fresh::classify_at(
+                            fd,
+                            bytes_path(cname),
+                            target,
+                            mode,
+                            &stat,
+                            &mut source,
+                        ),
+                        // No cache folder: nothing in it.
+                        Ok(None) => Verdict::Missing,
+                        Err(()) => fresh::classify(&cfile, target, mode, &stat, &mut source),
+                    }
+                }
+                _ => Verdict::Stale,
+            };
+            match verdict {
+                Verdict::Fresh => fresh += 1,
+                Verdict::Symlink => failures.push(Failure {
+                    source: src.path.clone(),
+                    python: interp.version.to_string(),
+                    optimize: Some(level),
+                    kind: FailureKind::Io,
+                    line: None,
+                    message: format!("FileExistsError: {}", write::WriteError::Symlink(cfile)),
+                }),
+                Verdict::Stale | Verdict::Missing => stale.push((level, cfile)),
+            }
+        }
+        if stale.is_empty() {
+            continue;
+        }
+        if interp.compile_takes_optimize() {
+            jobs.push(Job {
+                source: si,
+                interp: ii,
+                fixed_level: None,
+                levels: stale,
+                size: stat.size,
+            });
+        } else {
+            for (level, cfile) in stale {
+                jobs.push(Job {
+                    source: si,
+                    interp: ii,
+                    fixed_level: Some(level),
+                    levels: vec![(level, cfile)],
+                    size: stat.size,
+                });
+            }
+        }
+    }
     (jobs, fresh, failures)
 }
 

@@ -106,13 +106,18 @@ fn is_py(name: &[u8]) -> bool {
 }
 
 impl WalkOptions {
-    fn keep(&self, fullname: &Path) -> bool {
+    /// compile_file's filters. `regular` is true when the walk already knows the entry is a
+    /// regular file and not a symlink (from the directory listing), which saves a stat.
+    fn keep(&self, fullname: &Path, regular: bool) -> bool {
         let b = bytes(fullname);
         if !is_py(b.rsplit(|&c| c == b'/').next().unwrap_or(b)) {
             return false;
         }
         if self.exclude.as_ref().is_some_and(|rx| rx.is_match(b)) {
             return false;
+        }
+        if regular {
+            return true;
         }
         if let Some(limit) = &self.limit_symlinks_to {
             let is_link = std::fs::symlink_metadata(fullname)
@@ -133,7 +138,13 @@ impl WalkOptions {
 }
 
 /// Walk `dir` as `_walk_dir` does; files in compileall's order (sorted names, depth first).
-fn walk_dir(dir: &Path, levels: usize, errors: &std::sync::Mutex<Vec<String>>) -> Vec<PathBuf> {
+/// Each file comes with whether the listing showed a regular file (not a symlink). Only names
+/// ending in `.py` are returned: compile_file ignores the others.
+fn walk_dir(
+    dir: &Path,
+    levels: usize,
+    errors: &std::sync::Mutex<Vec<String>>,
+) -> Vec<(PathBuf, bool)> {
     let entries = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
@@ -151,13 +162,22 @@ fn walk_dir(dir: &Path, levels: usize, errors: &std::sync::Mutex<Vec<String>>) -
     items.sort_by(|a, b| a.0.cmp(&b.0));
     // Each entry: a file to yield, or a directory to descend into.
     enum Item {
-        File(PathBuf),
+        File(PathBuf, bool),
         Dir(PathBuf),
     }
     let dir_bytes = bytes(dir);
     let plan: Vec<Item> = items
         .into_iter()
         .filter_map(|(name, ft)| {
+            if ft.is_file() {
+                // Not a directory: yielded, and only `.py` names matter.
+                return is_py(&name).then(|| {
+                    Item::File(
+                        PathBuf::from(OsStr::from_bytes(&py_join(dir_bytes, &name))),
+                        true,
+                    )
+                });
+            }
             let full = PathBuf::from(OsStr::from_bytes(&py_join(dir_bytes, &name)));
             let is_dir = if ft.is_symlink() {
                 std::fs::metadata(&full).is_ok_and(|m| m.is_dir())
@@ -165,7 +185,7 @@ fn walk_dir(dir: &Path, levels: usize, errors: &std::sync::Mutex<Vec<String>>) -
                 ft.is_dir()
             };
             if !is_dir {
-                Some(Item::File(full))
+                is_py(&name).then_some(Item::File(full, false))
             } else if levels > 0 && !ft.is_symlink() && name != b"." && name != b".." {
                 Some(Item::Dir(full))
             } else {
@@ -173,10 +193,10 @@ fn walk_dir(dir: &Path, levels: usize, errors: &std::sync::Mutex<Vec<String>>) -
             }
         })
         .collect();
-    let parts: Vec<Vec<PathBuf>> = plan
+    let parts: Vec<Vec<(PathBuf, bool)>> = plan
         .into_par_iter()
         .map(|item| match item {
-            Item::File(p) => vec![p],
+            Item::File(p, regular) => vec![(p, regular)],
             Item::Dir(d) => walk_dir(&d, levels - 1, errors),
         })
         .collect();
@@ -192,7 +212,7 @@ pub fn collect(dests: &[PathBuf], opts: &WalkOptions) -> (Vec<SourceFile>, Vec<S
     for dest in dests {
         let is_file = std::fs::metadata(dest).is_ok_and(|m| m.is_file());
         if is_file {
-            if opts.keep(dest) && seen.insert(dest.clone()) {
+            if opts.keep(dest, false) && seen.insert(dest.clone()) {
                 out.push(SourceFile {
                     dfile: dfile_for(
                         bytes(dest),
@@ -213,8 +233,8 @@ pub fn collect(dests: &[PathBuf], opts: &WalkOptions) -> (Vec<SourceFile>, Vec<S
         let files = walk_dir(dest, opts.max_depth.unwrap_or(usize::MAX), &errors);
         let kept: Vec<SourceFile> = files
             .into_par_iter()
-            .filter(|f| opts.keep(f))
-            .map(|f| SourceFile {
+            .filter(|(f, regular)| opts.keep(f, *regular))
+            .map(|(f, _)| SourceFile {
                 dfile: dfile_for(bytes(&f), None, strip.as_deref(), prepend.as_deref()),
                 path: f,
             })
