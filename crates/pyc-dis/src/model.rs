@@ -1,0 +1,44 @@
+//! The view of a code object that disassembly needs, for every version.
+//!
+//! Built from a marshalled code object (see `from_marshal`); every string is already what that
+//! version's `dis` prints (`repr(const)` of the target version, raw names).
+
+/// A constant of `co_consts`.
+#[derive(Debug, Clone)]
+pub struct Const {
+    /// `repr(const)` as the code's own CPython prints it.
+    pub repr: String,
+    /// The constant is itself a code object.
+    pub code: Option<Box<Code>>,
+}
+
+/// A code object, as `dis` uses it.
+#[derive(Debug, Clone, Default)]
+pub struct Code {
+    /// `co_code`.
+    pub code: Vec<u8>,
+    pub firstlineno: i64,
+    /// `co_lnotab` (≤3.9) or `co_linetable` (3.10+).
+    pub linetable: Vec<u8>,
+    /// `co_exceptiontable` (3.11+), else empty.
+    pub exceptiontable: Vec<u8>,
+    pub consts: Vec<Const>,
+    pub names: Vec<String>,
+    /// ≤3.10 `co_varnames`; 3.11+ `co_localsplusnames` (`_varname_from_oparg`).
+    pub varnames: Vec<String>,
+    /// ≤3.10 `co_cellvars + co_freevars` (the names of `hasfree` arguments).
+    pub cellfree: Vec<String>,
+    pub name: String,
+    /// `co_qualname` (3.11+), else `co_name`.
+    pub qualname: String,
+    pub filename: String,
+    /// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
+    pub repr: String,
+}
+
+impl Code {
+    /// Nested code objects in `co_consts` order.
+    pub fn nested(&self) -> impl Iterator<Item = &Code> {
+        self.consts.iter().filter_map(|c| c.code.as_deref())
+    }
+}
