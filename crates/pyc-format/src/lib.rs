@@ -5,6 +5,11 @@
 //! Everything here takes bytes and returns values or errors; nothing touches the file system,
 //! so it can be fuzzed.
 //!
+//! The body of a pyc: [`read_pyc`] parses the header and reads the marshalled module code
+//! object ([`marshal`], every marshal version 0–6) into [`Object`] values and one [`Code`]
+//! view that works the same for every version (`code.varnames()`, `code.localsplus()`,
+//! `code.qualname()`...). Referenced objects are shared `Arc`s, never copies.
+//!
 //! ```
 //! use pyc_format::{Header, Invalidation};
 //! // A 3.12 timestamp pyc header: magic 3531, flags 0, mtime, size.
@@ -14,13 +19,19 @@
 //! assert_eq!(h.invalidation, Invalidation::Timestamp { mtime: 16, source_size: Some(5) });
 //! ```
 
+pub mod code;
 pub mod header;
 pub mod magic;
+pub mod marshal;
+pub mod object;
 pub mod siphash;
 pub mod version;
 
+pub use code::{Code, CodeFormat};
 pub use header::{hex, utc_datetime, Header, HeaderError, Invalidation};
 pub use magic::{classify, header_size, lookup_magic, magic_bytes, magic_token, MagicKind};
+pub use marshal::{loads, read_pyc, MarshalError, MarshalErrorKind, Pyc, PycError};
+pub use object::{ObjRef, Object, PyBytes, PyStr};
 pub use siphash::source_hash;
 pub use version::{
     version_for_cache_tag, version_info, CacheLayout, CodeLayout, MagicEntry, PyVersion,
