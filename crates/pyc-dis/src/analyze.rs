@@ -46,6 +46,8 @@ pub struct Resolved {
     pub cache_positions: Vec<Positions>,
     /// Why `dis` itself would fail here (bad index, truncated code, ...).
     pub problem: Option<String>,
+    /// 2.7 prints `(argrepr)` for these argument kinds even when it is empty.
+    pub argrepr_always: bool,
 }
 
 /// A whole code object, resolved.
@@ -203,7 +205,12 @@ impl Analyzer {
             } else {
                 (None, Vec::new())
             };
+            let fl = ops.flags[ins.op as usize];
+            let argrepr_always = style.layout == crate::style::Layout::Py2
+                && ins.arg.is_some()
+                && (fl.konst || fl.name || fl.jrel || fl.local || fl.compare || fl.free);
             instrs.push(Resolved {
+                argrepr_always,
                 opname: ops.name(ins.op),
                 is_jump_target: targets.contains(&i64::from(ins.offset)),
                 label: labels.get(&i64::from(ins.offset)).copied(),

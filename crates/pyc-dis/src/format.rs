@@ -102,7 +102,7 @@ impl Analyzer {
             } else {
                 out.push_str("   ");
             }
-            out.push_str("    ");
+            out.push_str("     ");
             out.push_str(if r.is_jump_target { ">>" } else { "  " });
             out.push(' ');
             rjust(out, &r.ins.offset.to_string(), 4);
@@ -111,7 +111,7 @@ impl Analyzer {
             if let Some(arg) = arg_repr(r) {
                 out.push(' ');
                 rjust(out, &arg, OPARG_WIDTH);
-                if !r.argrepr.is_empty() {
+                if !r.argrepr.is_empty() || r.argrepr_always {
                     let _ = write!(out, " ({})", r.argrepr);
                 }
             }

@@ -30,9 +30,11 @@
 pub mod analyze;
 pub mod decode;
 pub mod format;
+pub mod from_marshal;
 pub mod json;
 pub mod lines;
 pub mod model;
+pub mod repr;
 pub mod style;
 pub mod tables;
 

@@ -1,0 +1,72 @@
+//! Building the disassembler's [`model::Code`] from a marshalled code object.
+
+use pyc_format::{ObjRef, PyVersion};
+
+use crate::model::{Code, Const};
+use crate::repr::{repr, PLACEHOLDER_ADDRESS};
+
+fn texts(items: &[ObjRef]) -> Vec<String> {
+    items
+        .iter()
+        .map(|o| o.as_text().map(|t| t.into_owned()).unwrap_or_default())
+        .collect()
+}
+
+/// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
+pub fn code_repr(c: &pyc_format::Code, version: PyVersion) -> String {
+    let (mut name, mut file) = (c.name().into_owned(), c.filename().into_owned());
+    if version.major < 3 {
+        // 2.7 formats with %.100s and %.300s.
+        name = name.chars().take(100).collect();
+        file = file.chars().take(300).collect();
+    }
+    format!(
+        "<code object {name} at {PLACEHOLDER_ADDRESS}, file \"{file}\", line {}>",
+        c.firstlineno
+    )
+}
+
+/// The disassembler's view of `c`, a code object of CPython `version`; nested code objects
+/// down to `depth` levels (None: all).
+pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
+    let consts = c
+        .consts()
+        .iter()
+        .map(|o| Const {
+            repr: match o.as_code() {
+                Some(inner) => code_repr(inner, version),
+                None => repr(o, version),
+            },
+            code: o
+                .as_code()
+                .map(|inner| Box::new(from_marshal(inner, version))),
+        })
+        .collect();
+    let localsplus = c.format.has_localsplus();
+    let varnames = if localsplus {
+        texts(
+            c.localsplusnames
+                .as_ref()
+                .and_then(|o| o.as_tuple())
+                .unwrap_or(&[]),
+        )
+    } else {
+        texts(&c.varnames())
+    };
+    let mut cellfree = texts(&c.cellvars());
+    cellfree.extend(texts(&c.freevars()));
+    Code {
+        code: c.co_code().to_vec(),
+        firstlineno: i64::from(c.firstlineno),
+        linetable: c.linetable_bytes().to_vec(),
+        exceptiontable: c.exceptiontable_bytes().to_vec(),
+        consts,
+        names: texts(c.names()),
+        varnames,
+        cellfree,
+        name: c.name().into_owned(),
+        qualname: c.qualname().into_owned(),
+        filename: c.filename().into_owned(),
+        repr: code_repr(c, version),
+    }
+}
