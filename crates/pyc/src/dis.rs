@@ -92,6 +92,9 @@ fn collect_inputs(paths: &[PathBuf], errors: &mut Vec<String>) -> Vec<Input> {
     out
 }
 
+/// The text of one input, its problems and a warning.
+type Rendered = (String, Vec<String>, Option<String>);
+
 /// A code object ready for disassembly, with the version that made it.
 struct Loaded {
     version: PyVersion,
@@ -360,7 +363,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut first = true;
     // Work in parallel, print in order, a chunk at a time so memory stays bounded.
     for chunk in inputs.chunks(256) {
-        let results: Vec<Result<(String, Vec<String>, Option<String>), String>> = chunk
+        let results: Vec<Result<Rendered, String>> = chunk
             .par_iter()
             .map(|input| {
                 let loaded = match input {
