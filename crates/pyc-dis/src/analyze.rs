@@ -274,7 +274,8 @@ impl Analyzer {
         if f.name {
             let with_flag = |index: i64, bit: bool, flag: &str| {
                 let (v, r) = name_info(index)?;
-                let r = match (bit, style.null_style) {
+                // `if (arg & 1) and argrepr:` — an empty name gets no suffix.
+                let r = match (bit && !r.is_empty(), style.null_style) {
                     (true, NullStyle::Prefix) => format!("{flag} + {r}"),
                     (true, NullStyle::Suffix) => format!("{r} + {flag}"),
                     _ => r,
@@ -292,7 +293,9 @@ impl Analyzer {
             }
             if style.import_name_flags && is("IMPORT_NAME") {
                 let (v, r) = name_info(arg >> 2)?;
-                let r = if arg & 1 != 0 {
+                let r = if r.is_empty() {
+                    r
+                } else if arg & 1 != 0 {
                     format!("{r} + lazy")
                 } else if arg & 2 != 0 {
                     format!("{r} + eager")
