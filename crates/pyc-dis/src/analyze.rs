@@ -168,6 +168,18 @@ impl Analyzer {
                 None => (false, None),
             };
             let jump_target = decode::jump_target(&ins, ops, style);
+            if let Some(t) = jump_target {
+                // `dis` prints such a jump without complaint; we print it the same way and
+                // report it.
+                if t < 0 || t >= code.code.len() as i64 {
+                    problems.push(format!(
+                        "jump target {t} of the instruction at offset {} is outside the code \
+                         ({} bytes)",
+                        ins.offset,
+                        code.code.len()
+                    ));
+                }
+            }
             let (argval, argrepr, mut problem) =
                 match self.resolve(&ins, code, jump_target, &labels) {
                     Ok((v, r)) => (v, r, None),

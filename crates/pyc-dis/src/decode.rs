@@ -166,7 +166,7 @@ fn decode_wordcode(code: &[u8], ops: &Opcodes, style: &DisStyle) -> Vec<Instr> {
         if op == ext_op {
             ext_count += 1;
         } else {
-            ins.start_offset = offset - ext_count * 2;
+            ins.start_offset = offset.saturating_sub(ext_count * 2);
             ext_count = 0;
         }
         out.push(ins);

@@ -22,6 +22,9 @@ pub struct Options {
 }
 
 const OPNAME_WIDTH: usize = 20;
+/// A pyc can share one nested code object many times over through marshal references, so
+/// that printing every occurrence (as `dis` would) takes exponential time; stop here.
+pub const MAX_CODE_OBJECTS: usize = 100_000;
 const OPARG_WIDTH: usize = 5;
 const NO_LINENO: &str = "  --";
 
@@ -41,6 +44,15 @@ fn ljust(out: &mut String, s: &str, width: usize) {
     }
 }
 
+/// A visible line after an instruction that `dis` itself could not have shown.
+fn mark_problem(r: &Resolved, out: &mut String) {
+    if let Some(p) = &r.problem {
+        if r.ins.arg.is_none() || !r.argrepr.starts_with("!!") {
+            let _ = writeln!(out, "!! {p}");
+        }
+    }
+}
+
 /// `repr(instr.arg)` of that version.
 fn arg_repr(r: &Resolved) -> Option<String> {
     let a = r.ins.arg?;
@@ -56,7 +68,14 @@ impl Analyzer {
     /// 3.6 do not descend themselves; pyc prints their nested code objects the 3.7 way.
     pub fn dis(&self, code: &Code, opts: &Options, out: &mut String) -> Vec<String> {
         let mut problems = Vec::new();
-        self.dis_recursive(code, opts, opts.depth, out, &mut problems);
+        let mut budget = MAX_CODE_OBJECTS;
+        self.dis_recursive(code, opts, opts.depth, out, &mut problems, &mut budget);
+        if budget == 0 {
+            problems.push(format!(
+                "more than {MAX_CODE_OBJECTS} code objects to print (shared nested code \
+                 objects); output cut"
+            ));
+        }
         problems
     }
 
@@ -67,19 +86,28 @@ impl Analyzer {
         depth: Option<usize>,
         out: &mut String,
         problems: &mut Vec<String>,
+        budget: &mut usize,
     ) {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
         problems.extend(self.disassemble(code, opts, out));
         if depth != Some(0) {
             let depth = depth.map(|d| d - 1);
             for c in code.nested() {
+                if *budget == 0 {
+                    return;
+                }
                 out.push('\n');
                 let _ = writeln!(out, "Disassembly of {}:", c.repr);
-                self.dis_recursive(c, opts, depth, out, problems);
+                self.dis_recursive(c, opts, depth, out, problems, budget);
             }
         }
     }
 
-    /// `dis.disassemble(code)`: one code object.
+    /// `dis.disassemble(code)`: one code object. Instructions `dis` itself could not show
+    /// (truncated code, an index out of range) are followed by a line starting with `!!`.
     pub fn disassemble(&self, code: &Code, opts: &Options, out: &mut String) -> Vec<String> {
         let a = self.analyze(code);
         match self.style.layout {
@@ -116,6 +144,7 @@ impl Analyzer {
                 }
             }
             out.push('\n');
+            mark_problem(r, out);
         }
     }
 
@@ -177,6 +206,7 @@ impl Analyzer {
             }
             out.push_str(line.trim_end());
             out.push('\n');
+            mark_problem(r, out);
             if opts.show_caches && r.ins.caches > 0 {
                 self.caches_markers(r, lineno_width, offset_width, out);
             }
@@ -277,6 +307,7 @@ impl Analyzer {
                 &r.argrepr,
                 r.positions,
             );
+            mark_problem(r, out);
             if opts.show_caches && r.ins.caches > 0 {
                 let mut offset = r.ins.offset;
                 for (name, size) in self.ops.cache_format(r.ins.op) {

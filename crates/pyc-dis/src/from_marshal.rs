@@ -1,5 +1,8 @@
 //! Building the disassembler's [`model::Code`] from a marshalled code object.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use pyc_format::{ObjRef, PyVersion};
 
 use crate::model::{Code, Const};
@@ -26,9 +29,16 @@ pub fn code_repr(c: &pyc_format::Code, version: PyVersion) -> String {
     )
 }
 
-/// The disassembler's view of `c`, a code object of CPython `version`; nested code objects
-/// down to `depth` levels (None: all).
+/// The disassembler's view of `c`, a code object of CPython `version`, with its nested code
+/// objects. A code object shared through marshal references is converted once and shared.
 pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
+    let mut memo = HashMap::new();
+    convert(c, version, &mut memo)
+}
+
+type Memo = HashMap<*const pyc_format::Code, Arc<Code>>;
+
+fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
     let consts = c
         .consts()
         .iter()
@@ -37,9 +47,15 @@ pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
                 Some(inner) => code_repr(inner, version),
                 None => repr(o, version),
             },
-            code: o
-                .as_code()
-                .map(|inner| Box::new(from_marshal(inner, version))),
+            code: o.as_code().map(|inner| {
+                let key = inner as *const pyc_format::Code;
+                if let Some(done) = memo.get(&key) {
+                    return done.clone();
+                }
+                let done = Arc::new(convert(inner, version, memo));
+                memo.insert(key, done.clone());
+                done
+            }),
         })
         .collect();
     let localsplus = c.format.has_localsplus();

@@ -51,6 +51,12 @@ pub struct JsonCode {
 impl Analyzer {
     /// The JSON view of a code object and (depth permitting) its nested code objects.
     pub fn to_json(&self, code: &Code, depth: Option<usize>) -> JsonCode {
+        let mut budget = crate::format::MAX_CODE_OBJECTS;
+        self.to_json_budget(code, depth, &mut budget)
+    }
+
+    fn to_json_budget(&self, code: &Code, depth: Option<usize>, budget: &mut usize) -> JsonCode {
+        *budget = budget.saturating_sub(1);
         let a = self.analyze(code);
         let instructions = a
             .instrs
@@ -83,13 +89,15 @@ impl Analyzer {
                 problem: r.problem.clone(),
             })
             .collect();
-        let children = if depth == Some(0) {
-            Vec::new()
-        } else {
-            code.nested()
-                .map(|c| self.to_json(c, depth.map(|d| d - 1)))
-                .collect()
-        };
+        let mut children = Vec::new();
+        if depth != Some(0) {
+            for c in code.nested() {
+                if *budget == 0 {
+                    break;
+                }
+                children.push(self.to_json_budget(c, depth.map(|d| d - 1), budget));
+            }
+        }
         JsonCode {
             name: code.name.clone(),
             qualname: code.qualname.clone(),

@@ -29,16 +29,16 @@ pub fn lnotab_linestarts(
                 out.push((addr, Some(lineno)));
                 lastlineno = Some(lineno);
             }
-            addr += u32::from(byte_incr);
+            addr = addr.saturating_add(u32::from(byte_incr));
             if stop_at_end && addr as usize >= code_len {
                 return out;
             }
         }
-        lineno += if signed {
+        lineno = lineno.saturating_add(if signed {
             i64::from(line_incr as i8)
         } else {
             i64::from(line_incr)
-        };
+        });
     }
     if Some(lineno) != lastlineno {
         out.push((addr, Some(lineno)));
@@ -63,12 +63,12 @@ pub fn pep626_lines(table: &[u8], firstlineno: i64) -> Vec<LineRange> {
     let mut pairs = table.chunks_exact(2);
     let mut advance = |p: &[u8], start: &mut u32, end: &mut u32, line: &mut Option<i64>| {
         *start = *end;
-        *end += u32::from(p[0]);
+        *end = end.saturating_add(u32::from(p[0]));
         let d = p[1] as i8;
         *line = if d == -128 {
             None
         } else {
-            computed += i64::from(d);
+            computed = computed.saturating_add(i64::from(d));
             Some(computed)
         };
     };
@@ -205,8 +205,8 @@ pub fn pep657_entries(table: &[u8], firstlineno: i64) -> Pep657 {
             Some(match code {
                 15 => Positions::default(),
                 14 => {
-                    line += svarint(&mut it)?;
-                    let end_line = line + varint(&mut it)? as i64;
+                    line = line.saturating_add(svarint(&mut it)?);
+                    let end_line = line.saturating_add(varint(&mut it)? as i64);
                     let col = varint(&mut it)? as i64 - 1;
                     let end_col = varint(&mut it)? as i64 - 1;
                     Positions {
@@ -217,7 +217,7 @@ pub fn pep657_entries(table: &[u8], firstlineno: i64) -> Pep657 {
                     }
                 }
                 13 => {
-                    line += svarint(&mut it)?;
+                    line = line.saturating_add(svarint(&mut it)?);
                     Positions {
                         lineno: Some(line),
                         end_lineno: Some(line),
@@ -226,7 +226,7 @@ pub fn pep657_entries(table: &[u8], firstlineno: i64) -> Pep657 {
                     }
                 }
                 10..=12 => {
-                    line += i64::from(code - 10);
+                    line = line.saturating_add(i64::from(code - 10));
                     let col = i64::from(it.next()?);
                     let end_col = i64::from(it.next()?);
                     Positions {

@@ -9,7 +9,7 @@ pub struct Const {
     /// `repr(const)` as the code's own CPython prints it.
     pub repr: String,
     /// The constant is itself a code object.
-    pub code: Option<Box<Code>>,
+    pub code: Option<std::sync::Arc<Code>>,
 }
 
 /// A code object, as `dis` uses it.
