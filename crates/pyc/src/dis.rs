@@ -108,6 +108,13 @@ fn unsupported(v: PyVersion) -> String {
 
 fn load_pyc(path: &Path) -> Result<Loaded, String> {
     let data = std::fs::read(path).map_err(io_error)?;
+    // The version first: a pyc of a version `pyc dis` does not format is refused by name.
+    let header = Header::parse(&data).map_err(|e| e.to_string())?;
+    if let Some(v) = header.magic.version() {
+        if Disassembler::new(v.major, v.minor).is_none() {
+            return Err(unsupported(v));
+        }
+    }
     let pyc = pyc_format::read_pyc(&data).map_err(|e| e.to_string())?;
     let (version, warning) = match pyc.header.magic {
         MagicKind::Known(e) => {
