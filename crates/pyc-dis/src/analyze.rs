@@ -1,35 +1,35 @@
 //! From a code object to resolved instructions: arguments, jump targets, line starts, labels,
 //! exactly as the version's `dis` computes them. The text and JSON formatters only print this.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
 
 use crate::decode::{self, Defect, Instr};
 use crate::lines::{self, ExceptionEntry, Positions};
 use crate::model::Code;
 use crate::style::{DisStyle, LineTable, NullStyle};
-use crate::tables::Opcodes;
+use crate::tables::{Opcodes, Special};
 
 /// The resolved value of an argument (`Instruction.argval`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum ArgVal {
+pub enum ArgVal<'a> {
     None,
     Int(i64),
     /// A constant, by its repr.
-    Const(String),
-    Name(String),
-    Names(String, String),
+    Const(&'a str),
+    Name(&'a str),
+    Names(&'a str, &'a str),
     /// A jump target offset.
     Offset(i64),
-    Text(String),
+    Text(&'a str),
 }
 
 /// One instruction with everything `dis` shows about it.
 #[derive(Debug, Clone)]
-pub struct Resolved {
+pub struct Resolved<'a> {
     pub ins: Instr,
     pub opname: &'static str,
-    pub argval: ArgVal,
-    pub argrepr: String,
+    pub argval: ArgVal<'a>,
+    pub argrepr: Cow<'a, str>,
     /// The instruction starts a source line (it is in `findlinestarts`).
     pub starts_line: bool,
     /// The line `findlinestarts` gives at this offset (None: 3.13+ "no line").
@@ -41,9 +41,8 @@ pub struct Resolved {
     /// 3.13+: the label number.
     pub label: Option<usize>,
     pub jump_target: Option<i64>,
-    /// 3.11+: `co_positions()` of the instruction and of each of its caches.
+    /// 3.11+: `co_positions()` of the instruction.
     pub positions: Option<Positions>,
-    pub cache_positions: Vec<Positions>,
     /// Why `dis` itself would fail here (bad index, truncated code, ...).
     pub problem: Option<String>,
     /// 2.7 prints `(argrepr)` for these argument kinds even when it is empty.
@@ -52,16 +51,39 @@ pub struct Resolved {
 
 /// A whole code object, resolved.
 #[derive(Debug, Clone)]
-pub struct Analysis {
-    pub instrs: Vec<Resolved>,
+pub struct Analysis<'a> {
+    pub instrs: Vec<Resolved<'a>>,
     /// `dict(findlinestarts(co))`, in order.
     pub linestarts: Vec<(u32, Option<i64>)>,
     pub exceptions: Vec<ExceptionEntry>,
-    /// Offset → label number (3.13+).
-    pub labels: HashMap<i64, usize>,
-    /// All `co_positions()` (3.11+), one per code unit.
-    pub positions: Vec<Positions>,
+    /// Jump targets (and 3.13+ exception table offsets), sorted; 3.13+ label N is the
+    /// N-th of them.
+    pub labels: Labels,
+    /// The 3.11+ location table (`co_positions()`), empty before.
+    pub locations: Vec<lines::LocationEntry>,
+    /// Code units in `co_code`.
+    pub n_units: usize,
     pub problems: Vec<String>,
+}
+
+/// A sorted set of offsets.
+#[derive(Debug, Clone, Default)]
+pub struct Labels(Vec<i64>);
+
+impl Labels {
+    pub fn contains(&self, offset: i64) -> bool {
+        self.0.binary_search(&offset).is_ok()
+    }
+    /// The 3.13+ label number of an offset (1-based).
+    pub fn label(&self, offset: i64) -> Option<usize> {
+        self.0.binary_search(&offset).ok().map(|i| i + 1)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 pub struct Analyzer {
@@ -69,16 +91,19 @@ pub struct Analyzer {
     pub ops: &'static Opcodes,
 }
 
-fn get<'s>(list: &'s [String], i: i64, what: &str) -> Result<&'s str, String> {
+fn get<'s, T: AsRef<str>>(list: &'s [T], i: i64, what: &str) -> Result<&'s str, String> {
     usize::try_from(i)
         .ok()
         .and_then(|i| list.get(i))
-        .map(String::as_str)
+        .map(AsRef::as_ref)
         .ok_or_else(|| format!("{what} index {i} out of range ({} entries)", list.len()))
 }
 
 impl Analyzer {
-    fn linestarts(&self, code: &Code) -> (lines::LineStarts, Vec<Positions>, Vec<String>) {
+    fn linestarts(
+        &self,
+        code: &Code,
+    ) -> (lines::LineStarts, Vec<lines::LocationEntry>, Vec<String>) {
         let mut problems = Vec::new();
         match self.style.line_table {
             LineTable::Lnotab {
@@ -115,58 +140,63 @@ impl Analyzer {
                 }
                 let keep_none = matches!(self.style.layout, crate::style::Layout::Labels);
                 let starts = lines::linestarts_from_ranges(&t.lines(), keep_none);
-                (starts, t.positions(code.code.len() / 2), problems)
+                (starts, t.entries, problems)
             }
         }
     }
 
-    pub fn analyze(&self, code: &Code) -> Analysis {
+    pub fn analyze<'a>(&self, code: &'a Code) -> Analysis<'a> {
         let style = self.style;
         let ops = self.ops;
-        let (linestarts, positions, mut problems) = self.linestarts(code);
-        let starts_map: HashMap<u32, Option<i64>> = linestarts.iter().copied().collect();
+        let (linestarts, locations, mut problems) = self.linestarts(code);
         let decoded = decode::decode(&code.code, ops, style);
         let exceptions = if style.exc_table == crate::style::ExcTable::None {
             Vec::new()
         } else {
             lines::parse_exception_table(&code.exceptiontable)
         };
-        let found = decode::find_labels(&decoded, &code.code, ops, style);
-        let mut targets: HashSet<i64> = found.iter().copied().collect();
-        let mut labels = HashMap::new();
+        let mut targets = decode::find_labels(&decoded, &code.code, ops, style);
         match style.exc_table {
             crate::style::ExcTable::Labels => {
                 for e in &exceptions {
-                    for o in [e.start, e.end, e.target] {
-                        targets.insert(o as i64);
-                    }
-                }
-                let mut sorted: Vec<i64> = targets.iter().copied().collect();
-                sorted.sort_unstable();
-                for (i, o) in sorted.into_iter().enumerate() {
-                    labels.insert(o, i + 1);
+                    targets.extend([e.start as i64, e.end as i64, e.target as i64]);
                 }
             }
             _ if style.exc_targets_marked => {
                 for e in &exceptions {
                     if e.start < e.end {
-                        targets.insert(e.target as i64);
+                        targets.push(e.target as i64);
                     }
                 }
             }
             _ => {}
         }
+        targets.sort_unstable();
+        targets.dedup();
+        let targets = Labels(targets);
+        let numbered = style.exc_table == crate::style::ExcTable::Labels;
 
         let mut instrs = Vec::with_capacity(decoded.len());
         let mut line: Option<i64> = None;
+        // Line starts are in increasing offset order, as the instructions are.
+        let mut cursor = 0usize;
+        // Location entries, walked alongside: (index, first code unit of that entry).
+        let (mut loc, mut loc_start) = (0usize, 0usize);
         for ins in decoded {
-            let (starts_line, line_start) = match starts_map.get(&ins.offset) {
-                Some(&l) => {
-                    line = l;
-                    (true, l)
-                }
-                None => (false, None),
-            };
+            while cursor < linestarts.len() && linestarts[cursor].0 < ins.offset {
+                cursor += 1;
+            }
+            let (starts_line, line_start) =
+                if cursor < linestarts.len() && linestarts[cursor].0 == ins.offset {
+                    // dict(): the last pair for an offset wins.
+                    while cursor + 1 < linestarts.len() && linestarts[cursor + 1].0 == ins.offset {
+                        cursor += 1;
+                    }
+                    line = linestarts[cursor].1;
+                    (true, line)
+                } else {
+                    (false, None)
+                };
             let jump_target = decode::jump_target(&ins, ops, style);
             if let Some(t) = jump_target {
                 // `dis` prints such a jump without complaint; we print it the same way and
@@ -181,11 +211,11 @@ impl Analyzer {
                 }
             }
             let (argval, argrepr, mut problem) =
-                match self.resolve(&ins, code, jump_target, &labels) {
+                match self.resolve(&ins, code, jump_target, &targets) {
                     Ok((v, r)) => (v, r, None),
                     Err(e) => (
                         ArgVal::Int(ins.arg.unwrap_or(0)),
-                        format!("!! {e}"),
+                        Cow::Owned(format!("!! {e}")),
                         Some(e),
                     ),
                 };
@@ -208,15 +238,16 @@ impl Analyzer {
                 problems.push(p.clone());
             }
             let unit = (ins.offset / 2) as usize;
-            let (pos, cache_positions) = if style.line_table == LineTable::Pep657 {
-                let at = |u: usize| positions.get(u).copied().unwrap_or_default();
-                (
-                    Some(at(unit)),
-                    (1..=ins.caches as usize).map(|k| at(unit + k)).collect(),
-                )
-            } else {
-                (None, Vec::new())
-            };
+            let pos = (style.line_table == LineTable::Pep657).then(|| {
+                while loc < locations.len() && loc_start + locations[loc].units as usize <= unit {
+                    loc_start += locations[loc].units as usize;
+                    loc += 1;
+                }
+                match locations.get(loc) {
+                    Some(e) if loc_start <= unit => e.positions,
+                    _ => Positions::default(),
+                }
+            });
             let fl = ops.flags[ins.op as usize];
             let argrepr_always = style.layout == crate::style::Layout::Py2
                 && ins.arg.is_some()
@@ -224,8 +255,12 @@ impl Analyzer {
             instrs.push(Resolved {
                 argrepr_always,
                 opname: ops.name(ins.op),
-                is_jump_target: targets.contains(&i64::from(ins.offset)),
-                label: labels.get(&i64::from(ins.offset)).copied(),
+                is_jump_target: targets.contains(i64::from(ins.offset)),
+                label: if numbered {
+                    targets.label(i64::from(ins.offset))
+                } else {
+                    None
+                },
                 ins,
                 argval,
                 argrepr,
@@ -234,7 +269,6 @@ impl Analyzer {
                 line,
                 jump_target,
                 positions: pos,
-                cache_positions,
                 problem,
             });
         }
@@ -242,35 +276,37 @@ impl Analyzer {
             instrs,
             linestarts,
             exceptions,
-            labels,
-            positions,
+            labels: if numbered { targets } else { Labels::default() },
+            locations,
+            n_units: code.code.len() / 2,
             problems,
         }
     }
 
     /// `argval, argrepr` of one instruction (`_get_instructions_bytes` / `ArgResolver`).
-    fn resolve(
+    fn resolve<'a>(
         &self,
         ins: &Instr,
-        code: &Code,
+        code: &'a Code,
         target: Option<i64>,
-        labels: &HashMap<i64, usize>,
-    ) -> Result<(ArgVal, String), String> {
+        labels: &Labels,
+    ) -> Result<(ArgVal<'a>, Cow<'a, str>), String> {
         let Some(arg) = ins.arg else {
-            return Ok((ArgVal::None, String::new()));
+            return Ok((ArgVal::None, Cow::Borrowed("")));
         };
         let style = self.style;
         let ops = self.ops;
         let op = ins.op;
         let f = ops.flags[op as usize];
-        let is = |name: &str| ops.op(name) == Some(op);
-        let name_info = |i: i64| -> Result<(ArgVal, String), String> {
+        let sp = ops.special[op as usize];
+        let name_info = |i: i64| -> Result<(ArgVal<'a>, Cow<'a, str>), String> {
             let n = get(&code.names, i, "name")?;
-            Ok((ArgVal::Name(n.to_string()), n.to_string()))
+            Ok((ArgVal::Name(n), Cow::Borrowed(n)))
         };
+        let text = |s: &'static str| Ok((ArgVal::Int(arg), Cow::Borrowed(s)));
         if f.konst {
-            if style.only_load_const && !is("LOAD_CONST") {
-                return Ok((ArgVal::Int(arg), String::new()));
+            if style.only_load_const && sp != Special::LoadConst {
+                return text("");
             }
             let c = usize::try_from(arg)
                 .ok()
@@ -281,151 +317,161 @@ impl Analyzer {
                         code.consts.len()
                     )
                 })?;
-            return Ok((ArgVal::Const(c.repr.clone()), c.repr.clone()));
+            return Ok((ArgVal::Const(&c.repr), Cow::Borrowed(&c.repr)));
         }
         if f.name {
             let with_flag = |index: i64, bit: bool, flag: &str| {
                 let (v, r) = name_info(index)?;
                 // `if (arg & 1) and argrepr:` — an empty name gets no suffix.
                 let r = match (bit && !r.is_empty(), style.null_style) {
-                    (true, NullStyle::Prefix) => format!("{flag} + {r}"),
-                    (true, NullStyle::Suffix) => format!("{r} + {flag}"),
+                    (true, NullStyle::Prefix) => Cow::Owned(format!("{flag} + {r}")),
+                    (true, NullStyle::Suffix) => Cow::Owned(format!("{r} + {flag}")),
                     _ => r,
                 };
                 Ok((v, r))
             };
-            if style.null_style != NullStyle::None && is("LOAD_GLOBAL") {
-                return with_flag(arg >> 1, arg & 1 != 0, "NULL");
+            match sp {
+                Special::LoadGlobal if style.null_style != NullStyle::None => {
+                    return with_flag(arg >> 1, arg & 1 != 0, "NULL")
+                }
+                Special::LoadAttr if style.attr_null => {
+                    return with_flag(arg >> 1, arg & 1 != 0, "NULL|self")
+                }
+                Special::LoadSuperAttr if style.attr_null => {
+                    return with_flag(arg >> 2, arg & 1 != 0, "NULL|self")
+                }
+                Special::ImportName if style.import_name_flags => {
+                    let (v, r) = name_info(arg >> 2)?;
+                    let r = if r.is_empty() {
+                        r
+                    } else if arg & 1 != 0 {
+                        Cow::Owned(format!("{r} + lazy"))
+                    } else if arg & 2 != 0 {
+                        Cow::Owned(format!("{r} + eager"))
+                    } else {
+                        r
+                    };
+                    return Ok((v, r));
+                }
+                _ => return name_info(arg),
             }
-            if style.attr_null && is("LOAD_ATTR") {
-                return with_flag(arg >> 1, arg & 1 != 0, "NULL|self");
-            }
-            if style.attr_null && is("LOAD_SUPER_ATTR") {
-                return with_flag(arg >> 2, arg & 1 != 0, "NULL|self");
-            }
-            if style.import_name_flags && is("IMPORT_NAME") {
-                let (v, r) = name_info(arg >> 2)?;
-                let r = if r.is_empty() {
-                    r
-                } else if arg & 1 != 0 {
-                    format!("{r} + lazy")
-                } else if arg & 2 != 0 {
-                    format!("{r} + eager")
-                } else {
-                    r
-                };
-                return Ok((v, r));
-            }
-            return name_info(arg);
         }
         // Jumps. ≤3.9 absolute jumps show nothing; 3.13+ show labels.
         if let Some(t) = target {
             if f.jabs && !style.jabs_argrepr {
-                return Ok((ArgVal::Int(arg), String::new()));
+                return text("");
             }
             if let crate::style::Layout::Labels = style.layout {
                 let l = labels
-                    .get(&t)
+                    .label(t)
                     .ok_or_else(|| format!("jump target {t} has no label"))?;
-                let prep = if is("END_ASYNC_FOR") { "from" } else { "to" };
-                return Ok((ArgVal::Offset(t), format!("{prep} L{l}")));
+                let prep = if sp == Special::EndAsyncFor {
+                    "from"
+                } else {
+                    "to"
+                };
+                return Ok((ArgVal::Offset(t), Cow::Owned(format!("{prep} L{l}"))));
             }
-            return Ok((ArgVal::Offset(t), format!("to {t}")));
+            return Ok((ArgVal::Offset(t), Cow::Owned(format!("to {t}"))));
         }
-        if is("LOAD_FAST_LOAD_FAST")
-            || is("LOAD_FAST_BORROW_LOAD_FAST_BORROW")
-            || is("STORE_FAST_LOAD_FAST")
-            || is("STORE_FAST_STORE_FAST")
-        {
+        if sp == Special::TwoLocals {
             let a = get(&code.varnames, arg >> 4, "local")?;
             let b = get(&code.varnames, arg & 15, "local")?;
-            return Ok((
-                ArgVal::Names(a.to_string(), b.to_string()),
-                format!("{a}, {b}"),
-            ));
+            return Ok((ArgVal::Names(a, b), Cow::Owned(format!("{a}, {b}"))));
         }
         let wordcode_locals = style.line_table == LineTable::Pep657;
         if f.local || (f.free && wordcode_locals) {
             let n = get(&code.varnames, arg, "local")?;
-            return Ok((ArgVal::Name(n.to_string()), n.to_string()));
+            return Ok((ArgVal::Name(n), Cow::Borrowed(n)));
         }
         if f.compare {
             let i = arg >> style.cmp_shift;
-            let c = get(&ops.table.cmp_op, i, "comparison")?;
+            let c: &'static str = get(&ops.table.cmp_op, i, "comparison")?;
             let r = if style.cmp_bool && arg & 16 != 0 {
-                format!("bool({c})")
+                Cow::Owned(format!("bool({c})"))
             } else {
-                c.to_string()
+                Cow::Borrowed(c)
             };
-            return Ok((ArgVal::Text(c.to_string()), r));
+            return Ok((ArgVal::Text(c), r));
         }
         if f.free {
             let n = get(&code.cellfree, arg, "cell/free variable")?;
-            return Ok((ArgVal::Name(n.to_string()), n.to_string()));
+            return Ok((ArgVal::Name(n), Cow::Borrowed(n)));
         }
-        if style.format_value && is("FORMAT_VALUE") {
-            let mut r = ["", "str", "repr", "ascii"][(arg & 3) as usize].to_string();
-            if arg & 4 != 0 {
-                if !r.is_empty() {
-                    r.push_str(", ");
+        const CONVERSIONS: [&str; 4] = ["", "str", "repr", "ascii"];
+        match sp {
+            Special::FormatValue if style.format_value => {
+                let conv = CONVERSIONS[(arg & 3) as usize];
+                if arg & 4 == 0 {
+                    return text(conv);
                 }
-                r.push_str("with format");
+                let sep = if conv.is_empty() { "" } else { ", " };
+                Ok((
+                    ArgVal::Int(arg),
+                    Cow::Owned(format!("{conv}{sep}with format")),
+                ))
             }
-            return Ok((ArgVal::Int(arg), r));
-        }
-        if is("CONVERT_VALUE") {
-            let r = ["", "str", "repr", "ascii"]
-                .get(arg as usize)
-                .ok_or_else(|| format!("CONVERT_VALUE argument {arg} out of range"))?;
-            return Ok((ArgVal::Text(r.to_string()), r.to_string()));
-        }
-        if (style.function_flags && is("MAKE_FUNCTION")) || is("SET_FUNCTION_ATTRIBUTE") {
-            if let Some(flags) = &ops.table.function_flags {
+            Special::ConvertValue => {
+                let r = CONVERSIONS
+                    .get(arg as usize)
+                    .ok_or_else(|| format!("CONVERT_VALUE argument {arg} out of range"))?;
+                Ok((ArgVal::Text(r), Cow::Borrowed(*r)))
+            }
+            Special::MakeFunction | Special::SetFunctionAttribute
+                if style.function_flags || sp == Special::SetFunctionAttribute =>
+            {
+                let Some(flags) = &ops.table.function_flags else {
+                    return text("");
+                };
                 let r: Vec<&str> = flags
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| arg & (1 << i) != 0)
+                    .filter(|(i, _)| *i < 63 && arg & (1 << i) != 0)
                     .map(|(_, s)| s.as_str())
                     .collect();
-                return Ok((ArgVal::Int(arg), r.join(", ")));
+                Ok((ArgVal::Int(arg), Cow::Owned(r.join(", "))))
             }
-        }
-        if is("BINARY_OP") {
-            if let Some(nb) = &ops.table.nb_ops {
-                let (_, sym) = usize::try_from(arg)
-                    .ok()
-                    .and_then(|i| nb.get(i))
-                    .ok_or_else(|| format!("BINARY_OP argument {arg} out of range"))?;
-                return Ok((ArgVal::Int(arg), sym.clone()));
+            Special::BinaryOp => match &ops.table.nb_ops {
+                Some(nb) => {
+                    let (_, sym) = usize::try_from(arg)
+                        .ok()
+                        .and_then(|i| nb.get(i))
+                        .ok_or_else(|| format!("BINARY_OP argument {arg} out of range"))?;
+                    Ok((ArgVal::Int(arg), Cow::Borrowed(sym.as_str())))
+                }
+                None => text(""),
+            },
+            Special::CallIntrinsic1 | Special::CallIntrinsic2 | Special::LoadSpecial => {
+                let (list, name) = match sp {
+                    Special::CallIntrinsic1 => (&ops.table.intrinsic_1, "CALL_INTRINSIC_1"),
+                    Special::CallIntrinsic2 => (&ops.table.intrinsic_2, "CALL_INTRINSIC_2"),
+                    _ => (&ops.table.special_method_names, "LOAD_SPECIAL"),
+                };
+                match list {
+                    Some(list) => {
+                        let r: &'static str = get(list, arg, name)?;
+                        Ok((ArgVal::Int(arg), Cow::Borrowed(r)))
+                    }
+                    None => text(""),
+                }
             }
-        }
-        for (name, list) in [
-            ("CALL_INTRINSIC_1", &ops.table.intrinsic_1),
-            ("CALL_INTRINSIC_2", &ops.table.intrinsic_2),
-            ("LOAD_SPECIAL", &ops.table.special_method_names),
-        ] {
-            if let (true, Some(list)) = (is(name), list) {
-                let r = get(list, arg, name)?;
-                return Ok((ArgVal::Int(arg), r.to_string()));
+            Special::LoadCommonConstant => match &ops.table.common_constants {
+                Some(cc) => {
+                    let c = usize::try_from(arg)
+                        .ok()
+                        .and_then(|i| cc.get(i))
+                        .ok_or_else(|| {
+                            format!("LOAD_COMMON_CONSTANT argument {arg} out of range")
+                        })?;
+                    Ok((ArgVal::Text(&c.argrepr), Cow::Borrowed(c.argrepr.as_str())))
+                }
+                None => text(""),
+            },
+            Special::IsOp if style.is_contains => text(if arg != 0 { "is not" } else { "is" }),
+            Special::ContainsOp if style.is_contains => {
+                text(if arg != 0 { "not in" } else { "in" })
             }
+            _ => text(""),
         }
-        if is("LOAD_COMMON_CONSTANT") {
-            if let Some(cc) = &ops.table.common_constants {
-                let c = usize::try_from(arg)
-                    .ok()
-                    .and_then(|i| cc.get(i))
-                    .ok_or_else(|| format!("LOAD_COMMON_CONSTANT argument {arg} out of range"))?;
-                return Ok((ArgVal::Text(c.argrepr.clone()), c.argrepr.clone()));
-            }
-        }
-        if style.is_contains && is("IS_OP") {
-            let r = if arg != 0 { "is not" } else { "is" };
-            return Ok((ArgVal::Int(arg), r.into()));
-        }
-        if style.is_contains && is("CONTAINS_OP") {
-            let r = if arg != 0 { "not in" } else { "in" };
-            return Ok((ArgVal::Int(arg), r.into()));
-        }
-        Ok((ArgVal::Int(arg), String::new()))
     }
 }

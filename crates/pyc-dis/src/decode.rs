@@ -197,10 +197,9 @@ pub fn jump_target(ins: &Instr, ops: &Opcodes, style: &DisStyle) -> Option<i64> 
     }
 }
 
-/// `dis.findlabels`: the offsets jumped to, in first-seen order.
+/// `dis.findlabels`: the offsets jumped to (unordered, possibly repeated).
 pub fn find_labels(instrs: &[Instr], code: &[u8], ops: &Opcodes, style: &DisStyle) -> Vec<i64> {
     let mut labels: Vec<i64> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
     for ins in instrs {
         let target = if style.wordcode {
             jump_target(ins, ops, style)
@@ -216,11 +215,7 @@ pub fn find_labels(instrs: &[Instr], code: &[u8], ops: &Opcodes, style: &DisStyl
                 jump_target(&raw_ins, ops, style).filter(|&t| t >= 0)
             })
         };
-        if let Some(t) = target {
-            if seen.insert(t) {
-                labels.push(t);
-            }
-        }
+        labels.extend(target);
     }
     labels
 }

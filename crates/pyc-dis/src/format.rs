@@ -36,11 +36,58 @@ fn rjust(out: &mut String, s: &str, width: usize) {
     out.push_str(s);
 }
 
+/// `str(n).rjust(width)` without going through `fmt`.
+fn rjust_num(out: &mut String, n: impl Into<i64>, width: usize) {
+    let n: i64 = n.into();
+    let mut buf = [0u8; 24];
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    let digits = &buf[i..];
+    spaces(out, width.saturating_sub(digits.len()));
+    // ASCII digits and '-' only.
+    out.push_str(std::str::from_utf8(digits).unwrap_or("?"));
+}
+
+fn spaces(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push(' ');
+    }
+}
+
+/// `repr(instr.arg).rjust(width)`.
+fn rjust_arg(out: &mut String, r: &Resolved, width: usize) {
+    if let Some(a) = r.ins.arg {
+        match r.ins.arg_kind {
+            ArgKind::Int => rjust_num(out, a, width),
+            ArgKind::Long => rjust(out, &format!("{a}L"), width),
+        }
+    }
+}
+
 fn ljust(out: &mut String, s: &str, width: usize) {
     out.push_str(s);
     let n = s.chars().count();
     for _ in n..width {
         out.push(' ');
+    }
+}
+
+/// `.rstrip()` of the line that starts at `start` (its padding is spaces).
+fn rstrip_from(out: &mut String, start: usize) {
+    while out.len() > start && out.ends_with(' ') {
+        out.pop();
     }
 }
 
@@ -51,15 +98,6 @@ fn mark_problem(r: &Resolved, out: &mut String) {
             let _ = writeln!(out, "!! {p}");
         }
     }
-}
-
-/// `repr(instr.arg)` of that version.
-fn arg_repr(r: &Resolved) -> Option<String> {
-    let a = r.ins.arg?;
-    Some(match r.ins.arg_kind {
-        ArgKind::Int => a.to_string(),
-        ArgKind::Long => format!("{a}L"),
-    })
 }
 
 impl Analyzer {
@@ -110,6 +148,7 @@ impl Analyzer {
     /// (truncated code, an index out of range) are followed by a line starting with `!!`.
     pub fn disassemble(&self, code: &Code, opts: &Options, out: &mut String) -> Vec<String> {
         let a = self.analyze(code);
+        out.reserve(a.instrs.len() * 48);
         match self.style.layout {
             Layout::Py2 => self.text_py2(&a, out),
             Layout::Markers { dynamic_widths } => {
@@ -133,12 +172,12 @@ impl Analyzer {
             out.push_str("     ");
             out.push_str(if r.is_jump_target { ">>" } else { "  " });
             out.push(' ');
-            rjust(out, &r.ins.offset.to_string(), 4);
+            rjust_num(out, r.ins.offset, 4);
             out.push(' ');
             ljust(out, r.opname, OPNAME_WIDTH);
-            if let Some(arg) = arg_repr(r) {
+            if r.ins.arg.is_some() {
                 out.push(' ');
-                rjust(out, &arg, OPARG_WIDTH);
+                rjust_arg(out, r, OPARG_WIDTH);
                 if !r.argrepr.is_empty() || r.argrepr_always {
                     let _ = write!(out, " ({})", r.argrepr);
                 }
@@ -172,21 +211,17 @@ impl Analyzer {
                 offset_width = maxoffset.to_string().len();
             }
         }
-        let mut line = String::new();
         for r in &a.instrs {
             if show_lineno && r.starts_line && r.ins.offset > 0 {
                 out.push('\n');
             }
-            line.clear();
+            let start = out.len();
+            let line = &mut *out;
             if lineno_width > 0 {
                 if r.starts_line {
-                    rjust(
-                        &mut line,
-                        &r.line_start.unwrap_or(0).to_string(),
-                        lineno_width,
-                    );
+                    rjust_num(line, r.line_start.unwrap_or(0), lineno_width);
                 } else {
-                    line.push_str(&" ".repeat(lineno_width));
+                    spaces(line, lineno_width);
                 }
                 line.push(' ');
             }
@@ -194,17 +229,19 @@ impl Analyzer {
             line.push(' ');
             line.push_str(if r.is_jump_target { ">>" } else { "  " });
             line.push(' ');
-            rjust(&mut line, &r.ins.offset.to_string(), offset_width);
+            rjust_num(line, r.ins.offset, offset_width);
             line.push(' ');
-            ljust(&mut line, r.opname, OPNAME_WIDTH);
-            if let Some(arg) = arg_repr(r) {
+            ljust(line, r.opname, OPNAME_WIDTH);
+            if r.ins.arg.is_some() {
                 line.push(' ');
-                rjust(&mut line, &arg, OPARG_WIDTH);
+                rjust_arg(line, r, OPARG_WIDTH);
                 if !r.argrepr.is_empty() {
-                    let _ = write!(line, " ({})", r.argrepr);
+                    line.push_str(" (");
+                    line.push_str(&r.argrepr);
+                    line.push(')');
                 }
             }
-            out.push_str(line.trim_end());
+            rstrip_from(out, start);
             out.push('\n');
             mark_problem(r, out);
             if opts.show_caches && r.ins.caches > 0 {
@@ -243,11 +280,11 @@ impl Analyzer {
                 offset += 2;
                 let mut line = String::new();
                 if lineno_width > 0 {
-                    line.push_str(&" ".repeat(lineno_width));
+                    spaces(&mut line, lineno_width);
                     line.push(' ');
                 }
                 line.push_str("       ");
-                rjust(&mut line, &offset.to_string(), offset_width);
+                rjust_num(&mut line, offset, offset_width);
                 line.push(' ');
                 ljust(&mut line, "CACHE", OPNAME_WIDTH);
                 line.push(' ');
@@ -263,7 +300,7 @@ impl Analyzer {
 
     fn text_labels(&self, code: &Code, a: &Analysis, opts: &Options, out: &mut String) {
         let lineno_width = if opts.show_positions {
-            positions_width(&a.positions)
+            positions_width(&a.locations, a.n_units)
         } else {
             let maxline = a
                 .linestarts
@@ -303,7 +340,7 @@ impl Analyzer {
                 r.label,
                 r.ins.offset,
                 r.opname,
-                arg_repr(r).as_deref(),
+                r.ins.arg,
                 &r.argrepr,
                 r.positions,
             );
@@ -325,7 +362,7 @@ impl Analyzer {
                             None,
                             offset,
                             "CACHE",
-                            Some("0"),
+                            Some(0),
                             &argrepr,
                             r.positions,
                         );
@@ -337,7 +374,7 @@ impl Analyzer {
             out.push_str("ExceptionTable:\n");
             for e in &a.exceptions {
                 let lasti = if e.lasti { " lasti" } else { "" };
-                let l = |o: u64| a.labels.get(&(o as i64)).copied().unwrap_or(0);
+                let l = |o: u64| a.labels.label(o as i64).unwrap_or(0);
                 let _ = writeln!(
                     out,
                     "  L{} to L{} -> L{} [{}]{}",
@@ -369,14 +406,15 @@ impl LabelCtx {
         label: Option<usize>,
         offset: u32,
         opname: &str,
-        arg: Option<&str>,
+        arg: Option<i64>,
         argrepr: &str,
         positions: Option<Positions>,
     ) {
         if self.lineno_width > 0 && starts_line && offset > 0 {
             out.push('\n');
         }
-        let mut line = String::new();
+        let start = out.len();
+        let line = &mut *out;
         if self.lineno_width > 0 {
             if self.show_positions {
                 match positions {
@@ -394,51 +432,66 @@ impl LabelCtx {
                                 q(p.end_col_offset)
                             )
                         };
-                        ljust(&mut line, &s, self.lineno_width);
+                        ljust(line, &s, self.lineno_width);
                     }
-                    None => line.push_str(&" ".repeat(self.lineno_width)),
+                    None => spaces(line, self.lineno_width),
                 }
             } else if starts_line {
                 match line_number {
-                    Some(n) => rjust(&mut line, &n.to_string(), self.lineno_width),
-                    None => rjust(&mut line, NO_LINENO, self.lineno_width),
+                    Some(n) => rjust_num(line, n, self.lineno_width),
+                    None => rjust(line, NO_LINENO, self.lineno_width),
                 }
             } else {
-                line.push_str(&" ".repeat(self.lineno_width));
+                spaces(line, self.lineno_width);
             }
             line.push(' ');
         }
         match label {
-            Some(l) => rjust(&mut line, &format!("L{l}:"), self.label_width),
-            None => line.push_str(&" ".repeat(self.label_width)),
+            Some(l) => {
+                let len = 2 + l.to_string().len();
+                spaces(line, self.label_width.saturating_sub(len));
+                let _ = write!(line, "L{l}:");
+            }
+            None => spaces(line, self.label_width),
         }
         line.push(' ');
         if self.offset_width > 0 {
-            rjust(&mut line, &offset.to_string(), self.offset_width);
+            rjust_num(line, offset, self.offset_width);
             line.push_str("  ");
             line.push(' ');
         }
         line.push_str("   ");
         line.push(' ');
-        ljust(&mut line, opname, OPNAME_WIDTH);
+        ljust(line, opname, OPNAME_WIDTH);
         if let Some(arg) = arg {
             let excess = opname.chars().count().saturating_sub(OPNAME_WIDTH);
             line.push(' ');
-            rjust(&mut line, arg, OPARG_WIDTH.saturating_sub(excess));
+            rjust_num(line, arg, OPARG_WIDTH.saturating_sub(excess));
             if !argrepr.is_empty() {
-                let _ = write!(line, " ({argrepr})");
+                line.push_str(" (");
+                line.push_str(argrepr);
+                line.push(')');
             }
         }
-        out.push_str(line.trim_end());
+        while out.len() > start && out.ends_with(' ') {
+            out.pop();
+        }
         out.push('\n');
     }
 }
 
 /// `dis._get_positions_width` (3.14+).
-fn positions_width(positions: &[Positions]) -> usize {
+fn positions_width(entries: &[crate::lines::LocationEntry], n_units: usize) -> usize {
     let mut has_value = false;
     let mut values_width = 0;
-    for p in positions {
+    let mut units = 0usize;
+    for e in entries {
+        // co_positions() yields one item per code unit, and no more than there are.
+        if units >= n_units {
+            break;
+        }
+        units += e.units as usize;
+        let p = &e.positions;
         let all = [p.lineno, p.end_lineno, p.col_offset, p.end_col_offset];
         has_value |= all.iter().any(Option::is_some);
         let w: usize = all

@@ -5,14 +5,11 @@ use std::sync::Arc;
 
 use pyc_format::{ObjRef, PyVersion};
 
-use crate::model::{Code, Const};
+use crate::model::{Blob, Code, Const, Name};
 use crate::repr::{repr, PLACEHOLDER_ADDRESS};
 
-fn texts(items: &[ObjRef]) -> Vec<String> {
-    items
-        .iter()
-        .map(|o| o.as_text().map(|t| t.into_owned()).unwrap_or_default())
-        .collect()
+fn texts(items: &[ObjRef]) -> Vec<Name> {
+    items.iter().map(Name::from_object).collect()
 }
 
 /// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
@@ -72,10 +69,14 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
     let mut cellfree = texts(&c.cellvars());
     cellfree.extend(texts(&c.freevars()));
     Code {
-        code: c.co_code().to_vec(),
+        code: Blob::Shared(c.code.clone()),
         firstlineno: i64::from(c.firstlineno),
-        linetable: c.linetable_bytes().to_vec(),
-        exceptiontable: c.exceptiontable_bytes().to_vec(),
+        linetable: Blob::Shared(c.linetable.clone()),
+        exceptiontable: c
+            .exceptiontable
+            .clone()
+            .map(Blob::Shared)
+            .unwrap_or_default(),
         consts,
         names: texts(c.names()),
         varnames,

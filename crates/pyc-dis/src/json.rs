@@ -70,10 +70,10 @@ impl Analyzer {
                 argval: match &r.argval {
                     ArgVal::None => serde_json::Value::Null,
                     ArgVal::Int(i) | ArgVal::Offset(i) => (*i).into(),
-                    ArgVal::Const(s) | ArgVal::Name(s) | ArgVal::Text(s) => s.clone().into(),
+                    ArgVal::Const(s) | ArgVal::Name(s) | ArgVal::Text(s) => (*s).into(),
                     ArgVal::Names(a, b) => serde_json::json!([a, b]),
                 },
-                argrepr: r.argrepr.clone(),
+                argrepr: r.argrepr.to_string(),
                 starts_line: r.starts_line,
                 line: r.line,
                 positions: r.positions.map(|p| JsonPositions {

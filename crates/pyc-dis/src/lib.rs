@@ -15,9 +15,8 @@
 //! use pyc_dis::{Disassembler, Options, model::Code};
 //! // 3.12: RESUME 0; RETURN_CONST 0 (None)
 //! let code = Code {
-//!     code: vec![151, 0, 121, 0],
+//!     code: vec![151, 0, 121, 0].into(),
 //!     firstlineno: 1,
-//!     linetable: vec![0x80 | (15 << 3), 0xd8 - 0x80 + 0x80, 0x01],
 //!     consts: vec![pyc_dis::model::Const { repr: "None".into(), code: None }],
 //!     ..Code::default()
 //! };

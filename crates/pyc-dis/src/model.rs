@@ -3,6 +3,76 @@
 //! Built from a marshalled code object (see `from_marshal`); every string is already what that
 //! version's `dis` prints (`repr(const)` of the target version, raw names).
 
+/// Bytes of a code object (`co_code`, line and exception tables): owned, or shared with the
+/// marshal object they were read into (no copy).
+#[derive(Debug, Clone, Default)]
+pub enum Blob {
+    #[default]
+    Empty,
+    Owned(Vec<u8>),
+    Shared(pyc_format::ObjRef),
+}
+
+impl std::ops::Deref for Blob {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Blob::Empty => &[],
+            Blob::Owned(v) => v,
+            Blob::Shared(o) => o.as_bytes().unwrap_or(&[]),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Blob {
+    fn from(v: Vec<u8>) -> Blob {
+        Blob::Owned(v)
+    }
+}
+
+/// A name (`co_names`, `co_varnames`, ...): owned, or shared with the marshal string it was
+/// read from (no copy).
+#[derive(Debug, Clone)]
+pub enum Name {
+    Owned(String),
+    /// A `str` (or 2.x `str`) object whose bytes are valid UTF-8.
+    Shared(pyc_format::ObjRef),
+}
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Name::Owned(s) => s,
+            Name::Shared(o) => match &**o {
+                pyc_format::Object::Str(s) => s.as_str().unwrap_or(""),
+                pyc_format::Object::Bytes(b) => std::str::from_utf8(&b.data).unwrap_or(""),
+                _ => "",
+            },
+        }
+    }
+
+    /// The name of a marshalled object, shared when it is valid UTF-8.
+    pub fn from_object(o: &pyc_format::ObjRef) -> Name {
+        match o.as_text() {
+            Some(std::borrow::Cow::Borrowed(_)) => Name::Shared(o.clone()),
+            Some(t) => Name::Owned(t.into_owned()),
+            None => Name::Owned(String::new()),
+        }
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name::Owned(s.to_string())
+    }
+}
+
 /// A constant of `co_consts`.
 #[derive(Debug, Clone)]
 pub struct Const {
@@ -16,18 +86,18 @@ pub struct Const {
 #[derive(Debug, Clone, Default)]
 pub struct Code {
     /// `co_code`.
-    pub code: Vec<u8>,
+    pub code: Blob,
     pub firstlineno: i64,
     /// `co_lnotab` (≤3.9) or `co_linetable` (3.10+).
-    pub linetable: Vec<u8>,
+    pub linetable: Blob,
     /// `co_exceptiontable` (3.11+), else empty.
-    pub exceptiontable: Vec<u8>,
+    pub exceptiontable: Blob,
     pub consts: Vec<Const>,
-    pub names: Vec<String>,
+    pub names: Vec<Name>,
     /// ≤3.10 `co_varnames`; 3.11+ `co_localsplusnames` (`_varname_from_oparg`).
-    pub varnames: Vec<String>,
+    pub varnames: Vec<Name>,
     /// ≤3.10 `co_cellvars + co_freevars` (the names of `hasfree` arguments).
-    pub cellfree: Vec<String>,
+    pub cellfree: Vec<Name>,
     pub name: String,
     /// `co_qualname` (3.11+), else `co_name`.
     pub qualname: String,

@@ -55,12 +55,14 @@ fn write_repr(obj: &Object, v: PyVersion, out: &mut String, depth: usize) {
         Object::Float(f) => out.push_str(&float_repr(*f)),
         Object::Complex(re, im) => out.push_str(&complex_repr(*re, *im)),
         Object::Bytes(b) => {
+            out.reserve(b.data.len() + 3);
             if !py2(v) {
                 out.push('b');
             }
             bytes_repr(&b.data, out);
         }
         Object::Str(s) => {
+            out.reserve(s.utf8_bytes().len() + 3);
             let cps: Vec<u32> = s.code_points().collect();
             if py2(v) {
                 out.push('u');

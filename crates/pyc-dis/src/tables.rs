@@ -71,6 +71,56 @@ pub struct OpFlags {
     pub backward: bool,
 }
 
+/// Opcodes whose argument `dis` shows in a way of its own, found by name once per table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Special {
+    #[default]
+    None,
+    LoadConst,
+    LoadGlobal,
+    LoadAttr,
+    LoadSuperAttr,
+    ImportName,
+    EndAsyncFor,
+    /// LOAD_FAST_LOAD_FAST and the other two-locals superinstructions (3.13+).
+    TwoLocals,
+    FormatValue,
+    ConvertValue,
+    MakeFunction,
+    SetFunctionAttribute,
+    BinaryOp,
+    CallIntrinsic1,
+    CallIntrinsic2,
+    LoadSpecial,
+    LoadCommonConstant,
+    IsOp,
+    ContainsOp,
+}
+
+const SPECIAL_NAMES: &[(&str, Special)] = &[
+    ("LOAD_CONST", Special::LoadConst),
+    ("LOAD_GLOBAL", Special::LoadGlobal),
+    ("LOAD_ATTR", Special::LoadAttr),
+    ("LOAD_SUPER_ATTR", Special::LoadSuperAttr),
+    ("IMPORT_NAME", Special::ImportName),
+    ("END_ASYNC_FOR", Special::EndAsyncFor),
+    ("LOAD_FAST_LOAD_FAST", Special::TwoLocals),
+    ("LOAD_FAST_BORROW_LOAD_FAST_BORROW", Special::TwoLocals),
+    ("STORE_FAST_LOAD_FAST", Special::TwoLocals),
+    ("STORE_FAST_STORE_FAST", Special::TwoLocals),
+    ("FORMAT_VALUE", Special::FormatValue),
+    ("CONVERT_VALUE", Special::ConvertValue),
+    ("MAKE_FUNCTION", Special::MakeFunction),
+    ("SET_FUNCTION_ATTRIBUTE", Special::SetFunctionAttribute),
+    ("BINARY_OP", Special::BinaryOp),
+    ("CALL_INTRINSIC_1", Special::CallIntrinsic1),
+    ("CALL_INTRINSIC_2", Special::CallIntrinsic2),
+    ("LOAD_SPECIAL", Special::LoadSpecial),
+    ("LOAD_COMMON_CONSTANT", Special::LoadCommonConstant),
+    ("IS_OP", Special::IsOp),
+    ("CONTAINS_OP", Special::ContainsOp),
+];
+
 /// A loaded table with per-opcode lookups.
 #[derive(Debug)]
 pub struct Opcodes {
@@ -78,6 +128,7 @@ pub struct Opcodes {
     pub flags: [OpFlags; 256],
     /// Base opcode for every opcode (identity when not specialized).
     pub deopt: [u8; 256],
+    pub special: [Special; 256],
     /// Opcode numbers by base name (`opmap`).
     by_name: std::collections::HashMap<String, u8>,
 }
@@ -120,10 +171,17 @@ impl Opcodes {
                 by_name.insert(n.clone(), i as u8);
             }
         }
+        let mut special = [Special::None; 256];
+        for &(name, sp) in SPECIAL_NAMES {
+            if let Some(&op) = by_name.get(name) {
+                special[op as usize] = sp;
+            }
+        }
         Opcodes {
             table,
             flags,
             deopt,
+            special,
             by_name,
         }
     }

@@ -21,10 +21,10 @@ const VERSIONS: &[(u8, u8)] = &[
 
 fn code(bytes: Vec<u8>, linetable: Vec<u8>, exc: Vec<u8>) -> Code {
     Code {
-        code: bytes,
+        code: bytes.into(),
         firstlineno: 1,
-        linetable,
-        exceptiontable: exc,
+        linetable: linetable.into(),
+        exceptiontable: exc.into(),
         consts: vec![Const {
             repr: "None".into(),
             code: None,
