@@ -29,11 +29,16 @@ const OPARG_WIDTH: usize = 5;
 const NO_LINENO: &str = "  --";
 
 fn rjust(out: &mut String, s: &str, width: usize) {
-    let n = s.chars().count();
-    for _ in n..width {
-        out.push(' ');
-    }
+    spaces(out, width.saturating_sub(text_width(s)));
     out.push_str(s);
+}
+
+fn text_width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
 }
 
 /// `str(n).rjust(width)` without going through `fmt`.
@@ -54,15 +59,19 @@ fn rjust_num(out: &mut String, n: impl Into<i64>, width: usize) {
         i -= 1;
         buf[i] = b'-';
     }
-    let digits = &buf[i..];
-    spaces(out, width.saturating_sub(digits.len()));
-    // ASCII digits and '-' only.
-    out.push_str(std::str::from_utf8(digits).unwrap_or("?"));
+    spaces(out, width.saturating_sub(buf.len() - i));
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
 }
 
+const SPACES: &str = "                                                                ";
+
 fn spaces(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    if n <= SPACES.len() {
+        out.push_str(&SPACES[..n]);
+    } else {
+        out.extend(std::iter::repeat_n(' ', n));
     }
 }
 
@@ -78,10 +87,7 @@ fn rjust_arg(out: &mut String, r: &Resolved, width: usize) {
 
 fn ljust(out: &mut String, s: &str, width: usize) {
     out.push_str(s);
-    let n = s.chars().count();
-    for _ in n..width {
-        out.push(' ');
-    }
+    spaces(out, width.saturating_sub(text_width(s)));
 }
 
 /// `.rstrip()` of the line that starts at `start` (its padding is spaces).
@@ -299,7 +305,8 @@ impl Analyzer {
     }
 
     fn text_labels(&self, code: &Code, a: &Analysis, opts: &Options, out: &mut String) {
-        let lineno_width = if opts.show_positions {
+        let show_positions = opts.show_positions && self.style.show_positions;
+        let lineno_width = if show_positions {
             positions_width(&a.locations, a.n_units)
         } else {
             let maxline = a
@@ -330,7 +337,7 @@ impl Analyzer {
             lineno_width,
             label_width,
             offset_width,
-            show_positions: opts.show_positions,
+            show_positions,
         };
         for r in &a.instrs {
             ctx.line(

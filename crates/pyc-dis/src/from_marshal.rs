@@ -8,8 +8,19 @@ use pyc_format::{ObjRef, PyVersion};
 use crate::model::{Blob, Code, Const, Name};
 use crate::repr::{repr, PLACEHOLDER_ADDRESS};
 
-fn texts(items: &[ObjRef]) -> Vec<Name> {
-    items.iter().map(Name::from_object).collect()
+/// Names of a pyc, by the address of their marshal object: shared strings are converted once.
+type Names = HashMap<*const pyc_format::Object, Name>;
+
+fn texts(items: &[ObjRef], names: &mut Names) -> Vec<Name> {
+    items
+        .iter()
+        .map(|o| {
+            names
+                .entry(Arc::as_ptr(o))
+                .or_insert_with(|| Name::from(o.as_text().unwrap_or_default().as_ref()))
+                .clone()
+        })
+        .collect()
 }
 
 /// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
@@ -29,11 +40,15 @@ pub fn code_repr(c: &pyc_format::Code, version: PyVersion) -> String {
 /// The disassembler's view of `c`, a code object of CPython `version`, with its nested code
 /// objects. A code object shared through marshal references is converted once and shared.
 pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
-    let mut memo = HashMap::new();
+    let mut memo = Memo::default();
     convert(c, version, &mut memo)
 }
 
-type Memo = HashMap<*const pyc_format::Code, Arc<Code>>;
+#[derive(Default)]
+struct Memo {
+    codes: HashMap<*const pyc_format::Code, Arc<Code>>,
+    names: Names,
+}
 
 fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
     let consts = c
@@ -46,11 +61,11 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
             },
             code: o.as_code().map(|inner| {
                 let key = inner as *const pyc_format::Code;
-                if let Some(done) = memo.get(&key) {
+                if let Some(done) = memo.codes.get(&key) {
                     return done.clone();
                 }
                 let done = Arc::new(convert(inner, version, memo));
-                memo.insert(key, done.clone());
+                memo.codes.insert(key, done.clone());
                 done
             }),
         })
@@ -62,12 +77,13 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
                 .as_ref()
                 .and_then(|o| o.as_tuple())
                 .unwrap_or(&[]),
+            &mut memo.names,
         )
     } else {
-        texts(&c.varnames())
+        texts(&c.varnames(), &mut memo.names)
     };
-    let mut cellfree = texts(&c.cellvars());
-    cellfree.extend(texts(&c.freevars()));
+    let mut cellfree = texts(&c.cellvars(), &mut memo.names);
+    cellfree.extend(texts(&c.freevars(), &mut memo.names));
     Code {
         code: Blob::Shared(c.code.clone()),
         firstlineno: i64::from(c.firstlineno),
@@ -78,7 +94,7 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
             .map(Blob::Shared)
             .unwrap_or_default(),
         consts,
-        names: texts(c.names()),
+        names: texts(c.names(), &mut memo.names),
         varnames,
         cellfree,
         name: c.name().into_owned(),

@@ -30,48 +30,9 @@ impl From<Vec<u8>> for Blob {
     }
 }
 
-/// A name (`co_names`, `co_varnames`, ...): owned, or shared with the marshal string it was
-/// read from (no copy).
-#[derive(Debug, Clone)]
-pub enum Name {
-    Owned(String),
-    /// A `str` (or 2.x `str`) object whose bytes are valid UTF-8.
-    Shared(pyc_format::ObjRef),
-}
-
-impl Name {
-    pub fn as_str(&self) -> &str {
-        match self {
-            Name::Owned(s) => s,
-            Name::Shared(o) => match &**o {
-                pyc_format::Object::Str(s) => s.as_str().unwrap_or(""),
-                pyc_format::Object::Bytes(b) => std::str::from_utf8(&b.data).unwrap_or(""),
-                _ => "",
-            },
-        }
-    }
-
-    /// The name of a marshalled object, shared when it is valid UTF-8.
-    pub fn from_object(o: &pyc_format::ObjRef) -> Name {
-        match o.as_text() {
-            Some(std::borrow::Cow::Borrowed(_)) => Name::Shared(o.clone()),
-            Some(t) => Name::Owned(t.into_owned()),
-            None => Name::Owned(String::new()),
-        }
-    }
-}
-
-impl AsRef<str> for Name {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl From<&str> for Name {
-    fn from(s: &str) -> Name {
-        Name::Owned(s.to_string())
-    }
-}
+/// A name (`co_names`, `co_varnames`, ...). Shared: each distinct name object of a pyc is
+/// converted once.
+pub type Name = std::sync::Arc<str>;
 
 /// A constant of `co_consts`.
 #[derive(Debug, Clone)]

@@ -24,6 +24,24 @@ pub fn repr(obj: &Object, version: PyVersion) -> String {
     out
 }
 
+fn push_int(out: &mut String, n: i64) {
+    let mut buf = [0u8; 24];
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
 fn py2(v: PyVersion) -> bool {
     v.major < 3
 }
@@ -43,9 +61,7 @@ fn write_repr(obj: &Object, v: PyVersion, out: &mut String, depth: usize) {
         } else {
             "<class 'StopIteration'>"
         }),
-        Object::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Object::Int(i) => push_int(out, *i),
         Object::Long(b) => {
             let _ = write!(out, "{b}");
             if py2(v) {
@@ -63,6 +79,10 @@ fn write_repr(obj: &Object, v: PyVersion, out: &mut String, depth: usize) {
         }
         Object::Str(s) => {
             out.reserve(s.utf8_bytes().len() + 3);
+            if s.is_ascii() {
+                ascii_str_repr(s.utf8_bytes(), out, py2(v));
+                return;
+            }
             let cps: Vec<u32> = s.code_points().collect();
             if py2(v) {
                 out.push('u');
@@ -178,6 +198,42 @@ fn bytes_repr(data: &[u8], out: &mut String) {
         }
     }
     out.push(quote);
+}
+
+/// `repr()` of an all-ASCII str (the common case) without decoding code points: the same
+/// quote choice and escapes as [`unicode_repr`].
+fn ascii_str_repr(data: &[u8], out: &mut String, py2: bool) {
+    if py2 {
+        out.push('u');
+    }
+    let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    out.push(char::from(quote));
+    let plain = |b: u8| (0x20..=0x7e).contains(&b) && b != b'\\' && b != quote;
+    if data.iter().all(|&b| plain(b)) {
+        out.extend(data.iter().map(|&b| char::from(b)));
+    } else {
+        for &b in data {
+            match b {
+                b'\\' => out.push_str("\\\\"),
+                b'\t' => out.push_str("\\t"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                _ if b == quote => {
+                    out.push('\\');
+                    out.push(char::from(quote));
+                }
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+        }
+    }
+    out.push(char::from(quote));
 }
 
 /// Python 3 `str` repr (`printable`: keep printable non-ASCII) or Python 2 `unicode` repr

@@ -88,6 +88,8 @@ pub struct DisStyle {
     pub import_name_flags: bool,
     /// ≤3.9: the line-number column is printed even when there are no line starts.
     pub lineno_column_always: bool,
+    /// 3.14+: `dis(show_positions=True)` exists (older versions ignore the option).
+    pub show_positions: bool,
 }
 
 const fn row(minor: u8) -> DisStyle {
@@ -149,6 +151,7 @@ const fn row(minor: u8) -> DisStyle {
         is_contains: m >= 14,
         import_name_flags: m >= 15,
         lineno_column_always: m <= 9,
+        show_positions: m >= 14,
     }
 }
 
@@ -179,6 +182,7 @@ pub const PY27: DisStyle = DisStyle {
     is_contains: false,
     import_name_flags: false,
     lineno_column_always: true,
+    show_positions: false,
 };
 
 /// Every version `pyc dis` formats, oldest first.
