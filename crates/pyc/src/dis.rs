@@ -302,7 +302,7 @@ fn select<'a>(code: &'a Code, name: &str, qual: &str, out: &mut Vec<&'a Code>) {
     }
 }
 
-fn render(loaded: &Loaded, args: &Args) -> Result<(String, Vec<String>), String> {
+fn render(loaded: &Loaded, args: &Args, name: &str) -> Result<(String, Vec<String>), String> {
     let v = loaded.version;
     let d = Disassembler::new(v.major, v.minor).ok_or_else(|| unsupported(v))?;
     let opts = Options {
@@ -336,6 +336,7 @@ fn render(loaded: &Loaded, args: &Args) -> Result<(String, Vec<String>), String>
         Format::Json => {
             let codes: Vec<_> = roots.iter().map(|c| d.to_json(c, args.depth)).collect();
             let value = serde_json::json!({
+                "file": name,
                 "version": v.to_string(),
                 "code": if codes.len() == 1 { serde_json::to_value(&codes[0]) } else { serde_json::to_value(&codes) }
                     .map_err(|e| e.to_string())?,
@@ -368,22 +369,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("pyc dis: {e}");
     }
     let mut first = true;
+    // Nested code objects are walked recursively (as deep as marshal allows, 2000 levels):
+    // give the workers room.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(256 << 20)
+        .build()
+        .context("cannot start worker threads")?;
     // Work in parallel, print in order, a chunk at a time so memory stays bounded.
     for chunk in inputs.chunks(256) {
-        let results: Vec<Result<Rendered, String>> = chunk
-            .par_iter()
-            .map(|input| {
-                let loaded = match input {
-                    Input::Pyc(p) => load_pyc(p)?,
-                    Input::Source(p) => compiler
-                        .as_ref()
-                        .ok_or_else(|| "no interpreter".to_string())?
-                        .load(p)?,
-                };
-                let (text, problems) = render(&loaded, &args)?;
-                Ok((text, problems, loaded.warning))
-            })
-            .collect();
+        let results: Vec<Result<Rendered, String>> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|input| {
+                    let loaded = match input {
+                        Input::Pyc(p) => load_pyc(p)?,
+                        Input::Source(p) => compiler
+                            .as_ref()
+                            .ok_or_else(|| "no interpreter".to_string())?
+                            .load(p)?,
+                    };
+                    let (text, problems) = render(&loaded, &args, &show_path(input.path()))?;
+                    Ok((text, problems, loaded.warning))
+                })
+                .collect()
+        });
         for (input, result) in chunk.iter().zip(results) {
             let name = show_path(input.path());
             match result {
