@@ -69,7 +69,7 @@ pub enum HeaderError {
     Empty,
     #[error("{got} bytes, too short for a magic number (4 bytes)")]
     TooShortForMagic { got: usize },
-    #[error("not a pyc file: bytes 0-3 are {}, not a magic number followed by \\r\\n", hex(.first4))]
+    #[error("not a pyc file: bytes 0-3 are {}, not a CPython magic number", hex(.first4))]
     NotPyc { first4: [u8; 4] },
     #[error("magic {magic} is {implementation}, not a CPython 1.5+ pyc; not read")]
     Foreign {
@@ -235,6 +235,31 @@ mod tests {
         assert_eq!(utc_datetime(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc_datetime(4_294_967_295), "2106-02-07T06:28:15Z");
         assert_eq!(utc_datetime(-1), "1969-12-31T23:59:59Z");
+    }
+
+    proptest::proptest! {
+        /// Any bytes: a header or an error, never a panic; a header writes back its own bytes
+        /// (flag words with unknown bits aside, which `to_bytes` does not write).
+        #[test]
+        fn any_bytes_parse_or_fail_cleanly(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            if let Ok(h) = Header::parse(&data) {
+                proptest::prop_assert!(h.size <= data.len());
+                if h.unknown_flags == 0 && !matches!(h.flags, Some(f) if f & FLAG_HASH_BASED == 0 && f != 0) {
+                    proptest::prop_assert_eq!(h.to_bytes(), data[..h.size].to_vec());
+                }
+            }
+        }
+
+        /// Every known magic with arbitrary header fields parses at the size its version uses.
+        #[test]
+        fn known_magics_parse(i in 0usize..crate::version::MAGICS.len(), rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 12)) {
+            let e = &crate::version::MAGICS[i];
+            let mut data = crate::magic::magic_bytes(e.magic).to_vec();
+            data.extend(rest);
+            let h = Header::parse(&data).unwrap();
+            proptest::prop_assert_eq!(h.magic, MagicKind::Known(e));
+            proptest::prop_assert_eq!(h.size, header_size(e.magic));
+        }
     }
 
     #[test]

@@ -23,7 +23,11 @@ pub mod code;
 pub mod header;
 pub mod magic;
 pub mod marshal;
+pub mod marshal_write;
 pub mod object;
+#[rustfmt::skip]
+pub mod printable;
+pub mod repr;
 pub mod siphash;
 pub mod version;
 
@@ -31,7 +35,11 @@ pub use code::{Code, CodeFormat};
 pub use header::{hex, utc_datetime, Header, HeaderError, Invalidation};
 pub use magic::{classify, header_size, lookup_magic, magic_bytes, magic_token, MagicKind};
 pub use marshal::{loads, read_pyc, MarshalError, MarshalErrorKind, Pyc, PycError};
+pub use marshal_write::{
+    canonical_pyc, dumps, is_canonical_pyc, CanonicalError, WriteError, WriteOptions,
+};
 pub use object::{ObjRef, Object, PyBytes, PyStr};
+pub use repr::{float_repr, repr, Repr, ReprError};
 pub use siphash::source_hash;
 pub use version::{
     version_for_cache_tag, version_info, CacheLayout, CodeLayout, MagicEntry, PyVersion,

@@ -27,6 +27,8 @@ static OTHER_MAGICS: &[(u16, &str)] = &[
     (384, "PyPy 3.x"),
     (416, "PyPy 3.x"),
     (22138, "Pyston 2.7"),
+    (2657, "Pyston 2.7 (0.6.1)"),
+    (62135, "Dropbox Python 2.5"),
     (1011, "Jython"),
     (65226, "Jython"),
     (21150, "GraalPy"),
@@ -45,8 +47,8 @@ static OTHER_MAGICS: &[(u16, &str)] = &[
 pub enum MagicKind {
     /// A magic number in CPython's own list.
     Known(&'static MagicEntry),
-    /// Followed by `\r\n` like a CPython magic but in no list: a pre-release or a newer
-    /// CPython. `nearest` is the closest known magic of the same series (2.x or 3.x).
+    /// Followed by `\r\n` like a CPython magic, in the 3.x range (3000-3999) but in no list:
+    /// a pre-release or a newer CPython. `nearest` is the closest known 3.x magic.
     Unknown {
         magic: u16,
         nearest: &'static MagicEntry,
@@ -92,6 +94,12 @@ fn is_py2_series(magic: u16) -> bool {
     magic >= 20000
 }
 
+/// Where a magic CPython does not list can still be CPython's: the 3.x series, which keeps
+/// growing (3.16 starts at 3700). The 1.x/2.x series is closed and every magic it ever used
+/// is listed, so anything else there (a text file starting with two letters and CRLF, say)
+/// is not a pyc.
+const UNLISTED_CPYTHON: std::ops::RangeInclusive<u16> = 3000..=3999;
+
 /// Classify the first four bytes of a file. `None` when they cannot be a pyc (no `\r\n`
 /// after the number, and not one of the old or foreign magics).
 pub fn classify(first4: [u8; 4]) -> Option<MagicKind> {
@@ -108,11 +116,14 @@ pub fn classify(first4: [u8; 4]) -> Option<MagicKind> {
     if let Some(e) = lookup_magic(magic) {
         return Some(MagicKind::Known(e));
     }
-    let series = is_py2_series(magic);
+    if !UNLISTED_CPYTHON.contains(&magic) {
+        return None;
+    }
+    // The closest listed 3.x magic; on a tie, the newer one.
     let nearest = MAGICS
         .iter()
-        .filter(|e| is_py2_series(e.magic) == series)
-        .min_by_key(|e| (e.magic as i32 - magic as i32).abs())?;
+        .filter(|e| !is_py2_series(e.magic))
+        .min_by_key(|e| ((e.magic as i32 - magic as i32).abs(), -(e.magic as i32)))?;
     Some(MagicKind::Unknown { magic, nearest })
 }
 
@@ -138,4 +149,32 @@ pub fn magic_bytes(magic: u16) -> [u8; 4] {
 /// `source_hash`.
 pub fn magic_token(magic: u16) -> u32 {
     u32::from_le_bytes(magic_bytes(magic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlisted_magics() {
+        // 3.16 will start at 3700: unknown, nearest 3.15.
+        let k = classify(magic_bytes(3700)).unwrap();
+        assert!(matches!(k, MagicKind::Unknown { magic: 3700, .. }));
+        assert_eq!(k.version(), Some(crate::PyVersion::new(3, 15)));
+        // Between 3.12's last (3531) and 3.13's first (3550): nearest wins.
+        assert_eq!(
+            classify(magic_bytes(3535)).unwrap().version(),
+            Some(crate::PyVersion::new(3, 12))
+        );
+        // Two ASCII letters and CRLF: not a pyc.
+        assert_eq!(classify(*b"ab\r\n"), None);
+        // Foreign magics are named whatever follows them.
+        assert!(matches!(
+            classify(magic_bytes(62218)),
+            Some(MagicKind::Foreign {
+                implementation: "PyPy 2.7",
+                ..
+            })
+        ));
+    }
 }

@@ -2,10 +2,10 @@
 //!
 //! CPython computes `_Py_KeyedHash(magic_token, source)`, which is SipHash with
 //! `k0 = magic_token`, `k1 = 0`, written as 8 little-endian bytes (`Python/pyhash.c`). 3.7–3.10
-//! use SipHash-2-4; 3.11+ use SipHash-1-3. Written here rather than taken from a crate because
-//! the `siphasher` crate's 1-3 variant is not the one CPython ships for this purpose
-//! until checked, and the whole function is a few lines; it is tested against
-//! values computed by each interpreter's own `importlib.util.source_hash`.
+//! use SipHash-2-4; 3.11+ use SipHash-1-3 (the variant follows `Py_HASH_ALGORITHM`'s switch in
+//! 3.11). The function is a few lines, so it is written here; which variant each version uses
+//! is not assumed but checked: `pyc-format/tests/interpreter_headers.rs` compares it with
+//! `importlib.util.source_hash` vectors recorded from 3.7-3.15 (`scripts/gen_headers.py`).
 
 use crate::magic::magic_token;
 use crate::version::SipHashVariant;

@@ -1,14 +1,398 @@
-//! `pyc clean`: not written yet (issue 6).
+//! `pyc clean`: remove what the interpreter can regenerate, and only that. Cache files are
+//! chosen from the same classification as `pyc status` (`pyc_cache::classify`); the plan and
+//! its safe execution are `pyc_cache::clean`.
 
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
+use pyc_cache::classify::{Classifier, ClassifyOptions, Target};
+use pyc_cache::clean::{
+    bytecode_items, debris_items, empty_folder_items, erase_items, execute, ItemKind, Outcome,
+    Plan, Selection, DEBRIS_DEFAULT, DEBRIS_TOPICS, DEFAULT_IGNORE,
+};
+
+use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::status::{resolve_targets, walk_options, TargetArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Arguments (not yet interpreted).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// Trees to clean.
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Also remove sourceless pycs (a `NAME.pyc` with no `NAME.py`: often the only copy of a
+    /// deployed module).
+    #[arg(long)]
+    sourceless: bool,
+    /// Only cache files whose source is gone.
+    #[arg(long)]
+    orphans: bool,
+    /// Only cache files the targets would recompile (see --python).
+    #[arg(long)]
+    stale: bool,
+    /// Only cache files of interpreters (tags) other than the targets.
+    #[arg(long)]
+    foreign: bool,
+    /// Only interrupted-write temp files (`NAME.pyc.NNN`).
+    #[arg(long)]
+    leftovers: bool,
+    /// Only cache files with this tag (e.g. `cpython-311`). Repeatable.
+    #[arg(long, value_name = "TAG")]
+    tag: Vec<String>,
+    /// Targets for --stale and --foreign: version, interpreter or `all` (as `pyc status`).
+    #[arg(long, value_name = "X.Y|PATH|all")]
+    python: Vec<String>,
+    /// Optimization levels that count for --stale / --foreign.
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "LEVELS",
+        value_delimiter = ','
+    )]
+    optimize: Vec<u32>,
+    /// Clean this pycache prefix tree too (default `PYTHONPYCACHEPREFIX`).
+    #[arg(long, value_name = "DIR")]
+    prefix: Option<PathBuf>,
+    /// Also remove tool debris (pyclean's topics). Bare: cache coverage package pytest ruff;
+    /// `all` adds complexipy jupyter mypy pyright tox.
+    #[arg(short = 'd', long, value_name = "TOPIC", num_args = 0.., value_parser = debris_names())]
+    debris: Option<Vec<String>>,
+    /// Remove paths matching these globs (relative to each PATH; `**` crosses folders).
+    /// Folders only when empty: list `dir/**/*` and `dir`. Asks first unless --yes.
+    #[arg(short = 'e', long, value_name = "GLOB", num_args = 1..)]
+    erase: Vec<String>,
+    /// Do not ask before --erase.
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Remove every empty folder too.
+    #[arg(short = 'f', long)]
+    folders: bool,
+    /// Folder names (or `a/b` paths) never entered, on top of the defaults
+    /// (.direnv .git .hg .svn .tox .venv node_modules venv). Repeatable.
+    #[arg(short = 'i', long, value_name = "NAME", num_args = 1..)]
+    ignore: Vec<String>,
+    /// Drop one of the default ignores (e.g. `--no-ignore venv`). Repeatable.
+    #[arg(long, value_name = "NAME")]
+    no_ignore: Vec<String>,
+    /// List every path that would be removed; remove nothing.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
+    /// Print nothing but errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print every path removed.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`pyc clean` is not implemented yet (issue 6)")
+fn debris_names() -> clap::builder::PossibleValuesParser {
+    let mut names: Vec<&'static str> = DEBRIS_TOPICS.iter().map(|(n, _)| *n).collect();
+    names.push("all");
+    clap::builder::PossibleValuesParser::new(names)
+}
+
+fn debris_topics(arg: &Option<Vec<String>>) -> Vec<String> {
+    match arg {
+        None => Vec::new(),
+        Some(v) if v.is_empty() => DEBRIS_DEFAULT.iter().map(|s| s.to_string()).collect(),
+        Some(v) => {
+            let mut out: Vec<String> = Vec::new();
+            for t in v {
+                if t == "all" {
+                    out.extend(DEBRIS_TOPICS.iter().map(|(n, _)| n.to_string()));
+                } else {
+                    out.push(t.clone());
+                }
+            }
+            out.sort();
+            out.dedup();
+            out
+        }
+    }
+}
+
+fn env_prefix() -> Option<PathBuf> {
+    std::env::var_os("PYTHONPYCACHEPREFIX")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+fn confirm(plan: &Plan) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("--erase asks before removing; not on a terminal, so pass --yes");
+    }
+    let mut err = std::io::stderr();
+    for it in &plan.items {
+        writeln!(err, "  {}", String::from_utf8_lossy(&it.path))?;
+    }
+    write!(err, "Remove these {} paths? [y/N] ", plan.items.len())?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match run_inner(args) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            eprintln!("pyc clean: {e:#}");
+            Ok(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
+    let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
+    for r in &roots {
+        std::fs::symlink_metadata(r).with_context(|| format!("{}", r.display()))?;
+    }
+    // Ignore list: pyclean's defaults (minus --no-ignore) plus --ignore.
+    let mut walk = walk_options(&[])?;
+    let mut ignores: Vec<String> = DEFAULT_IGNORE
+        .iter()
+        .filter(|d| !args.no_ignore.iter().any(|n| n == *d))
+        .map(|s| s.to_string())
+        .collect();
+    ignores.extend(args.ignore.iter().cloned());
+    walk.ignore = ignores.iter().map(|s| s.as_bytes().to_vec()).collect();
+
+    let sel = Selection {
+        sourceless: args.sourceless,
+        orphans: args.orphans,
+        stale: args.stale,
+        foreign: args.foreign,
+        leftovers: args.leftovers,
+        tags: args.tag.clone(),
+    };
+    let prefix = args.prefix.clone().or_else(env_prefix);
+    // Targets matter only for --stale and --foreign.
+    let mut targets: Vec<Target> = if args.stale || args.foreign || !args.python.is_empty() {
+        resolve_targets(
+            &TargetArgs {
+                python: &args.python,
+                optimize: &args.optimize,
+                prefix: prefix.as_deref(),
+                check_hash_based_pycs: None,
+            },
+            &roots,
+            &walk,
+        )?
+    } else {
+        Vec::new()
+    };
+    let mut safe_roots: Vec<Vec<u8>> = roots
+        .iter()
+        .map(|r| {
+            let b = path_bytes(r);
+            if b == b"." {
+                Vec::new()
+            } else {
+                b.strip_suffix(b"/").unwrap_or(b).to_vec()
+            }
+        })
+        .collect();
+    if let Some(p) = &prefix {
+        let abs = if p.is_absolute() {
+            p.clone()
+        } else {
+            std::env::current_dir()?.join(p)
+        };
+        if !targets
+            .iter()
+            .any(|t| t.prefix.is_some() && t.info.pycache_prefix)
+        {
+            // A target that only reads the prefix tree: no verdicts, every file listed.
+            let mut t = Target::for_version("3.12".parse().map_err(anyhow::Error::msg)?)?;
+            t.label = "prefix".into();
+            t.tag = String::new();
+            t.optimizations = Vec::new();
+            t.prefix = Some(path_bytes(&abs).to_vec());
+            targets.push(t);
+        }
+        safe_roots.push(path_bytes(&abs).to_vec());
+    }
+    let classifier = Classifier::new(
+        targets,
+        ClassifyOptions {
+            walk: walk.clone(),
+            cwd: Vec::new(),
+        },
+    );
+    let records = classifier.classify_tree(&roots).records;
+    let errors: Vec<_> = records
+        .iter()
+        .filter(|r| r.state == pyc_cache::classify::State::Error)
+        .collect();
+    let mut plan = bytecode_items(&records, &sel);
+    let topics = debris_topics(&args.debris);
+    if !topics.is_empty() {
+        let d = debris_items(&roots, &topics, &walk);
+        plan.items.extend(d.items);
+        plan.skipped.extend(d.skipped);
+    }
+    if !args.erase.is_empty() {
+        let mut b = globset::GlobSetBuilder::new();
+        for g in &args.erase {
+            b.add(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .with_context(|| format!("--erase {g}"))?,
+            );
+        }
+        let mut ew = walk_options(&[])?;
+        // Only explicit --ignore values limit --erase (as in pyclean).
+        ew.ignore = args.ignore.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let e = erase_items(&roots, &b.build()?, &ew);
+        if !e.items.is_empty() && !args.yes && !args.dry_run && !confirm(&e)? {
+            eprintln!("pyc clean: --erase: nothing erased");
+        } else {
+            plan.items.extend(e.items);
+            plan.skipped.extend(e.skipped);
+        }
+    }
+    pyc_cache::clean::order(&mut plan.items);
+    let mut outcomes = execute(&plan, &safe_roots, args.dry_run);
+    if args.folders {
+        let f = empty_folder_items(&roots, &walk);
+        if args.dry_run {
+            // Predict with the files a real run would have removed.
+            let mut all = plan.clone();
+            all.items.extend(f.items);
+            pyc_cache::clean::order(&mut all.items);
+            outcomes = execute(&all, &safe_roots, true);
+        } else {
+            outcomes.extend(execute(&f, &safe_roots, false));
+        }
+    }
+    report(&args, &outcomes, &plan, &errors)
+}
+
+fn report(
+    args: &Args,
+    outcomes: &[Outcome],
+    plan: &Plan,
+    errors: &[&pyc_cache::classify::Record],
+) -> anyhow::Result<ExitCode> {
+    let done = |o: &&Outcome| o.result == "removed" || o.result == "would-remove";
+    let files = outcomes
+        .iter()
+        .filter(done)
+        .filter(|o| o.kind == ItemKind::File)
+        .count();
+    let dirs = outcomes
+        .iter()
+        .filter(done)
+        .filter(|o| o.kind != ItemKind::File)
+        .count();
+    let bytes: u64 = outcomes.iter().filter(done).map(|o| o.bytes).sum();
+    let failed: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.result == "failed" || o.result == "refused")
+        .collect();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "dry_run": args.dry_run,
+                "removed_files": files,
+                "removed_folders": dirs,
+                "bytes_freed": bytes,
+                "paths": outcomes.iter().filter(|o| o.result != "kept-not-empty").collect::<Vec<_>>(),
+                "skipped": plan.skipped,
+                "errors": errors.iter().map(|r| serde_json::json!({
+                    "path": if r.source.is_some() { r.source_display() } else { r.cache_display() },
+                    "error": r.detail,
+                })).collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            if (args.dry_run || args.verbose) && !args.quiet {
+                for o in outcomes.iter().filter(done) {
+                    writeln!(
+                        out,
+                        "{} {}  ({})",
+                        if args.dry_run {
+                            "would remove"
+                        } else {
+                            "removed"
+                        },
+                        String::from_utf8_lossy(&o.path),
+                        o.why
+                    )?;
+                }
+            }
+            for s in &plan.skipped {
+                if !args.quiet {
+                    eprintln!(
+                        "pyc clean: {}: skipped: {}",
+                        String::from_utf8_lossy(&s.path),
+                        s.why
+                    );
+                }
+            }
+            if !args.quiet {
+                writeln!(
+                    out,
+                    "{} {} files and {} folders, {} freed{}",
+                    if args.dry_run {
+                        "Would remove"
+                    } else {
+                        "Removed"
+                    },
+                    files,
+                    dirs,
+                    human_bytes(bytes),
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {} could not be removed", failed.len())
+                    }
+                )?;
+            }
+        }
+    }
+    for o in &failed {
+        eprintln!(
+            "pyc clean: {}: {}",
+            String::from_utf8_lossy(&o.path),
+            o.error.as_deref().unwrap_or("failed")
+        );
+    }
+    for r in errors {
+        let p = if r.source.is_some() {
+            r.source_display()
+        } else {
+            r.cache_display()
+        };
+        eprintln!("pyc clean: {p}: {}", r.detail.as_deref().unwrap_or("error"));
+    }
+    Ok(ExitCode::from(if failed.is_empty() && errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    }))
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }

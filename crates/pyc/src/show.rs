@@ -3,10 +3,36 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use pyc_format::header::{FLAG_CHECK_SOURCE, FLAG_HASH_BASED};
 use pyc_format::{utc_datetime, Header, Invalidation, MagicKind};
 use serde::Serialize;
 
 use crate::output::{show_path, Format, EXIT_FAILURE, EXIT_OK};
+
+// `pyc show ... | head` closes stdout early. The std `print!`/`println!` panic on that; these
+// module-local versions (same names, so the code below reads as usual) end the process quietly
+// instead, and turn any other write error into one line and exit 2.
+macro_rules! print {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(EXIT_OK));
+        }
+        eprintln!(
+            "pyc: cannot write to stdout: {}",
+            crate::output::io_error(e)
+        );
+        std::process::exit(i32::from(crate::output::EXIT_USAGE));
+    }
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,7 +57,11 @@ struct Report {
     release: Option<&'static str>,
     nearest_magic: Option<u16>,
     header_size: usize,
+    /// The PEP 552 flags word (16-byte headers), and its bits in `_classify_pyc`'s words.
     flags: Option<u32>,
+    hash_based: Option<bool>,
+    check_source: Option<bool>,
+    /// Bits other than those two: CPython refuses the pyc (`ImportError: invalid flags`).
     unknown_flags: u32,
     /// "timestamp", "checked-hash" or "unchecked-hash".
     invalidation: &'static str,
@@ -64,6 +94,8 @@ fn report(file: &std::path::Path, data: &[u8], h: &Header) -> Report {
         nearest_magic,
         header_size: h.size,
         flags: h.flags,
+        hash_based: h.flags.map(|f| f & FLAG_HASH_BASED != 0),
+        check_source: h.flags.map(|f| f & FLAG_CHECK_SOURCE != 0),
         unknown_flags: h.unknown_flags,
         invalidation,
         mtime,
@@ -97,7 +129,23 @@ fn print_text(r: &Report) {
     };
     println!("  header       {} bytes: {layout}", r.header_size);
     if let Some(flags) = r.flags {
-        print!("  flags        0x{flags:08x}: {}", r.invalidation);
+        let mut bits = Vec::new();
+        if r.hash_based == Some(true) {
+            bits.push("hash_based");
+        }
+        if r.check_source == Some(true) {
+            bits.push(if r.hash_based == Some(true) {
+                "check_source"
+            } else {
+                "check_source, meaningless without hash_based"
+            });
+        }
+        let bits = if bits.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", bits.join(", "))
+        };
+        print!("  flags        0x{flags:08x}: {}{bits}", r.invalidation);
         if r.unknown_flags != 0 {
             print!(
                 "; unknown bits 0x{:08x} (CPython rejects this pyc)",
@@ -118,17 +166,28 @@ fn print_text(r: &Report) {
     println!("  body         {} bytes of marshal data", r.body_size);
 }
 
+/// The whole file, if it is a regular file: a directory, FIFO or device is refused up front
+/// (reading `/dev/zero` or a FIFO would never end).
+fn read_regular_file(file: &std::path::Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(file).map_err(crate::output::io_error)?;
+    if meta.is_dir() {
+        return Err("is a directory, not a file".into());
+    }
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    std::fs::read(file).map_err(crate::output::io_error)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     let mut first = true;
     for file in &args.files {
-        let result = std::fs::read(file)
-            .map_err(crate::output::io_error)
-            .and_then(|data| {
-                Header::parse(&data)
-                    .map(|h| report(file, &data, &h))
-                    .map_err(|e| e.to_string())
-            });
+        let result = read_regular_file(file).and_then(|data| {
+            Header::parse(&data)
+                .map(|h| report(file, &data, &h))
+                .map_err(|e| e.to_string())
+        });
         match result {
             Ok(r) => match args.format {
                 Format::Json => println!("{}", serde_json::to_string(&r)?),

@@ -1,0 +1,692 @@
+//! Clean plans: what `pyc clean` removes, built from the same classification as `pyc status`
+//! ([`crate::classify`]), plus pyclean's debris topics, free-form `--erase` globs and empty
+//! folders. A plan is a list of paths in removal order (files first, then folders deepest
+//! first); [`execute`] carries it out, never following a symlink and never leaving the roots.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use globset::{GlobBuilder, GlobMatcher, GlobSet};
+use serde::Serialize;
+
+use crate::classify::{Place, Record, State};
+use crate::walk::{self, join, DirListing, EntryKind, WalkOptions};
+
+/// Which cache files to remove.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Sourceless pycs too (`--sourceless`).
+    pub sourceless: bool,
+    pub orphans: bool,
+    pub stale: bool,
+    pub foreign: bool,
+    pub leftovers: bool,
+    /// Cache files with one of these tags (`--tag cpython-311`).
+    pub tags: Vec<String>,
+}
+
+impl Selection {
+    /// No selective mode given: everything the interpreter can regenerate.
+    pub fn is_default(&self) -> bool {
+        !(self.orphans || self.stale || self.foreign || self.leftovers || !self.tags.is_empty())
+    }
+
+    /// Does this record name a cache file to remove?
+    pub fn wants(&self, r: &Record) -> bool {
+        if r.cache.is_none() || r.place == Place::None {
+            return false;
+        }
+        // Missing has no file; unwritable and errors are not files to remove.
+        if matches!(r.state, State::Missing | State::Unwritable | State::Error) {
+            return false;
+        }
+        if r.state == State::Sourceless {
+            return self.sourceless;
+        }
+        if self.is_default() {
+            return true;
+        }
+        (self.orphans && r.state == State::Orphan)
+            || (self.stale && r.state == State::Stale)
+            || (self.foreign && r.state == State::Foreign)
+            || (self.leftovers && r.state == State::Leftover)
+            || r.tag.as_ref().is_some_and(|t| self.tags.contains(t))
+    }
+}
+
+/// How an item is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemKind {
+    /// `unlink` (a symlink is removed itself, never its target).
+    File,
+    /// `rmdir`; a folder that is not empty is an error.
+    Dir,
+    /// `rmdir` if empty; kept silently otherwise (`__pycache__`, `--folders`).
+    DirIfEmpty,
+}
+
+/// One path to remove and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    #[serde(serialize_with = "ser_bytes")]
+    pub path: Vec<u8>,
+    pub kind: ItemKind,
+    /// "orphan", "stale", "foreign", "leftover", "sourceless", "fresh", "debris:pytest",
+    /// "erase", "empty __pycache__", "empty folder".
+    pub why: String,
+}
+
+fn ser_bytes<S: serde::Serializer>(p: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(p))
+}
+
+/// A path that will not be removed, and why (through a symlink, ...).
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    #[serde(serialize_with = "ser_bytes")]
+    pub path: Vec<u8>,
+    pub why: String,
+}
+
+/// What to remove, in order.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Plan {
+    pub items: Vec<Item>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Cache files to remove from classification records, then the `__pycache__` folders that
+/// held them (if they end up empty).
+pub fn bytecode_items(records: &[Record], sel: &Selection) -> Plan {
+    let mut plan = Plan::default();
+    let mut files: Vec<(&[u8], &Record)> = records
+        .iter()
+        .filter(|r| sel.wants(r))
+        .filter_map(|r| r.cache.as_deref().map(|c| (c, r)))
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(b.0));
+    files.dedup_by(|a, b| a.0 == b.0);
+    let mut pycache_dirs: Vec<Vec<u8>> = Vec::new();
+    for (path, r) in files {
+        if r.through_symlink {
+            plan.skipped.push(Skipped {
+                path: path.to_vec(),
+                why: "reached through a symlink: not removed".into(),
+            });
+            continue;
+        }
+        plan.items.push(Item {
+            path: path.to_vec(),
+            kind: ItemKind::File,
+            why: r.state.as_str().to_string(),
+        });
+        if r.place == Place::Pycache {
+            let (dir, _) = crate::paths::path_split(path);
+            if pycache_dirs.last().map(Vec::as_slice) != Some(dir) {
+                pycache_dirs.push(dir.to_vec());
+            }
+        }
+    }
+    pycache_dirs.dedup();
+    for d in pycache_dirs {
+        plan.items.push(Item {
+            path: d,
+            kind: ItemKind::DirIfEmpty,
+            why: "empty __pycache__".into(),
+        });
+    }
+    plan
+}
+
+/// What a debris pattern removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebrisKind {
+    /// The folder and everything in it.
+    Tree,
+    /// A file.
+    File,
+    /// The folder, if it is empty once the rest is gone.
+    EmptyDir,
+}
+
+/// One debris pattern: an optional parent folder name, a glob on the name, and the kind.
+pub struct DebrisPattern {
+    pub parent: Option<&'static str>,
+    pub name: &'static str,
+    pub kind: DebrisKind,
+}
+
+const fn tree(name: &'static str) -> DebrisPattern {
+    DebrisPattern {
+        parent: None,
+        name,
+        kind: DebrisKind::Tree,
+    }
+}
+const fn file(name: &'static str) -> DebrisPattern {
+    DebrisPattern {
+        parent: None,
+        name,
+        kind: DebrisKind::File,
+    }
+}
+
+/// pyclean 3.7's debris topics (`pyclean/debris.py`), as data: `X/**/*` plus `X/` is a tree.
+pub static DEBRIS_TOPICS: &[(&str, &[DebrisPattern])] = &[
+    ("cache", &[tree(".cache")]),
+    ("complexipy", &[tree(".complexipy_cache")]),
+    (
+        "coverage",
+        &[
+            file(".coverage"),
+            file("coverage.json"),
+            file("coverage.lcov"),
+            file("coverage.xml"),
+            tree("htmlcov"),
+        ],
+    ),
+    ("jupyter", &[tree(".ipynb_checkpoints")]),
+    ("mypy", &[tree(".mypy_cache")]),
+    (
+        "package",
+        &[
+            DebrisPattern {
+                parent: Some("build"),
+                name: "bdist.*",
+                kind: DebrisKind::Tree,
+            },
+            DebrisPattern {
+                parent: Some("build"),
+                name: "lib",
+                kind: DebrisKind::Tree,
+            },
+            DebrisPattern {
+                parent: None,
+                name: "build",
+                kind: DebrisKind::EmptyDir,
+            },
+            tree("dist"),
+            tree("sdist"),
+            tree("*.egg-info"),
+        ],
+    ),
+    (
+        "pyright",
+        &[
+            tree(".pyright-app-cache-*"),
+            tree(".pyright-stubs-*"),
+            DebrisPattern {
+                parent: None,
+                name: ".pyright",
+                kind: DebrisKind::EmptyDir,
+            },
+        ],
+    ),
+    ("pytest", &[tree(".pytest_cache"), file("pytestdebug.log")]),
+    ("ruff", &[tree(".ruff_cache")]),
+    ("tox", &[tree(".tox")]),
+];
+
+/// Topics a bare `--debris` selects (pyclean's defaults).
+pub const DEBRIS_DEFAULT: &[&str] = &["cache", "coverage", "package", "pytest", "ruff"];
+
+/// pyclean's default ignore list.
+pub const DEFAULT_IGNORE: &[&str] = &[
+    ".direnv",
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".venv",
+    "node_modules",
+    "venv",
+];
+
+fn glob(pat: &str) -> Option<GlobMatcher> {
+    GlobBuilder::new(pat)
+        .literal_separator(true)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher())
+}
+
+/// Add every file and folder under `dir` (post-order: contents before the folder) to `out`,
+/// never following symlinks.
+fn expand_tree(
+    dirfd: rustix::fd::BorrowedFd<'_>,
+    path: &[u8],
+    name: &[u8],
+    why: &str,
+    out: &mut Vec<Item>,
+    skipped: &mut Vec<Skipped>,
+) {
+    let full = join(path, name);
+    match walk::open_dir_at(dirfd, name) {
+        Ok(fd) => match walk::read_entries(rustix::fd::AsFd::as_fd(&fd)) {
+            Ok(mut entries) => {
+                entries.sort_by(|a, b| a.name.cmp(&b.name));
+                for e in &entries {
+                    if e.kind == EntryKind::Dir {
+                        expand_tree(
+                            rustix::fd::AsFd::as_fd(&fd),
+                            &full,
+                            &e.name,
+                            why,
+                            out,
+                            skipped,
+                        );
+                    } else {
+                        out.push(Item {
+                            path: join(&full, &e.name),
+                            kind: ItemKind::File,
+                            why: why.to_string(),
+                        });
+                    }
+                }
+                out.push(Item {
+                    path: full,
+                    kind: ItemKind::Dir,
+                    why: why.to_string(),
+                });
+            }
+            Err(e) => skipped.push(Skipped {
+                path: full,
+                why: format!("cannot list: {}", std::io::Error::from(e)),
+            }),
+        },
+        // A symlink (or a file) where a folder was expected: remove the link, not its target.
+        Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::NOTDIR) => out.push(Item {
+            path: full,
+            kind: ItemKind::File,
+            why: why.to_string(),
+        }),
+        Err(e) => skipped.push(Skipped {
+            path: full,
+            why: format!("cannot open: {}", std::io::Error::from(e)),
+        }),
+    }
+}
+
+/// Debris of the given topics under the roots: every level of the tree is searched, ignored
+/// folders are not descended, and a removed folder is not searched further.
+pub fn debris_items(roots: &[&Path], topics: &[String], walk_opts: &WalkOptions) -> Plan {
+    let patterns: Vec<(&str, &DebrisPattern, GlobMatcher)> = DEBRIS_TOPICS
+        .iter()
+        .filter(|(t, _)| topics.iter().any(|x| x == t))
+        .flat_map(|(t, ps)| {
+            ps.iter()
+                .filter_map(move |p| glob(p.name).map(|m| (*t, p, m)))
+        })
+        .collect();
+    let found = Mutex::new(Plan::default());
+    let mut opts = walk_opts.clone();
+    // Folders that will be removed as a whole are not walked into.
+    opts.not_descended.extend(
+        DEBRIS_TOPICS
+            .iter()
+            .filter(|(t, _)| topics.iter().any(|x| x == t))
+            .flat_map(|(_, ps)| ps.iter())
+            .filter(|p| p.kind == DebrisKind::Tree && p.parent.is_none() && !p.name.contains('*'))
+            .map(|p| p.name.as_bytes().to_vec()),
+    );
+    let ignored = |name: &[u8]| walk_opts.ignore.iter().any(|i| i.as_slice() == name);
+    let visit = |d: &DirListing<'_>| {
+        let mut items = Vec::new();
+        let mut skipped = Vec::new();
+        // pyclean drops matches that are in its ignore list (so `.tox` needs `--no-ignore .tox`).
+        let mut sorted: Vec<&walk::Entry> =
+            d.entries.iter().filter(|e| !ignored(&e.name)).collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        for (topic, p, m) in &patterns {
+            let why = format!("debris:{topic}");
+            match p.parent {
+                Some(parent) => {
+                    let Some(pe) = sorted
+                        .iter()
+                        .find(|e| e.name == parent.as_bytes() && e.kind == EntryKind::Dir)
+                    else {
+                        continue;
+                    };
+                    let Ok(pfd) = walk::open_dir_at(d.fd, &pe.name) else {
+                        continue;
+                    };
+                    let Ok(mut sub) = walk::read_entries(rustix::fd::AsFd::as_fd(&pfd)) else {
+                        continue;
+                    };
+                    sub.sort_by(|a, b| a.name.cmp(&b.name));
+                    let ppath = join(d.path, &pe.name);
+                    for e in sub
+                        .iter()
+                        .filter(|e| m.is_match(crate::bytes_path(&e.name)))
+                    {
+                        if e.kind == EntryKind::Dir {
+                            expand_tree(
+                                rustix::fd::AsFd::as_fd(&pfd),
+                                &ppath,
+                                &e.name,
+                                &why,
+                                &mut items,
+                                &mut skipped,
+                            );
+                        }
+                    }
+                }
+                None => {
+                    for e in sorted
+                        .iter()
+                        .filter(|e| m.is_match(crate::bytes_path(&e.name)))
+                    {
+                        match (p.kind, e.kind) {
+                            (DebrisKind::Tree, EntryKind::Dir) => {
+                                expand_tree(d.fd, d.path, &e.name, &why, &mut items, &mut skipped)
+                            }
+                            (DebrisKind::Tree, EntryKind::Symlink) => items.push(Item {
+                                path: join(d.path, &e.name),
+                                kind: ItemKind::File,
+                                why: why.clone(),
+                            }),
+                            (DebrisKind::File, k) if k != EntryKind::Dir => items.push(Item {
+                                path: join(d.path, &e.name),
+                                kind: ItemKind::File,
+                                why: why.clone(),
+                            }),
+                            (DebrisKind::EmptyDir, EntryKind::Dir) => items.push(Item {
+                                path: join(d.path, &e.name),
+                                kind: ItemKind::DirIfEmpty,
+                                why: why.clone(),
+                            }),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        if !items.is_empty() || !skipped.is_empty() {
+            let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
+            f.items.extend(items);
+            f.skipped.extend(skipped);
+        }
+    };
+    let issue = |i: walk::WalkIssue| {
+        let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
+        f.skipped.push(Skipped {
+            path: i.path,
+            why: i.message,
+        });
+    };
+    walk::walk(roots, &opts, &visit, &issue);
+    let mut plan = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    order(&mut plan.items);
+    plan
+}
+
+/// `--erase GLOB`: paths under each root (relative, `**` crosses folders) matching a glob.
+/// Files are removed; folders only if empty (pyclean's rule: list `dir/**/*` and `dir`).
+pub fn erase_items(roots: &[&Path], globs: &GlobSet, walk_opts: &WalkOptions) -> Plan {
+    let found = Mutex::new(Plan::default());
+    for root in roots {
+        let rb = crate::path_bytes(root);
+        let rb: &[u8] = if rb == b"." { b"" } else { rb };
+        let rel = |p: &[u8]| -> Vec<u8> {
+            let r = p.strip_prefix(rb).unwrap_or(p);
+            r.strip_prefix(b"/").unwrap_or(r).to_vec()
+        };
+        let visit = |d: &DirListing<'_>| {
+            let mut items = Vec::new();
+            for e in d.entries {
+                let full = join(d.path, &e.name);
+                if globs.is_match(crate::bytes_path(&rel(&full))) {
+                    items.push(Item {
+                        path: full,
+                        kind: if e.kind == EntryKind::Dir {
+                            ItemKind::Dir
+                        } else {
+                            ItemKind::File
+                        },
+                        why: "erase".into(),
+                    });
+                }
+            }
+            if !items.is_empty() {
+                found
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .items
+                    .extend(items);
+            }
+        };
+        let issue = |i: walk::WalkIssue| {
+            found
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .skipped
+                .push(Skipped {
+                    path: i.path,
+                    why: i.message,
+                });
+        };
+        walk::walk(&[root], walk_opts, &visit, &issue);
+    }
+    let mut plan = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    order(&mut plan.items);
+    plan
+}
+
+/// Every folder under the roots (not the roots), deepest first, to remove if empty.
+pub fn empty_folder_items(roots: &[&Path], walk_opts: &WalkOptions) -> Plan {
+    let found = Mutex::new(Vec::new());
+    let visit = |d: &DirListing<'_>| {
+        let dirs: Vec<Item> = d
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Dir)
+            .map(|e| Item {
+                path: join(d.path, &e.name),
+                kind: ItemKind::DirIfEmpty,
+                why: "empty folder".into(),
+            })
+            .collect();
+        found.lock().unwrap_or_else(|e| e.into_inner()).extend(dirs);
+    };
+    let mut opts = walk_opts.clone();
+    opts.not_descended.clear();
+    walk::walk(roots, &opts, &visit, &|_| {});
+    let mut items = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    order(&mut items);
+    Plan {
+        items,
+        skipped: Vec::new(),
+    }
+}
+
+/// Removal order: files first (by path), then folders deepest first.
+pub fn order(items: &mut Vec<Item>) {
+    items.sort_by(|a, b| {
+        let da = a.kind != ItemKind::File;
+        let db = b.kind != ItemKind::File;
+        da.cmp(&db).then_with(|| {
+            if da {
+                let depth = |p: &[u8]| p.iter().filter(|&&c| c == b'/').count();
+                depth(&b.path)
+                    .cmp(&depth(&a.path))
+                    .then_with(|| b.path.cmp(&a.path))
+            } else {
+                a.path.cmp(&b.path)
+            }
+        })
+    });
+    items.dedup_by(|a, b| a.path == b.path);
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    #[serde(serialize_with = "ser_bytes")]
+    pub path: Vec<u8>,
+    pub kind: ItemKind,
+    pub why: String,
+    /// "removed", "would-remove", "kept-not-empty", "failed", "refused".
+    pub result: &'static str,
+    pub bytes: u64,
+    pub error: Option<String>,
+}
+
+/// Is `path` inside one of `roots` (or a root itself, which is never removed)?
+fn inside(path: &[u8], roots: &[Vec<u8>]) -> bool {
+    roots.iter().any(|r| {
+        if r.is_empty() {
+            // root ".": relative paths not climbing out.
+            !path.starts_with(b"/") && !path.starts_with(b"../") && path != b".."
+        } else {
+            path.len() > r.len()
+                && path.starts_with(r)
+                && (r.ends_with(b"/") || path[r.len()] == b'/')
+        }
+    }) && !path.split(|&c| c == b'/').any(|c| c == b"..")
+}
+
+/// Remove `name` relative to its parent folder, which is opened with `O_NOFOLLOW`: a parent
+/// swapped for a symlink since the walk is refused (`ELOOP`), not followed.
+fn remove_at(
+    path: &[u8],
+    is_dir: bool,
+    parent: &mut Option<(Vec<u8>, rustix::fd::OwnedFd)>,
+) -> std::io::Result<()> {
+    use rustix::fs::{openat, unlinkat, AtFlags, Mode, OFlags, CWD};
+    let (dir, name) = crate::paths::path_split(path);
+    let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+    if parent.as_ref().map(|(d, _)| d.as_slice()) != Some(dir) {
+        let fd = openat(
+            CWD,
+            dir,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        *parent = Some((dir.to_vec(), fd));
+    }
+    let Some((_, fd)) = parent.as_ref() else {
+        return Err(std::io::ErrorKind::NotFound.into());
+    };
+    let flags = if is_dir {
+        AtFlags::REMOVEDIR
+    } else {
+        AtFlags::empty()
+    };
+    unlinkat(fd, name, flags).map_err(std::io::Error::from)
+}
+
+/// Carry out a plan (or, with `dry_run`, only say what would go). A path outside the roots
+/// is refused; an error on one path is recorded and the rest goes on. Files are removed in
+/// parallel (unlink dominates on most file systems), then folders deepest first.
+pub fn execute(plan: &Plan, roots: &[Vec<u8>], dry_run: bool) -> Vec<Outcome> {
+    if dry_run {
+        return execute_in_order(&plan.items, roots, true);
+    }
+    use rayon::prelude::*;
+    let split = plan
+        .items
+        .iter()
+        .position(|i| i.kind != ItemKind::File)
+        .unwrap_or(plan.items.len());
+    let (files, dirs) = plan.items.split_at(split);
+    let mut out: Vec<Outcome> = files
+        .par_chunks(256)
+        .flat_map_iter(|chunk| execute_in_order(chunk, roots, false))
+        .collect();
+    out.extend(execute_in_order(dirs, roots, false));
+    out
+}
+
+fn execute_in_order(items: &[Item], roots: &[Vec<u8>], dry_run: bool) -> Vec<Outcome> {
+    let mut out = Vec::with_capacity(items.len());
+    // A dry run predicts which folders become empty from what it would have removed.
+    let mut gone: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    // The open parent folder of the last removal (items are sorted, so siblings share it).
+    let mut parent: Option<(Vec<u8>, rustix::fd::OwnedFd)> = None;
+    for it in items {
+        let p = crate::bytes_path(&it.path);
+        let mut o = Outcome {
+            path: it.path.clone(),
+            kind: it.kind,
+            why: it.why.clone(),
+            result: "removed",
+            bytes: 0,
+            error: None,
+        };
+        if !inside(&it.path, roots) {
+            o.result = "refused";
+            o.error = Some("outside the given roots".into());
+            out.push(o);
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(p);
+        if let Ok(m) = &meta {
+            if it.kind == ItemKind::File {
+                o.bytes = m.len();
+            }
+        }
+        if dry_run {
+            o.result = "would-remove";
+            let is_dir = it.kind != ItemKind::File
+                && !meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
+            if is_dir {
+                let empty = match std::fs::read_dir(p) {
+                    Ok(rd) => rd
+                        .flatten()
+                        .all(|e| gone.contains(crate::path_bytes(&p.join(e.file_name())))),
+                    Err(_) => false,
+                };
+                if !empty {
+                    o.result = if it.kind == ItemKind::DirIfEmpty {
+                        "kept-not-empty"
+                    } else {
+                        "failed"
+                    };
+                    if o.result == "failed" {
+                        o.error = Some("directory not empty".into());
+                    }
+                }
+            } else if meta.is_err() {
+                o.result = "failed";
+                o.error = Some("no such file or directory".into());
+            }
+            if o.result == "would-remove" {
+                gone.insert(it.path.clone());
+            }
+            out.push(o);
+            continue;
+        }
+        let is_dir =
+            it.kind != ItemKind::File && !meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
+        let r = remove_at(&it.path, is_dir, &mut parent);
+        match r {
+            Ok(()) => {}
+            Err(e)
+                if it.kind == ItemKind::DirIfEmpty
+                    && (e.kind() == std::io::ErrorKind::DirectoryNotEmpty
+                        || e.raw_os_error() == Some(39)) =>
+            {
+                o.result = "kept-not-empty";
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound && it.kind == ItemKind::DirIfEmpty =>
+            {
+                o.result = "kept-not-empty";
+            }
+            Err(e) => {
+                o.result = "failed";
+                o.bytes = 0;
+                o.error = Some(
+                    e.to_string()
+                        .split(" (os error")
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                );
+            }
+        }
+        out.push(o);
+    }
+    out
+}

@@ -1,0 +1,290 @@
+//! A parallel directory walker built for cache classification.
+//!
+//! One task per directory on rayon's pool. Each directory is opened once (`O_DIRECTORY`,
+//! `O_NOFOLLOW` below the roots) and read with `getdents`; entry kinds come from `d_type`,
+//! so no file is stat-ed by the walker. The visitor gets the directory's descriptor and can
+//! open or stat entries relative to it (`openat`/`statat`) without re-resolving the path.
+//!
+//! Symlinked folders are never descended (a root given as a symlink is, as `find -H` does).
+//! Problems (unreadable folders, entries of unknown type that cannot be stat-ed) are reported
+//! per path through the `issue` callback and never stop the walk.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+use std::sync::Arc;
+
+use globset::GlobSet;
+use rustix::fs::{openat, statat, AtFlags, Dir, FileType, Mode, OFlags, CWD};
+
+/// What a directory entry is, from `d_type` (never following a symlink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+    Unknown,
+}
+
+impl EntryKind {
+    fn from_file_type(t: FileType) -> EntryKind {
+        match t {
+            FileType::RegularFile => EntryKind::File,
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            FileType::Fifo => EntryKind::Fifo,
+            FileType::Socket => EntryKind::Socket,
+            FileType::CharacterDevice => EntryKind::CharDevice,
+            FileType::BlockDevice => EntryKind::BlockDevice,
+            FileType::Unknown => EntryKind::Unknown,
+        }
+    }
+
+    /// A short name for messages ("a FIFO", "a socket", ...).
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntryKind::File => "a regular file",
+            EntryKind::Dir => "a directory",
+            EntryKind::Symlink => "a symlink",
+            EntryKind::Fifo => "a FIFO",
+            EntryKind::Socket => "a socket",
+            EntryKind::CharDevice => "a character device",
+            EntryKind::BlockDevice => "a block device",
+            EntryKind::Unknown => "of unknown type",
+        }
+    }
+}
+
+/// One entry of a directory.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: Vec<u8>,
+    pub kind: EntryKind,
+}
+
+/// A directory as the visitor sees it.
+pub struct DirListing<'a> {
+    /// The directory's path as walked (the root as given, joined with entry names).
+    pub path: &'a [u8],
+    /// Its open descriptor, for `openat`/`statat` relative to it.
+    pub fd: BorrowedFd<'a>,
+    /// Entries other than `.` and `..`, in directory order.
+    pub entries: &'a [Entry],
+    /// Only these names count (a root that was a file): the directory is not descended.
+    pub only: Option<&'a [u8]>,
+}
+
+/// A problem met while walking, reported for one path.
+#[derive(Debug, Clone)]
+pub struct WalkIssue {
+    pub path: Vec<u8>,
+    pub message: String,
+}
+
+/// Which folders to skip.
+#[derive(Default, Clone)]
+pub struct WalkOptions {
+    /// Globs matched against a path (as walked) and against its bare name: a match is skipped,
+    /// files and folders alike.
+    pub exclude: Option<GlobSet>,
+    /// Folder names (or `a/b` multi-part tails) never descended.
+    pub ignore: Vec<Vec<u8>>,
+    /// Folder names descended by the visitor itself, not by the walker (`__pycache__`).
+    pub not_descended: Vec<Vec<u8>>,
+}
+
+impl WalkOptions {
+    /// Is the entry `name` at `path` excluded by a glob?
+    pub fn excluded(&self, path: &[u8], name: &[u8]) -> bool {
+        match &self.exclude {
+            None => false,
+            Some(set) => {
+                set.is_match(crate::bytes_path(path)) || set.is_match(crate::bytes_path(name))
+            }
+        }
+    }
+
+    fn ignored_dir(&self, path: &[u8], name: &[u8]) -> bool {
+        self.ignore.iter().any(|ig| {
+            if ig.contains(&b'/') {
+                path.ends_with(ig)
+                    && (path.len() == ig.len() || path[path.len() - ig.len() - 1] == b'/')
+            } else {
+                ig.as_slice() == name
+            }
+        }) || self.not_descended.iter().any(|n| n.as_slice() == name)
+    }
+}
+
+/// `parent/name` as bytes.
+pub fn join(parent: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(parent.len() + 1 + name.len());
+    p.extend_from_slice(parent);
+    if !parent.is_empty() && !parent.ends_with(b"/") {
+        p.push(b'/');
+    }
+    p.extend_from_slice(name);
+    p
+}
+
+fn io_message(e: rustix::io::Errno) -> String {
+    std::io::Error::from(e)
+        .to_string()
+        .split(" (os error")
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Open a directory entry below a walked folder: never through a symlink.
+pub fn open_dir_at(dirfd: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<OwnedFd> {
+    openat(
+        dirfd,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Read every entry of an open directory.
+pub fn read_entries(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
+    let mut dir = Dir::read_from(fd)?;
+    let mut out = Vec::new();
+    while let Some(e) = dir.read() {
+        let e = e?;
+        let name: &CStr = e.file_name();
+        let name = name.to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        out.push(Entry {
+            name: name.to_vec(),
+            kind: EntryKind::from_file_type(e.file_type()),
+        });
+    }
+    Ok(out)
+}
+
+/// Resolve `d_type == DT_UNKNOWN` (some file systems) with one `lstat`.
+fn resolve_unknown(fd: BorrowedFd<'_>, entries: &mut [Entry]) {
+    for e in entries.iter_mut().filter(|e| e.kind == EntryKind::Unknown) {
+        if let Ok(st) = statat(fd, e.name.as_slice(), AtFlags::SYMLINK_NOFOLLOW) {
+            e.kind = EntryKind::from_file_type(FileType::from_raw_mode(st.st_mode));
+        }
+    }
+}
+
+struct Ctx<'v> {
+    opts: &'v WalkOptions,
+    visit: &'v (dyn Fn(&DirListing<'_>) + Sync),
+    issue: &'v (dyn Fn(WalkIssue) + Sync),
+}
+
+/// Walk `roots` in parallel, calling `visit` once per directory (roots that are files are
+/// visited as their parent folder restricted to that one name).
+pub fn walk(
+    roots: &[&Path],
+    opts: &WalkOptions,
+    visit: &(dyn Fn(&DirListing<'_>) + Sync),
+    issue: &(dyn Fn(WalkIssue) + Sync),
+) {
+    let ctx = Ctx { opts, visit, issue };
+    rayon::scope(|scope| {
+        for root in roots {
+            let path = crate::path_bytes(root).to_vec();
+            let open_path: &[u8] = if path.is_empty() { b"." } else { &path };
+            match openat(
+                CWD,
+                open_path,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => {
+                    let ctx = &ctx;
+                    // `.` walks as bare names (`pkg/m.py`, not `./pkg/m.py`), as find would not.
+                    let path = if path == b"." { Vec::new() } else { path };
+                    scope.spawn(move |s| walk_dir(s, ctx, path, Arc::new(fd)));
+                }
+                Err(rustix::io::Errno::NOTDIR) => visit_single_file(&ctx, &path),
+                Err(e) => (ctx.issue)(WalkIssue {
+                    path,
+                    message: io_message(e),
+                }),
+            }
+        }
+    });
+}
+
+fn visit_single_file(ctx: &Ctx<'_>, path: &[u8]) {
+    let (parent, name) = crate::paths::path_split(path);
+    let parent_open: &[u8] = if parent.is_empty() { b"." } else { parent };
+    let fd = match openat(
+        CWD,
+        parent_open,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => {
+            return (ctx.issue)(WalkIssue {
+                path: path.to_vec(),
+                message: io_message(e),
+            })
+        }
+    };
+    match read_entries(fd.as_fd()) {
+        Ok(mut entries) => {
+            resolve_unknown(fd.as_fd(), &mut entries);
+            (ctx.visit)(&DirListing {
+                path: parent,
+                fd: fd.as_fd(),
+                entries: &entries,
+                only: Some(name),
+            });
+        }
+        Err(e) => (ctx.issue)(WalkIssue {
+            path: parent.to_vec(),
+            message: format!("cannot list: {}", io_message(e)),
+        }),
+    }
+}
+
+fn walk_dir<'s>(scope: &rayon::Scope<'s>, ctx: &'s Ctx<'s>, path: Vec<u8>, fd: Arc<OwnedFd>) {
+    let mut entries = match read_entries(fd.as_fd()) {
+        Ok(e) => e,
+        Err(e) => {
+            return (ctx.issue)(WalkIssue {
+                path,
+                message: format!("cannot list folder: {}", io_message(e)),
+            })
+        }
+    };
+    resolve_unknown(fd.as_fd(), &mut entries);
+    entries.retain(|e| !ctx.opts.excluded(&join(&path, &e.name), &e.name));
+    (ctx.visit)(&DirListing {
+        path: &path,
+        fd: fd.as_fd(),
+        entries: &entries,
+        only: None,
+    });
+    for e in entries.iter().filter(|e| e.kind == EntryKind::Dir) {
+        let child = join(&path, &e.name);
+        if ctx.opts.ignored_dir(&child, &e.name) {
+            continue;
+        }
+        match open_dir_at(fd.as_fd(), &e.name) {
+            Ok(cfd) => scope.spawn(move |s| walk_dir(s, ctx, child, Arc::new(cfd))),
+            // Replaced by a symlink since it was listed: not followed.
+            Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::NOTDIR) => {}
+            Err(rustix::io::Errno::NOENT) => {}
+            Err(err) => (ctx.issue)(WalkIssue {
+                path: child,
+                message: format!("cannot open folder: {}", io_message(err)),
+            }),
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! The marshal writer, in canonical form.
+//!
+//! CPython's `marshal.dumps` sets `FLAG_REF` on every object whose reference count is above
+//! one when it is written (and on interned strings), so the bytes of a pyc depend on what
+//! else the compiling process holds: the same source compiled in a warm worker and in a
+//! fresh process gives different pycs (python/cpython#78274, #98819, #129724; uv#10619).
+//! The loaded code objects are equal; only the flags and back-reference numbers differ.
+//!
+//! The **canonical form** removes that noise, in the spirit of Fedora's add-determinism:
+//! * `FLAG_REF` only on objects that are referenced again later in the data (sharing is
+//!   object identity, [`std::sync::Arc::ptr_eq`]: for data from [`crate::marshal`] exactly
+//!   the `r` references of the original file), and back-references numbered accordingly;
+//! * set and frozenset elements sorted by their own canonical marshal bytes (CPython 3.11+
+//!   sorts by the bytes of its own dump, which carry refcount-dependent flags; 3.10 and older
+//!   write hash order, which depends on the hash seed);
+//! * everything else exactly as CPython writes it for the given marshal version: the type
+//!   code chosen by value (`i`/`I`/`l`, `z`/`a`/`u`, `)`/`(`...), interned strings as interned
+//!   codes, Python 2's interned-string table (`t`, then `R` by value).
+//!
+//! [`canonical_pyc`] rewrites a whole pyc (header kept byte for byte, any bytes after the
+//! marshalled object dropped); [`is_canonical_pyc`] says whether a pyc already is canonical.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use num_bigint::Sign;
+
+use crate::code::{Code, CodeField, CodeFormat};
+use crate::marshal::{read_pyc, type_code as tc, PycError};
+use crate::object::{ObjRef, Object, PyStr};
+use crate::version_info;
+
+/// How to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// `marshal.version` of the target (0–6).
+    pub marshal_version: u8,
+    /// Code-object layout, and with it Python 2 or 3 semantics.
+    pub format: CodeFormat,
+}
+
+/// An object the target marshal version cannot write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    #[error("a {what} needs marshal version {needs}, writing version {version}")]
+    NeedsVersion {
+        what: &'static str,
+        needs: u8,
+        version: u8,
+    },
+    #[error("the code object layout of the data differs from the target's ({0:?})")]
+    CodeFormat(CodeFormat),
+}
+
+/// Canonical marshal bytes of `obj`.
+pub fn dumps(obj: &ObjRef, options: WriteOptions) -> Result<Vec<u8>, WriteError> {
+    let mut w = Writer::new(options);
+    w.dump(obj)?;
+    Ok(w.out)
+}
+
+/// The canonical form of a whole pyc: the header as is, then the canonical marshal body.
+pub fn canonical_pyc(data: &[u8]) -> Result<Vec<u8>, CanonicalError> {
+    let pyc = read_pyc(data)?;
+    let version = pyc
+        .header
+        .magic
+        .version()
+        .and_then(version_info)
+        .map_or(4, |v| v.marshal_version);
+    let options = WriteOptions {
+        marshal_version: version,
+        format: pyc.format,
+    };
+    let mut out = data.get(..pyc.header.size).unwrap_or_default().to_vec();
+    out.extend(dumps(&pyc.body, options)?);
+    Ok(out)
+}
+
+/// Whether a pyc is in canonical form (its bytes equal [`canonical_pyc`] of them).
+pub fn is_canonical_pyc(data: &[u8]) -> Result<bool, CanonicalError> {
+    Ok(canonical_pyc(data)? == data)
+}
+
+/// Why a pyc could not be put in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CanonicalError {
+    #[error("{0}")]
+    Read(#[from] PycError),
+    #[error("{0}")]
+    Write(#[from] WriteError),
+}
+
+fn key(o: &ObjRef) -> *const Object {
+    Arc::as_ptr(o)
+}
+
+enum Task<'a> {
+    Obj(&'a ObjRef),
+    Int(i32),
+    Byte(u8),
+}
+
+struct Writer {
+    options: WriteOptions,
+    out: Vec<u8>,
+    /// Objects seen more than once (pass 1) → their ref index once written (pass 2).
+    shared: HashMap<*const Object, Option<u32>>,
+    next_ref: u32,
+    /// Python 2 interned strings written so far → their `R` index.
+    strings: HashMap<Box<[u8]>, u32>,
+    /// Element order of each set, by canonical bytes.
+    set_order: HashMap<*const Object, Vec<usize>>,
+}
+
+impl Writer {
+    fn new(options: WriteOptions) -> Writer {
+        Writer {
+            options,
+            out: Vec::new(),
+            shared: HashMap::new(),
+            next_ref: 0,
+            strings: HashMap::new(),
+            set_order: HashMap::new(),
+        }
+    }
+
+    fn refs(&self) -> bool {
+        self.options.marshal_version >= 3 && !self.options.format.python2()
+    }
+
+    fn dump(&mut self, obj: &ObjRef) -> Result<(), WriteError> {
+        if self.refs() {
+            self.find_shared(obj)?;
+        }
+        self.write(obj)
+    }
+
+    /// The order in which a set's elements are written.
+    fn order(&mut self, set: &ObjRef, items: &[ObjRef]) -> Result<Vec<usize>, WriteError> {
+        if let Some(o) = self.set_order.get(&key(set)) {
+            return Ok(o.clone());
+        }
+        let mut keyed = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            keyed.push((dumps(item, self.options)?, i));
+        }
+        keyed.sort();
+        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        self.set_order.insert(key(set), order.clone());
+        Ok(order)
+    }
+
+    /// Pass 1: which objects occur more than once (children are visited at first sight only,
+    /// as later occurrences become references).
+    fn find_shared(&mut self, root: &ObjRef) -> Result<(), WriteError> {
+        let mut seen: HashMap<*const Object, ()> = HashMap::new();
+        let mut stack: Vec<ObjRef> = vec![root.clone()];
+        while let Some(o) = stack.pop() {
+            if o.is_singleton() {
+                continue;
+            }
+            if seen.insert(key(&o), ()).is_some() {
+                self.shared.insert(key(&o), None);
+                continue;
+            }
+            // Push children in reverse so they are visited in write order.
+            let mut children: Vec<ObjRef> = Vec::new();
+            match &*o {
+                Object::Tuple(xs) | Object::List(xs) => children.extend(xs.iter().cloned()),
+                Object::Set(xs) | Object::FrozenSet(xs) => {
+                    let order = self.order(&o, xs)?;
+                    children.extend(order.iter().filter_map(|&i| xs.get(i).cloned()));
+                }
+                Object::Dict(kv) | Object::FrozenDict(kv) => {
+                    for (k, v) in kv {
+                        children.push(k.clone());
+                        children.push(v.clone());
+                    }
+                }
+                Object::Slice(p) => children.extend(p.iter().cloned()),
+                Object::Code(c) => children.extend(code_objects(c)),
+                _ => {}
+            }
+            stack.extend(children.into_iter().rev());
+        }
+        Ok(())
+    }
+
+    fn i32(&mut self, v: i32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn len(&mut self, n: usize) {
+        self.i32(i32::try_from(n).unwrap_or(i32::MAX));
+    }
+
+    fn need(&self, what: &'static str, needs: u8) -> Result<(), WriteError> {
+        if self.options.marshal_version < needs {
+            return Err(WriteError::NeedsVersion {
+                what,
+                needs,
+                version: self.options.marshal_version,
+            });
+        }
+        Ok(())
+    }
+
+    /// Pass 2.
+    fn write<'a>(&mut self, root: &'a ObjRef) -> Result<(), WriteError> {
+        let py2 = self.options.format.python2();
+        let v = self.options.marshal_version;
+        let mut stack: Vec<Task<'a>> = vec![Task::Obj(root)];
+        while let Some(task) = stack.pop() {
+            let o = match task {
+                Task::Obj(o) => o,
+                Task::Int(i) => {
+                    if self.options.format.int_width() == 4 {
+                        self.i32(i);
+                    } else {
+                        self.out.extend_from_slice(&(i as i16).to_le_bytes());
+                    }
+                    continue;
+                }
+                Task::Byte(b) => {
+                    self.out.push(b);
+                    continue;
+                }
+            };
+            // References.
+            let mut flag = 0u8;
+            if self.refs() {
+                if let Some(slot) = self.shared.get_mut(&key(o)) {
+                    match slot {
+                        Some(i) => {
+                            let i = *i;
+                            self.out.push(tc::REF);
+                            self.out.extend_from_slice(&i.to_le_bytes());
+                            continue;
+                        }
+                        None => {
+                            *slot = Some(self.next_ref);
+                            self.next_ref += 1;
+                            flag = tc::FLAG_REF;
+                        }
+                    }
+                }
+            }
+            match &**o {
+                Object::None => self.out.push(tc::NONE),
+                Object::True => self.out.push(tc::TRUE),
+                Object::False => self.out.push(tc::FALSE),
+                Object::Ellipsis => self.out.push(tc::ELLIPSIS),
+                Object::StopIteration => self.out.push(tc::STOPITER),
+                Object::Int(i) => {
+                    if let Ok(small) = i32::try_from(*i) {
+                        self.out.push(tc::INT | flag);
+                        self.i32(small);
+                    } else if py2 {
+                        self.out.push(tc::INT64 | flag);
+                        self.out.extend_from_slice(&i.to_le_bytes());
+                    } else {
+                        self.out.push(tc::LONG | flag);
+                        self.long(&num_bigint::BigInt::from(*i));
+                    }
+                }
+                Object::Long(b) => match i32::try_from(b) {
+                    Ok(small) if !py2 => {
+                        self.out.push(tc::INT | flag);
+                        self.i32(small);
+                    }
+                    _ => {
+                        self.out.push(tc::LONG | flag);
+                        self.long(b);
+                    }
+                },
+                Object::Float(f) => {
+                    if v > 1 {
+                        self.out.push(tc::BINARY_FLOAT | flag);
+                        self.out.extend_from_slice(&f.to_le_bytes());
+                    } else {
+                        self.out.push(tc::FLOAT | flag);
+                        self.text_float(*f);
+                    }
+                }
+                Object::Complex(re, im) => {
+                    if v > 1 {
+                        self.out.push(tc::BINARY_COMPLEX | flag);
+                        self.out.extend_from_slice(&re.to_le_bytes());
+                        self.out.extend_from_slice(&im.to_le_bytes());
+                    } else {
+                        self.out.push(tc::COMPLEX | flag);
+                        self.text_float(*re);
+                        self.text_float(*im);
+                    }
+                }
+                Object::Bytes(b) => {
+                    if py2 && b.interned && v >= 1 {
+                        if let Some(&i) = self.strings.get(&b.data) {
+                            self.out.push(tc::STRINGREF);
+                            self.i32(i as i32);
+                            continue;
+                        }
+                        let n = self.strings.len() as u32;
+                        self.strings.insert(b.data.clone(), n);
+                        self.out.push(tc::INTERNED | flag);
+                    } else {
+                        self.out.push(tc::STRING | flag);
+                    }
+                    self.len(b.data.len());
+                    self.out.extend_from_slice(&b.data);
+                }
+                Object::Str(s) => self.str(s, flag),
+                Object::Tuple(xs) => {
+                    if v >= 4 && xs.len() < 256 {
+                        self.out.push(tc::SMALL_TUPLE | flag);
+                        self.out.push(xs.len() as u8);
+                    } else {
+                        self.out.push(tc::TUPLE | flag);
+                        self.len(xs.len());
+                    }
+                    stack.extend(xs.iter().rev().map(Task::Obj));
+                }
+                Object::List(xs) => {
+                    self.out.push(tc::LIST | flag);
+                    self.len(xs.len());
+                    stack.extend(xs.iter().rev().map(Task::Obj));
+                }
+                Object::Set(xs) | Object::FrozenSet(xs) => {
+                    let frozen = matches!(**o, Object::FrozenSet(_));
+                    self.out
+                        .push(if frozen { tc::FROZENSET } else { tc::SET } | flag);
+                    self.len(xs.len());
+                    let order = self.order(o, xs)?;
+                    stack.extend(order.iter().rev().filter_map(|&i| xs.get(i)).map(Task::Obj));
+                }
+                Object::Dict(kv) | Object::FrozenDict(kv) => {
+                    let frozen = matches!(**o, Object::FrozenDict(_));
+                    if frozen {
+                        self.need("frozendict", 6)?;
+                    }
+                    self.out
+                        .push(if frozen { tc::FROZENDICT } else { tc::DICT } | flag);
+                    stack.push(Task::Byte(tc::NULL));
+                    for (k, val) in kv.iter().rev() {
+                        stack.push(Task::Obj(val));
+                        stack.push(Task::Obj(k));
+                    }
+                }
+                Object::Slice(p) => {
+                    self.need("slice", 5)?;
+                    self.out.push(tc::SLICE | flag);
+                    stack.extend(p.iter().rev().map(Task::Obj));
+                }
+                Object::Code(c) => {
+                    if c.format.fields() != self.options.format.fields() {
+                        return Err(WriteError::CodeFormat(c.format));
+                    }
+                    self.out.push(tc::CODE | flag);
+                    stack.extend(code_tasks(c).into_iter().rev());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn str(&mut self, s: &PyStr, flag: u8) {
+        let v = self.options.marshal_version;
+        let py2 = self.options.format.python2();
+        let b = s.utf8_bytes();
+        if !py2 && v >= 4 && s.is_ascii() {
+            let short = b.len() < 256;
+            let code = match (s.interned, short) {
+                (true, true) => tc::SHORT_ASCII_INTERNED,
+                (true, false) => tc::ASCII_INTERNED,
+                (false, true) => tc::SHORT_ASCII,
+                (false, false) => tc::ASCII,
+            };
+            self.out.push(code | flag);
+            if short {
+                self.out.push(b.len() as u8);
+            } else {
+                self.len(b.len());
+            }
+        } else {
+            let interned = !py2 && v >= 3 && s.interned;
+            self.out
+                .push(if interned { tc::INTERNED } else { tc::UNICODE } | flag);
+            self.len(b.len());
+        }
+        self.out.extend_from_slice(b);
+    }
+
+    /// `l`: digit count with the sign, then 15-bit digits, least significant first.
+    fn long(&mut self, b: &num_bigint::BigInt) {
+        let (sign, mag) = b.to_u32_digits();
+        let mut digits: Vec<u16> = Vec::new();
+        let (mut acc, mut bits) = (0u64, 0u32);
+        for w in mag {
+            acc |= u64::from(w) << bits;
+            bits += 32;
+            while bits >= 15 {
+                digits.push((acc & 0x7fff) as u16);
+                acc >>= 15;
+                bits -= 15;
+            }
+        }
+        while bits > 0 {
+            digits.push((acc & 0x7fff) as u16);
+            acc >>= 15;
+            bits = bits.saturating_sub(15);
+        }
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        let n = digits.len() as i32;
+        self.i32(if sign == Sign::Minus { -n } else { n });
+        for d in digits {
+            self.out.extend_from_slice(&d.to_le_bytes());
+        }
+    }
+
+    /// Marshal 0/1 text float: `PyOS_double_to_string(x, 'g', 17, 0)` (`%.17g`).
+    fn text_float(&mut self, x: f64) {
+        let s = format_g17(x);
+        self.out.push(s.len() as u8);
+        self.out.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// `%.17g`.
+fn format_g17(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    let e = format!("{:.16e}", x);
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if (-4..17).contains(&exp) {
+        let digits = digits.as_str();
+        let s = if exp >= 0 {
+            let p = (exp + 1) as usize;
+            format!("{}.{}", &digits[..p], &digits[p..])
+        } else {
+            format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
+        };
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        out.push_str(s);
+    } else {
+        let frac = digits[1..].trim_end_matches('0');
+        out.push_str(&digits[..1]);
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        ));
+    }
+    out
+}
+
+/// The object fields of a code object, in file order.
+fn code_objects(c: &Code) -> Vec<ObjRef> {
+    code_tasks(c)
+        .into_iter()
+        .filter_map(|t| match t {
+            Task::Obj(o) => Some(o.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn code_tasks(c: &Code) -> Vec<Task<'_>> {
+    c.format
+        .fields()
+        .iter()
+        .filter_map(|&f| {
+            Some(match f {
+                CodeField::ArgCount => Task::Int(c.argcount),
+                CodeField::PosOnlyArgCount => Task::Int(c.posonlyargcount),
+                CodeField::KwOnlyArgCount => Task::Int(c.kwonlyargcount),
+                CodeField::NLocals => Task::Int(c.nlocals),
+                CodeField::StackSize => Task::Int(c.stacksize),
+                CodeField::Flags => Task::Int(c.flags as i32),
+                CodeField::FirstLineNo => Task::Int(c.firstlineno),
+                CodeField::Code => Task::Obj(&c.code),
+                CodeField::Consts => Task::Obj(&c.consts),
+                CodeField::Names => Task::Obj(&c.names),
+                CodeField::VarNames => Task::Obj(c.varnames.as_ref()?),
+                CodeField::FreeVars => Task::Obj(c.freevars.as_ref()?),
+                CodeField::CellVars => Task::Obj(c.cellvars.as_ref()?),
+                CodeField::LocalsPlusNames => Task::Obj(c.localsplusnames.as_ref()?),
+                CodeField::LocalsPlusKinds => Task::Obj(c.localspluskinds.as_ref()?),
+                CodeField::Filename => Task::Obj(&c.filename),
+                CodeField::Name => Task::Obj(&c.name),
+                CodeField::QualName => Task::Obj(c.qualname.as_ref()?),
+                CodeField::LineTable => Task::Obj(&c.linetable),
+                CodeField::ExceptionTable => Task::Obj(c.exceptiontable.as_ref()?),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marshal::loads;
+
+    #[test]
+    fn g17() {
+        for (x, s) in [
+            (1.5, "1.5"),
+            (0.1, "0.10000000000000001"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (1e-5, "1.0000000000000001e-05"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(format_g17(x), s, "{x}");
+        }
+    }
+
+    #[test]
+    fn unused_refs_are_dropped_and_renumbered() {
+        // [flagged 'a', ('b' flagged, r1)]: 'a' is never referenced, 'b' is.
+        let data = b"[\x02\x00\x00\x00\xfa\x01a)\x02\xfa\x01br\x01\x00\x00\x00";
+        let o = loads(data, CodeFormat::Py311).unwrap();
+        let opts = WriteOptions {
+            marshal_version: 4,
+            format: CodeFormat::Py311,
+        };
+        let out = dumps(&o, opts).unwrap();
+        assert_eq!(
+            out,
+            b"[\x02\x00\x00\x00z\x01a)\x02\xfa\x01br\x00\x00\x00\x00".to_vec()
+        );
+    }
+}

@@ -1,0 +1,542 @@
+//! `repr()` of marshal values as the pyc's own Python version prints it.
+//!
+//! * str (3.x): CPython's quote choice (`"` only when the text has `'` and no `"`), `\t \n \r`,
+//!   `\xhh` below space and for DEL, and for other code points the version's own idea of
+//!   printable (`str.isprintable()`, generated per version from the interpreters into
+//!   `printable.rs` by `scripts/gen_printable.py`): printable ones as is, others as `\xhh`,
+//!   `\uhhhh` or `\Uhhhhhhhh`. Lone surrogates are never printable.
+//! * 2.x `unicode`: `u'...'` with every non-ASCII code point escaped; 2.x `str` and 3.x `bytes`
+//!   as bytes (`b` prefix in 3.x).
+//! * ints in decimal; Python 2 `long` with `L`. CPython 3.11+ (and 3.7.14+/3.8.14+/3.9.14+/
+//!   3.10.7+) raise `ValueError` for ints of more than 4300 decimal digits;
+//!   [`Repr::repr`] reports that as [`ReprError::IntTooLarge`], while the convenience
+//!   [`repr`] prints all the digits.
+//! * floats in shortest round-trip form with Python's exponent rule (exponent when the decimal
+//!   point position is below -3 or above 16: `1e+16`, `1e-05`), `inf`, `nan`, `-0.0`; complex
+//!   as CPython's `complex_repr` (`1j`, `(1+2j)`, `(-0-0j)`, `(nan+nanj)`).
+//! * tuples with the one-element comma, frozensets (`frozenset({1, 2})` in 3.x,
+//!   `frozenset([1, 2])` in 2.x), sets, dicts, slices, frozendicts, `Ellipsis`,
+//!   `<class 'StopIteration'>`, and code objects as `<code object NAME at 0x0, file "F", line N>`
+//!   (the address is a placeholder, [`Repr::code_address`]).
+//!
+//! Sets and frozensets are printed in the order the marshal data lists them; CPython prints a
+//! loaded set in its hash-table order, which depends on the hash seed.
+//!
+//! Output is bounded ([`Repr::max_len`]): shared references can make a small file describe a
+//! huge tree, so past the limit the text ends with `...`.
+
+use std::fmt::Write;
+
+use crate::object::{Object, PyStr};
+use crate::printable::PRINTABLE;
+use crate::version::PyVersion;
+
+/// CPython's default `sys.int_info.default_max_str_digits`.
+pub const INT_MAX_STR_DIGITS: usize = 4300;
+
+/// Why CPython's repr would fail, or pyc's output was cut.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReprError {
+    #[error("Exceeds the limit ({INT_MAX_STR_DIGITS} digits) for integer string conversion: value has {digits} digits")]
+    IntTooLarge { digits: usize },
+    #[error("repr longer than {0} bytes")]
+    TooLong(usize),
+}
+
+/// repr settings.
+#[derive(Debug, Clone)]
+pub struct Repr {
+    pub version: PyVersion,
+    /// Printed for code objects' `at 0x...`.
+    pub code_address: String,
+    /// Stop after this many bytes (the result then ends with `...`, or is an error in
+    /// [`Repr::repr`]).
+    pub max_len: usize,
+    /// Apply the 4300-digit int limit where the version has it.
+    pub int_limit: bool,
+}
+
+/// repr as `version` prints it; never fails (all digits of big ints; `...` past 1 MiB).
+pub fn repr(obj: &Object, version: PyVersion) -> String {
+    let r = Repr {
+        int_limit: false,
+        ..Repr::new(version)
+    };
+    let mut w = W {
+        out: String::new(),
+        max: r.max_len,
+        cut: false,
+        err: None,
+    };
+    r.write(&mut w, obj, 0);
+    if w.cut {
+        w.out.push_str("...");
+    }
+    w.out
+}
+
+struct W {
+    out: String,
+    max: usize,
+    cut: bool,
+    err: Option<ReprError>,
+}
+
+impl W {
+    fn push(&mut self, s: &str) {
+        if self.cut {
+            return;
+        }
+        if self.out.len() + s.len() > self.max {
+            let mut end = self.max.saturating_sub(self.out.len()).min(s.len());
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.out.push_str(&s[..end]);
+            self.cut = true;
+        } else {
+            self.out.push_str(s);
+        }
+    }
+    fn done(&self) -> bool {
+        self.cut || self.err.is_some()
+    }
+}
+
+/// Deeper than this, containers print as `...` (CPython's repr would hit RecursionError).
+const MAX_DEPTH: usize = 1000;
+
+impl Repr {
+    pub fn new(version: PyVersion) -> Repr {
+        Repr {
+            version,
+            code_address: "0x0".to_string(),
+            max_len: 1 << 20,
+            int_limit: true,
+        }
+    }
+
+    fn python2(&self) -> bool {
+        self.version.major < 3
+    }
+
+    /// repr, or why CPython would raise (big int) or the output would pass `max_len`.
+    pub fn repr(&self, obj: &Object) -> Result<String, ReprError> {
+        let mut w = W {
+            out: String::new(),
+            max: self.max_len,
+            cut: false,
+            err: None,
+        };
+        self.write(&mut w, obj, 0);
+        if let Some(e) = w.err {
+            return Err(e);
+        }
+        if w.cut {
+            return Err(ReprError::TooLong(self.max_len));
+        }
+        Ok(w.out)
+    }
+
+    fn has_int_limit(&self) -> bool {
+        // 3.11, and the security releases of 3.7-3.10 (pyc cannot tell micro versions apart;
+        // every 3.7-3.10 tested here has the limit, 3.6 does not).
+        self.int_limit && self.version >= PyVersion::new(3, 7)
+    }
+
+    fn write(&self, w: &mut W, obj: &Object, depth: usize) {
+        if w.done() {
+            return;
+        }
+        if depth > MAX_DEPTH {
+            w.push("...");
+            return;
+        }
+        let py2 = self.python2();
+        match obj {
+            Object::None => w.push("None"),
+            Object::True => w.push("True"),
+            Object::False => w.push("False"),
+            Object::Ellipsis => w.push("Ellipsis"),
+            Object::StopIteration if py2 => w.push("<type 'exceptions.StopIteration'>"),
+            Object::StopIteration => w.push("<class 'StopIteration'>"),
+            Object::Int(i) => w.push(&i.to_string()),
+            Object::Long(b) => {
+                let s = b.to_string();
+                let digits = s.trim_start_matches('-').len();
+                if !py2 && self.has_int_limit() && digits > INT_MAX_STR_DIGITS {
+                    w.err = Some(ReprError::IntTooLarge { digits });
+                    return;
+                }
+                w.push(&s);
+                if py2 {
+                    w.push("L");
+                }
+            }
+            Object::Float(f) => w.push(&float_repr(*f)),
+            Object::Complex(re, im) => w.push(&complex_repr(*re, *im)),
+            Object::Bytes(b) => {
+                if !py2 {
+                    w.push("b");
+                }
+                w.push(&bytes_repr(&b.data));
+            }
+            Object::Str(s) if py2 => {
+                w.push("u");
+                w.push(&unicode_repr_py2(s));
+            }
+            Object::Str(s) => w.push(&str_repr(s, self.version)),
+            Object::Tuple(items) => {
+                w.push("(");
+                self.items(w, items.iter().map(|o| &**o), depth);
+                if items.len() == 1 {
+                    w.push(",");
+                }
+                w.push(")");
+            }
+            Object::List(items) => {
+                w.push("[");
+                self.items(w, items.iter().map(|o| &**o), depth);
+                w.push("]");
+            }
+            Object::Dict(items) => {
+                w.push("{");
+                self.pairs(w, items, depth);
+                w.push("}");
+            }
+            Object::FrozenDict(items) => {
+                if items.is_empty() {
+                    w.push("frozendict()");
+                } else {
+                    w.push("frozendict({");
+                    self.pairs(w, items, depth);
+                    w.push("})");
+                }
+            }
+            Object::Set(items) | Object::FrozenSet(items) => {
+                let name = if matches!(obj, Object::Set(_)) {
+                    "set"
+                } else {
+                    "frozenset"
+                };
+                let it = items.iter().map(|o| &**o);
+                match (py2, items.is_empty()) {
+                    (true, _) => {
+                        w.push(name);
+                        w.push("([");
+                        self.items(w, it, depth);
+                        w.push("])");
+                    }
+                    (false, true) => {
+                        w.push(name);
+                        w.push("()");
+                    }
+                    (false, false) => {
+                        if name == "frozenset" {
+                            w.push("frozenset(");
+                        }
+                        w.push("{");
+                        self.items(w, it, depth);
+                        w.push("}");
+                        if name == "frozenset" {
+                            w.push(")");
+                        }
+                    }
+                }
+            }
+            Object::Slice(parts) => {
+                w.push("slice(");
+                self.items(w, parts.iter().map(|o| &**o), depth);
+                w.push(")");
+            }
+            Object::Code(c) => {
+                let mut name = c.name().into_owned();
+                let mut file = c.filename().into_owned();
+                if py2 {
+                    // `%.100s` and `%.300s` in 2.7's code_repr (bytes).
+                    truncate_bytes(&mut name, 100);
+                    truncate_bytes(&mut file, 300);
+                }
+                let s = format!(
+                    "<code object {} at {}, file \"{}\", line {}>",
+                    name, self.code_address, file, c.firstlineno
+                );
+                w.push(&s);
+            }
+        }
+    }
+
+    fn items<'a>(&self, w: &mut W, items: impl Iterator<Item = &'a Object>, depth: usize) {
+        for (i, o) in items.enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write(w, o, depth + 1);
+            if w.done() {
+                return;
+            }
+        }
+    }
+
+    fn pairs(&self, w: &mut W, items: &[(crate::ObjRef, crate::ObjRef)], depth: usize) {
+        for (i, (k, v)) in items.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            self.write(w, k, depth + 1);
+            w.push(": ");
+            self.write(w, v, depth + 1);
+            if w.done() {
+                return;
+            }
+        }
+    }
+}
+
+fn truncate_bytes(s: &mut String, n: usize) {
+    if s.len() > n {
+        let mut end = n;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// The quote CPython picks: `"` when the text has `'` and no `"`.
+fn pick_quote(has_single: bool, has_double: bool) -> char {
+    if has_single && !has_double {
+        '"'
+    } else {
+        '\''
+    }
+}
+
+/// repr of 3.x bytes without the `b` (also 2.x `str`).
+pub fn bytes_repr(data: &[u8]) -> String {
+    let q = pick_quote(data.contains(&b'\''), data.contains(&b'"'));
+    let mut out = String::with_capacity(data.len() + 2);
+    out.push(q);
+    for &b in data {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            _ if b == q as u8 => {
+                out.push('\\');
+                out.push(q);
+            }
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push(q);
+    out
+}
+
+/// Whether CPython `version` prints code point `c` unescaped in a str repr.
+pub fn is_printable(c: u32, version: PyVersion) -> bool {
+    if c < 0x80 {
+        return (0x20..0x7f).contains(&c);
+    }
+    // The table of this version, or of the nearest older one pyc has.
+    let table = PRINTABLE
+        .iter()
+        .rev()
+        .find(|(v, _, _)| *v <= version)
+        .or_else(|| PRINTABLE.first())
+        .map(|(_, _, t)| *t)
+        .unwrap_or(&[]);
+    let i = table.partition_point(|&(_, hi)| hi < c);
+    table.get(i).is_some_and(|&(lo, _)| lo <= c)
+}
+
+/// repr of a 3.x str.
+pub fn str_repr(s: &PyStr, version: PyVersion) -> String {
+    let (mut single, mut double) = (false, false);
+    for c in s.code_points() {
+        single |= c == u32::from(b'\'');
+        double |= c == u32::from(b'"');
+    }
+    let q = pick_quote(single, double);
+    let mut out = String::with_capacity(s.utf8_bytes().len() + 2);
+    out.push(q);
+    for c in s.code_points() {
+        match c {
+            0x5c => out.push_str("\\\\"),
+            0x09 => out.push_str("\\t"),
+            0x0a => out.push_str("\\n"),
+            0x0d => out.push_str("\\r"),
+            _ if c == q as u32 => {
+                out.push('\\');
+                out.push(q);
+            }
+            0x20..=0x7e => out.push(c as u8 as char),
+            _ if c < 0x80 => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+            _ if is_printable(c, version) => match char::from_u32(c) {
+                Some(ch) => out.push(ch),
+                None => {
+                    let _ = write!(out, "\\u{c:04x}");
+                }
+            },
+            0x80..=0xff => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+            0x100..=0xffff => {
+                let _ = write!(out, "\\u{c:04x}");
+            }
+            _ => {
+                let _ = write!(out, "\\U{c:08x}");
+            }
+        }
+    }
+    out.push(q);
+    out
+}
+
+/// repr of a 2.x unicode without the `u`: every non-ASCII code point escaped.
+fn unicode_repr_py2(s: &PyStr) -> String {
+    let (mut single, mut double) = (false, false);
+    for c in s.code_points() {
+        single |= c == u32::from(b'\'');
+        double |= c == u32::from(b'"');
+    }
+    let q = pick_quote(single, double);
+    let mut out = String::new();
+    out.push(q);
+    for c in s.code_points() {
+        match c {
+            _ if c == q as u32 || c == 0x5c => {
+                out.push('\\');
+                out.push(c as u8 as char);
+            }
+            0x10000.. => {
+                let _ = write!(out, "\\U{c:08x}");
+            }
+            0x100.. => {
+                let _ = write!(out, "\\u{c:04x}");
+            }
+            0x09 => out.push_str("\\t"),
+            0x0a => out.push_str("\\n"),
+            0x0d => out.push_str("\\r"),
+            0x20..=0x7e => out.push(c as u8 as char),
+            _ => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+        }
+    }
+    out.push(q);
+    out
+}
+
+/// Python's `repr(float)`: shortest round-trip digits, `.0` on integral values.
+pub fn float_repr(x: f64) -> String {
+    format_float(x, true, false)
+}
+
+/// `PyOS_double_to_string(x, 'r', 0, flags)`: `add_dot_0` (Py_DTSF_ADD_DOT_0) and `sign`
+/// (Py_DTSF_SIGN, a `+` on non-negative values, NaN included).
+fn format_float(x: f64, add_dot_0: bool, sign: bool) -> String {
+    if x.is_nan() {
+        return if sign { "+nan" } else { "nan" }.to_string();
+    }
+    let neg = x.is_sign_negative();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    } else if sign {
+        out.push('+');
+    }
+    if x.is_infinite() {
+        out.push_str("inf");
+        return out;
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e-5", "0e0".
+    let e = format!("{:e}", x.abs());
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let decpt = exp + 1; // position of the decimal point relative to the digits
+    let n = digits.len() as i32;
+    if -4 < decpt && decpt <= 16 {
+        if decpt <= 0 {
+            out.push_str("0.");
+            out.push_str(&"0".repeat((-decpt) as usize));
+            out.push_str(&digits);
+        } else if decpt >= n {
+            out.push_str(&digits);
+            out.push_str(&"0".repeat((decpt - n) as usize));
+            if add_dot_0 {
+                out.push_str(".0");
+            }
+        } else {
+            out.push_str(&digits[..decpt as usize]);
+            out.push('.');
+            out.push_str(&digits[decpt as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if n > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let e = decpt - 1;
+        let _ = write!(out, "e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    out
+}
+
+/// CPython's `complex_repr`.
+pub fn complex_repr(re: f64, im: f64) -> String {
+    if re == 0.0 && re.is_sign_positive() {
+        format!("{}j", format_float(im, false, false))
+    } else {
+        format!(
+            "({}{}j)",
+            format_float(re, false, false),
+            format_float(im, false, true)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats() {
+        for (x, s) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.5, "1.5"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (5e-324, "5e-324"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+        ] {
+            assert_eq!(float_repr(x), s);
+        }
+        assert_eq!(complex_repr(0.0, 1.0), "1j");
+        assert_eq!(complex_repr(-0.0, -0.0), "(-0-0j)");
+        assert_eq!(complex_repr(f64::NAN, f64::NAN), "(nan+nanj)");
+        assert_eq!(complex_repr(1e16, 1e-5), "(1e+16+1e-05j)");
+    }
+
+    #[test]
+    fn bytes_quotes() {
+        assert_eq!(bytes_repr(b"it's"), "\"it's\"");
+        assert_eq!(bytes_repr(b"'\""), "'\\'\"'");
+        assert_eq!(bytes_repr(b"\x00\xff\t"), "'\\x00\\xff\\t'");
+    }
+}

@@ -1,0 +1,314 @@
+//! The canonical writer: against the interpreters' own bytes where CPython's output carries
+//! no refcount noise, round trips over every fixture pyc, proptest round trips, and (live)
+//! the real interpreters loading canonical pycs as equal to the originals.
+
+use std::sync::Arc;
+
+use num_bigint::BigInt;
+use proptest::prelude::*;
+use pyc_format::{
+    canonical_pyc, dumps, is_canonical_pyc, loads, read_pyc, CodeFormat, ObjRef, Object, PyBytes,
+    PyStr, PyVersion, WriteOptions,
+};
+use serde_json::Value;
+
+fn hex_bytes(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+fn fixture_dirs() -> Vec<(PyVersion, std::path::PathBuf)> {
+    let root = pyc_testutil::fixtures("marshal");
+    let mut out: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let v = p.file_name()?.to_str()?.strip_prefix("py")?.parse().ok()?;
+            Some((v, p))
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 11);
+    out
+}
+
+#[test]
+fn canonical_pycs_read_back_equal() {
+    for (version, dir) in fixture_dirs() {
+        let data = std::fs::read(dir.join("era.pyc")).unwrap();
+        let canon = canonical_pyc(&data).unwrap();
+        let a = read_pyc(&data).unwrap();
+        let b = read_pyc(&canon).unwrap();
+        assert!(
+            same_up_to_set_order(&a.body, &b.body),
+            "{version}: canonical pyc reads differently"
+        );
+        assert!(
+            is_canonical_pyc(&canon).unwrap(),
+            "{version}: not idempotent"
+        );
+        assert!(canon.len() <= data.len(), "{version}: canonical form grew");
+        if version.major == 2 {
+            // 2.x marshal has no refcount-dependent refs: CPython's bytes are canonical.
+            assert_eq!(canon, data, "{version}: 2.x pyc rewritten differently");
+        } else {
+            // 3.x pycs from py_compile carry unused FLAG_REFs.
+            assert!(
+                !is_canonical_pyc(&data).unwrap(),
+                "{version}: expected noise"
+            );
+        }
+    }
+}
+
+/// Equal, except that set and frozenset elements may come in another order.
+fn same_up_to_set_order(a: &Object, b: &Object) -> bool {
+    let all = |x: &[ObjRef], y: &[ObjRef]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_up_to_set_order(p, q))
+    };
+    match (a, b) {
+        (Object::Set(x), Object::Set(y)) | (Object::FrozenSet(x), Object::FrozenSet(y)) => {
+            let mut used = vec![false; y.len()];
+            x.len() == y.len()
+                && x.iter().all(|p| {
+                    let hit = (0..y.len()).find(|&i| !used[i] && same_up_to_set_order(p, &y[i]));
+                    hit.map(|i| used[i] = true).is_some()
+                })
+        }
+        (Object::Tuple(x), Object::Tuple(y)) | (Object::List(x), Object::List(y)) => all(x, y),
+        (Object::Code(x), Object::Code(y)) => {
+            let mut x2 = (**x).clone();
+            x2.consts = y.consts.clone();
+            x2 == **y && same_up_to_set_order(&x.consts, &y.consts)
+        }
+        _ => a == b,
+    }
+}
+
+fn has_unordered(o: &Object) -> bool {
+    match o {
+        Object::Set(xs) | Object::FrozenSet(xs) => {
+            xs.len() > 1 || xs.iter().any(|x| has_unordered(x))
+        }
+        Object::Dict(kv) | Object::FrozenDict(kv) => {
+            kv.len() > 1 || kv.iter().any(|(k, v)| has_unordered(k) || has_unordered(v))
+        }
+        Object::Tuple(xs) | Object::List(xs) => xs.iter().any(|x| has_unordered(x)),
+        _ => false,
+    }
+}
+
+/// Where CPython writes no refs (Python 2, marshal < 3), its bytes are the canonical form:
+/// our writer must give exactly the same bytes.
+#[test]
+fn writer_equals_cpython_without_refs() {
+    let mut checked = 0;
+    for (version, dir) in fixture_dirs() {
+        let exp: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("values.json")).unwrap()).unwrap();
+        let info = pyc_format::version_info(version).unwrap();
+        let format = CodeFormat::for_magic(info.magic, version).unwrap();
+        for entry in exp["values"].as_array().unwrap() {
+            let (Some(data), Some(mv)) = (entry["data"].as_str(), entry["version"].as_u64()) else {
+                continue;
+            };
+            if version.major == 3 && mv >= 3 {
+                continue;
+            }
+            let data = hex_bytes(data);
+            let Ok(obj) = loads(&data, format) else {
+                continue;
+            };
+            if has_unordered(&obj) {
+                continue;
+            }
+            let opts = WriteOptions {
+                marshal_version: mv as u8,
+                format,
+            };
+            let ours = dumps(&obj, opts).unwrap();
+            assert_eq!(ours, data, "{version} marshal {mv}: {obj:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 200, "only {checked}");
+}
+
+// ---- proptest round trips ------------------------------------------------------------------
+
+fn leaf(py2: bool, text_floats: bool) -> impl Strategy<Value = Object> {
+    let float = if text_floats {
+        // Text floats (%.17g) keep every finite value; NaN loses its payload.
+        any::<f64>()
+            .prop_map(|f| if f.is_nan() { f64::NAN } else { f })
+            .boxed()
+    } else {
+        any::<f64>().boxed()
+    };
+    prop_oneof![
+        Just(Object::None),
+        Just(Object::True),
+        Just(Object::False),
+        Just(Object::Ellipsis),
+        Just(Object::StopIteration),
+        any::<i32>().prop_map(|i| Object::Int(i64::from(i))),
+        any::<i64>().prop_map(move |i| if py2 || i32::try_from(i).is_ok() {
+            Object::Int(i)
+        } else {
+            Object::Long(BigInt::from(i))
+        }),
+        proptest::collection::vec(any::<u32>(), 0..6).prop_map(move |d| {
+            let b = BigInt::from_slice(num_bigint::Sign::Minus, &d);
+            match i32::try_from(&b) {
+                // Python 3 has one int type: small values are written as `i`.
+                Ok(i) if !py2 => Object::Int(i64::from(i)),
+                _ => Object::Long(b),
+            }
+        }),
+        float.clone().prop_map(Object::Float),
+        (float.clone(), float).prop_map(|(a, b)| Object::Complex(a, b)),
+        (
+            proptest::collection::vec(any::<u8>(), 0..300),
+            any::<bool>()
+        )
+            .prop_map(move |(d, i)| Object::Bytes(PyBytes {
+                data: d.into(),
+                interned: py2 && i,
+            })),
+        (
+            proptest::collection::vec(
+                prop_oneof![0u32..128, 0u32..0x800, 0xd800u32..0xe000, 0u32..0x110000],
+                0..300
+            ),
+            any::<bool>()
+        )
+            // Python 2 unicode is never interned.
+            .prop_map(move |(cps, i)| Object::Str(
+                PyStr::from_code_points(&cps, i && !py2).unwrap()
+            )),
+    ]
+}
+
+fn tree(py2: bool, text_floats: bool) -> impl Strategy<Value = ObjRef> {
+    leaf(py2, text_floats)
+        .prop_map(Arc::new)
+        .prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8)
+                    .prop_map(|v| Arc::new(Object::Tuple(v))),
+                proptest::collection::vec(inner.clone(), 0..8)
+                    .prop_map(|v| Arc::new(Object::List(v))),
+                proptest::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|v| Arc::new(Object::FrozenSet(v))),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..4)
+                    .prop_map(|v| Arc::new(Object::Dict(v))),
+                // Sharing: the same object twice.
+                inner.prop_map(|x| Arc::new(Object::Tuple(vec![x.clone(), x]))),
+            ]
+        })
+}
+
+fn sorted_sets(o: &ObjRef, opts: WriteOptions) -> ObjRef {
+    // The writer sorts set elements; compare against a tree sorted the same way.
+    loads(&dumps(o, opts).unwrap(), opts.format).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn round_trip_py3(o in tree(false, false), v in 3u8..=6) {
+        let opts = WriteOptions { marshal_version: v, format: CodeFormat::Py311 };
+        let bytes = dumps(&o, opts).unwrap();
+        let back = loads(&bytes, opts.format).unwrap();
+        // Equal up to set order, and the canonical bytes are a fixed point.
+        prop_assert_eq!(dumps(&back, opts).unwrap(), bytes.clone());
+        if !has_unordered(&o) {
+            prop_assert_eq!(&back, &o);
+        }
+        prop_assert_eq!(&sorted_sets(&back, opts), &back);
+    }
+
+    #[test]
+    fn round_trip_old_versions(o in tree(true, true), v in 0u8..=2, py2 in any::<bool>()) {
+        let format = if py2 { CodeFormat::Py23 } else { CodeFormat::Py30 };
+        let opts = WriteOptions { marshal_version: v, format };
+        let bytes = dumps(&o, opts).unwrap();
+        let back = loads(&bytes, format).unwrap();
+        prop_assert_eq!(dumps(&back, opts).unwrap(), bytes);
+        if !has_unordered(&o) && py2 && v >= 2 {
+            prop_assert_eq!(&back, &o);
+        }
+    }
+
+    #[test]
+    fn reader_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = loads(&data, CodeFormat::Py311);
+        let _ = loads(&data, CodeFormat::Py23);
+    }
+}
+
+// ---- live: the interpreters load canonical pycs as equal to the originals -------------------
+
+/// Compares two loaded code trees attribute by attribute (code objects holding a NaN constant
+/// never compare equal with `==`).
+const LIVE_SCRIPT: &str = r#"
+import marshal, sys
+ATTRS = ["co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
+         "co_flags", "co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars",
+         "co_filename", "co_name", "co_qualname", "co_firstlineno", "co_lnotab", "co_linetable",
+         "co_exceptiontable"]
+def same(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (float, complex)):
+        return repr(a) == repr(b)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if hasattr(a, "co_code"):
+        for n in ATTRS:
+            if getattr(a, n, None) != getattr(b, n, None):
+                return False
+        return same(a.co_consts, b.co_consts)
+    return a == b
+def run(header):
+    a = open(sys.argv[1], "rb").read()[header:]
+    b = open(sys.argv[2], "rb").read()[header:]
+    assert same(marshal.loads(a), marshal.loads(b))
+    print("ok")
+"#;
+
+#[test]
+fn live_interpreters_load_canonical_pycs_equal() {
+    let pythons = pyc_testutil::live_pythons();
+    let dirs = fixture_dirs();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut used = Vec::new();
+    for py in &pythons {
+        let Some((_, dir)) = dirs.iter().find(|(v, _)| v.to_string() == py.version) else {
+            continue;
+        };
+        let orig = dir.join("era.pyc");
+        let data = std::fs::read(&orig).unwrap();
+        let canon = tmp.path().join(format!("canon-{}.pyc", py.version));
+        std::fs::write(&canon, canonical_pyc(&data).unwrap()).unwrap();
+        let header = read_pyc(&data).unwrap().header.size;
+        let script = format!("{}\nrun({header})\n", LIVE_SCRIPT);
+        let out = std::process::Command::new(&py.path)
+            .arg("-c")
+            .arg(&script)
+            .arg(&orig)
+            .arg(&canon)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+            "{}: {}",
+            py.version,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        used.push(py.clone());
+    }
+    pyc_testutil::report_used("canonical pycs load equal", &used);
+}

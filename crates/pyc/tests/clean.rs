@@ -1,0 +1,368 @@
+//! `pyc clean` on real trees: pyclean's observed behaviour (fixture made by
+//! `scripts/gen_clean.py` running PyPI pyclean), sourceless deployments, orphans after a branch
+//! switch, symlinks out of the tree, folders that cannot be changed, dry run = real run.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn pyc() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pyc"));
+    c.env_remove("PYTHONPYCACHEPREFIX");
+    c
+}
+
+fn listing(root: &Path) -> BTreeSet<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            out.insert(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn make_tree(root: &Path, tree: &[Value]) {
+    for rel in tree {
+        let rel = rel.as_str().unwrap();
+        let p = root.join(rel);
+        if rel.ends_with('/') {
+            fs::create_dir_all(&p).unwrap();
+        } else {
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(
+                &p,
+                if rel.ends_with(".py") {
+                    "x = 1\n"
+                } else {
+                    "data\n"
+                },
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[test]
+fn matches_pyclean_on_the_same_tree() {
+    let doc: Value = serde_json::from_str(
+        &fs::read_to_string(pyc_testutil::fixtures("status/pyclean.json")).unwrap(),
+    )
+    .unwrap();
+    let tree = doc["tree"].as_array().unwrap();
+    // Where pyc differs from pyclean on purpose: pyc removes the interrupted-write temp file
+    // (pyclean#55), so that __pycache__ becomes empty and goes too.
+    let extra: BTreeSet<String> = [
+        "pkg/__pycache__/mod.cpython-312.pyc.140234567",
+        "pkg/__pycache__",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut runs = 0;
+    for (name, run) in doc["runs"].as_object().unwrap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("t");
+        make_tree(&root, tree);
+        let before = listing(&root);
+        let args: Vec<String> = run["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        // pyclean removes sourceless pycs; pyc does so only with --sourceless.
+        let out = pyc()
+            .arg("clean")
+            .arg(&root)
+            .arg("--sourceless")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {out:?}");
+        let after = listing(&root);
+        let removed: BTreeSet<String> = before.difference(&after).cloned().collect();
+        let want: BTreeSet<String> = run["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .chain(extra.iter().cloned())
+            .collect();
+        assert_eq!(
+            removed,
+            want,
+            "{name} ({args:?}): pyc removed {:?}, pyclean+expected {:?}",
+            removed.difference(&want).collect::<Vec<_>>(),
+            want.difference(&removed).collect::<Vec<_>>()
+        );
+        runs += 1;
+    }
+    assert!(runs >= 5);
+}
+
+fn pyc_file(p: &Path) {
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    // A 3.12 timestamp header; content does not matter to clean.
+    fs::write(p, b"\xcb\x0d\x0d\x0a\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+}
+
+#[test]
+fn sourceless_deployment_survives_the_default_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    pyc_file(&r.join("app/main.pyc"));
+    pyc_file(&r.join("app/util.pyc"));
+    fs::write(r.join("app/src.py"), "x = 1\n").unwrap();
+    pyc_file(&r.join("app/__pycache__/src.cpython-312.pyc"));
+    let out = pyc().arg("clean").arg(r).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(r.join("app/main.pyc").exists());
+    assert!(r.join("app/util.pyc").exists());
+    assert!(!r.join("app/__pycache__").exists());
+    let out = pyc()
+        .arg("clean")
+        .arg(r)
+        .arg("--sourceless")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!r.join("app/main.pyc").exists());
+}
+
+#[test]
+fn orphans_after_a_branch_switch_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    for m in ["a", "b", "c"] {
+        fs::write(r.join(format!("{m}.py")), "x = 1\n").unwrap();
+        pyc_file(&r.join(format!("__pycache__/{m}.cpython-312.pyc")));
+        pyc_file(&r.join(format!("__pycache__/{m}.cpython-311.pyc")));
+    }
+    pyc_file(&r.join("__pycache__/b.cpython-312.pyc.77"));
+    // The branch switch: b.py and c.py are gone.
+    fs::remove_file(r.join("b.py")).unwrap();
+    fs::remove_file(r.join("c.py")).unwrap();
+    let before = listing(r);
+    let out = pyc().arg("clean").arg(r).arg("--orphans").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let removed: BTreeSet<String> = before.difference(&listing(r)).cloned().collect();
+    let want: BTreeSet<String> = [
+        "__pycache__/b.cpython-312.pyc",
+        "__pycache__/b.cpython-311.pyc",
+        "__pycache__/c.cpython-312.pyc",
+        "__pycache__/c.cpython-311.pyc",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(removed, want);
+}
+
+#[test]
+fn symlinked_folder_outside_the_root_is_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    let root = tmp.path().join("root");
+    fs::create_dir_all(&root).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("x.py"), "x = 1\n").unwrap();
+    pyc_file(&outside.join("__pycache__/x.cpython-312.pyc"));
+    pyc_file(&outside.join("__pycache__/gone.cpython-312.pyc"));
+    std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+    // A symlinked __pycache__ inside the root: its files are not deleted through it.
+    fs::write(root.join("m.py"), "x = 1\n").unwrap();
+    std::os::unix::fs::symlink(outside.join("__pycache__"), root.join("__pycache__")).unwrap();
+    let out = pyc()
+        .args(["clean", "--debris", "all", "--folders", "--sourceless"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{out:?}");
+    assert!(outside.join("__pycache__/x.cpython-312.pyc").exists());
+    assert!(outside.join("__pycache__/gone.cpython-312.pyc").exists());
+    assert!(outside.join("x.py").exists());
+}
+
+#[test]
+fn a_folder_that_cannot_be_changed_is_reported_and_the_rest_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    for d in ["a", "b", "c"] {
+        fs::create_dir_all(r.join(d)).unwrap();
+        fs::write(r.join(d).join("m.py"), "x = 1\n").unwrap();
+        pyc_file(&r.join(d).join("__pycache__/m.cpython-312.pyc"));
+    }
+    let locked = r.join("b/__pycache__");
+    let root_user = running_as_root();
+    let lock_ok = if root_user {
+        Command::new("chattr")
+            .arg("+i")
+            .arg(&locked)
+            .status()
+            .is_ok_and(|s| s.success())
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).is_ok()
+    };
+    if !lock_ok {
+        eprintln!("cannot make a folder unchangeable here (no chattr as root): skipped");
+        return;
+    }
+    let out = pyc().arg("clean").arg(r).output().unwrap();
+    // Unlock before asserting, so the temporary folder can be removed.
+    if root_user {
+        let _ = Command::new("chattr").arg("-i").arg(&locked).status();
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&locked, fs::Permissions::from_mode(0o755));
+    }
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("b/__pycache__/m.cpython-312.pyc"),
+        "{stderr}"
+    );
+    assert!(!r.join("a/__pycache__").exists());
+    assert!(!r.join("c/__pycache__").exists());
+    assert!(r.join("b/__pycache__/m.cpython-312.pyc").exists());
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn dry_run_lists_exactly_what_the_real_run_removes() {
+    let doc: Value = serde_json::from_str(
+        &fs::read_to_string(pyc_testutil::fixtures("status/pyclean.json")).unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    make_tree(&root, doc["tree"].as_array().unwrap());
+    let args = ["--debris", "all", "--folders", "--no-ignore", ".tox"];
+    let dry = pyc()
+        .arg("clean")
+        .arg(&root)
+        .args(args)
+        .args(["--dry-run", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{dry:?}");
+    let v: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    let listed: BTreeSet<String> = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["result"] == "would-remove")
+        .map(|p| {
+            Path::new(p["path"].as_str().unwrap())
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let before = listing(&root);
+    assert_eq!(before, listing(&root), "the dry run removed something");
+    let real = pyc().arg("clean").arg(&root).args(args).output().unwrap();
+    assert!(real.status.success(), "{real:?}");
+    let removed: BTreeSet<String> = before.difference(&listing(&root)).cloned().collect();
+    assert_eq!(listed, removed);
+    assert!(
+        removed.contains(".tox/py312/x"),
+        "--no-ignore .tox drops the default"
+    );
+    assert!(!removed.contains("deploy/only.pyc"));
+}
+
+#[test]
+fn prefix_tree_of_the_root_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().canonicalize().unwrap();
+    let proj = base.join("proj");
+    let other = base.join("other");
+    let prefix = base.join("prefix");
+    fs::create_dir_all(proj.join("pkg")).unwrap();
+    fs::write(proj.join("pkg/m.py"), "x = 1\n").unwrap();
+    let mirror = |p: &Path| prefix.join(p.strip_prefix("/").unwrap());
+    pyc_file(&mirror(&proj.join("pkg")).join("m.cpython-312.pyc"));
+    pyc_file(&mirror(&proj.join("pkg")).join("gone.cpython-312.pyc"));
+    pyc_file(&mirror(&proj.join("deleted_dir")).join("x.cpython-312.pyc"));
+    pyc_file(&mirror(&other).join("keep.cpython-312.pyc"));
+    let out = pyc()
+        .arg("clean")
+        .arg(&proj)
+        .arg("--orphans")
+        .arg("--prefix")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(mirror(&proj.join("pkg")).join("m.cpython-312.pyc").exists());
+    assert!(!mirror(&proj.join("pkg"))
+        .join("gone.cpython-312.pyc")
+        .exists());
+    assert!(!mirror(&proj.join("deleted_dir"))
+        .join("x.cpython-312.pyc")
+        .exists());
+    assert!(mirror(&other).join("keep.cpython-312.pyc").exists());
+    // The default clean takes the rest of the project's prefix tree, via the environment.
+    let out = pyc()
+        .arg("clean")
+        .arg(&proj)
+        .env("PYTHONPYCACHEPREFIX", &prefix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!mirror(&proj.join("pkg")).join("m.cpython-312.pyc").exists());
+    assert!(mirror(&other).join("keep.cpython-312.pyc").exists());
+}
+
+#[test]
+fn stale_for_a_target_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::write(r.join("a.py"), "x = 1\n").unwrap();
+    fs::write(r.join("b.py"), "x = 1\n").unwrap();
+    // a: a 3.12 pyc matching the source; b: one that does not (mtime 0).
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(r.join("a.py")).unwrap();
+    let mut good = b"\xcb\x0d\x0d\x0a\0\0\0\0".to_vec();
+    good.extend_from_slice(&(m.mtime() as u32).to_le_bytes());
+    good.extend_from_slice(&(m.size() as u32).to_le_bytes());
+    fs::create_dir_all(r.join("__pycache__")).unwrap();
+    fs::write(r.join("__pycache__/a.cpython-312.pyc"), &good).unwrap();
+    pyc_file(&r.join("__pycache__/b.cpython-312.pyc"));
+    pyc_file(&r.join("__pycache__/b.cpython-311.pyc"));
+    let out = pyc()
+        .args(["clean", "--stale", "--python", "3.12"])
+        .arg(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(r.join("__pycache__/a.cpython-312.pyc").exists());
+    assert!(!r.join("__pycache__/b.cpython-312.pyc").exists());
+    assert!(r.join("__pycache__/b.cpython-311.pyc").exists());
+    let out = pyc()
+        .args(["clean", "--foreign", "--python", "3.12"])
+        .arg(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!r.join("__pycache__/b.cpython-311.pyc").exists());
+    assert!(r.join("__pycache__/a.cpython-312.pyc").exists());
+}

@@ -1,0 +1,276 @@
+//! `pyc status` command line: JSON records, `--check`, `--python all`, prefix trees,
+//! the no-write notice, and bad input reported per path (exit 2), never a crash or a hang.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn pyc(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pyc"));
+    c.current_dir(dir)
+        .env_remove("PYTHONPYCACHEPREFIX")
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// A 3.12 timestamp pyc header matching `src` (mtime, size) followed by no code.
+fn fresh_header(src: &Path, magic: u16) -> Vec<u8> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(src).unwrap();
+    let mut h = magic.to_le_bytes().to_vec();
+    h.extend_from_slice(b"\r\n");
+    h.extend_from_slice(&0u32.to_le_bytes());
+    h.extend_from_slice(&(m.mtime() as u32).to_le_bytes());
+    h.extend_from_slice(&(m.size() as u32).to_le_bytes());
+    h
+}
+
+fn json(out: &std::process::Output) -> Vec<Value> {
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn tree() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("pkg/__pycache__")).unwrap();
+    fs::write(d.join("pkg/a.py"), "x = 1\n").unwrap();
+    fs::write(d.join("pkg/b.py"), "x = 2\n").unwrap();
+    let h = fresh_header(&d.join("pkg/a.py"), 3531);
+    fs::write(d.join("pkg/__pycache__/a.cpython-312.pyc"), h).unwrap();
+    fs::write(d.join("pkg/__pycache__/a.cpython-311.pyc"), b"").unwrap();
+    tmp
+}
+
+#[test]
+fn json_records_and_check_exit() {
+    let t = tree();
+    let out = pyc(t.path())
+        .args(["status", "--python", "3.12", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let recs = json(&out);
+    let find = |src: &str, state: &str| {
+        recs.iter().any(|r| {
+            r["source"].as_str() == Some(src)
+                && r["state"] == state
+                && r["tag"] == "cpython-312"
+                && r["optimization"] == 0
+        })
+    };
+    assert!(find("pkg/a.py", "fresh"), "{recs:?}");
+    assert!(find("pkg/b.py", "missing"), "{recs:?}");
+    assert!(recs
+        .iter()
+        .any(|r| r["cache"] == "pkg/__pycache__/a.cpython-311.pyc"
+            && r["state"] == "foreign"
+            && r["reason"] == "other-tag"));
+    for r in &recs {
+        for k in ["source", "cache", "tag", "optimization", "state", "reason"] {
+            assert!(r.get(k).is_some(), "{k} missing in {r}");
+        }
+    }
+    let out = pyc(t.path())
+        .args(["status", "--python", "3.12", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 fresh, 1 missing"), "{text}");
+    assert!(!text.contains('\x1b'), "NO_COLOR: {text}");
+    // With b compiled too, --check passes.
+    let h = fresh_header(&t.path().join("pkg/b.py"), 3531);
+    fs::write(t.path().join("pkg/__pycache__/b.cpython-312.pyc"), h).unwrap();
+    let out = pyc(t.path())
+        .args(["status", "--python", "3.12", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn python_all_uses_every_tag_in_the_tree() {
+    let t = tree();
+    let out = pyc(t.path())
+        .args(["status", "--python", "all", "--format", "json"])
+        .output()
+        .unwrap();
+    let recs = json(&out);
+    let mut tags: Vec<&str> = recs
+        .iter()
+        .filter(|r| !r["target"].is_null())
+        .map(|r| r["tag"].as_str().unwrap())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    assert_eq!(tags, ["cpython-311", "cpython-312"]);
+    // The empty 3.11 file is a truncated header.
+    assert!(recs
+        .iter()
+        .any(|r| r["tag"] == "cpython-311" && r["state"] == "stale" && r["reason"] == "truncated"));
+}
+
+#[test]
+fn prefix_tree_from_the_environment() {
+    let t = tree();
+    let prefix = t.path().join("prefix");
+    let abs = t.path().canonicalize().unwrap();
+    let cache_dir = prefix.join(abs.strip_prefix("/").unwrap()).join("pkg");
+    fs::create_dir_all(&cache_dir).unwrap();
+    let h = fresh_header(&abs.join("pkg/b.py"), 3531);
+    fs::write(cache_dir.join("b.cpython-312.pyc"), h).unwrap();
+    fs::write(cache_dir.join("gone.cpython-312.pyc"), b"").unwrap();
+    let out = pyc(&abs)
+        .env("PYTHONPYCACHEPREFIX", &prefix)
+        .args(["status", "--python", "3.12", "--format", "json"])
+        .output()
+        .unwrap();
+    let recs = json(&out);
+    let state = |src: &str| {
+        recs.iter()
+            .find(|r| r["source"].as_str() == Some(src) && !r["target"].is_null())
+            .map(|r| r["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state("pkg/b.py").as_deref(), Some("fresh"), "{recs:?}");
+    // a's pyc is in __pycache__, which a prefix makes the interpreter ignore.
+    assert_eq!(state("pkg/a.py").as_deref(), Some("missing"));
+    assert!(recs.iter().any(|r| r["state"] == "orphan"
+        && r["cache"]
+            .as_str()
+            .unwrap()
+            .ends_with("gone.cpython-312.pyc")));
+    assert!(recs
+        .iter()
+        .any(|r| r["state"] == "foreign" && r["reason"] == "prefix-in-use"));
+}
+
+#[test]
+fn no_write_notice() {
+    let t = tree();
+    let out = pyc(t.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .args(["status", "--python", "3.12"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("does not write bytecode"), "{text}");
+}
+
+#[test]
+fn bad_input_is_reported_per_path() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = tree();
+    let d = t.path();
+    std::os::unix::fs::symlink("nowhere.py", d.join("pkg/broken.py")).unwrap();
+    std::os::unix::fs::symlink(".", d.join("pkg/loop")).unwrap();
+    let fifo = d.join("pkg/__pycache__/b.cpython-312.pyc");
+    let ok = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let odd = std::ffi::OsStr::from_bytes(b"pkg/caf\xe9.py");
+    fs::write(d.join(odd), "x = 1\n").unwrap();
+    let out = pyc(d)
+        .args(["status", "--python", "3.12", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let recs = json(&out);
+    assert!(recs.iter().any(|r| r["state"] == "error"
+        && r["source"] == "pkg/broken.py"
+        && r["detail"].as_str().unwrap().contains("broken symlink")));
+    if ok {
+        assert!(recs.iter().any(|r| r["source"] == "pkg/b.py"
+            && r["state"] == "stale"
+            && r["reason"] == "unreadable"));
+    }
+    assert!(recs
+        .iter()
+        .any(|r| r["source"] == "pkg/caf\u{fffd}.py" && r["state"] == "missing"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn unwritable_folder_and_exclude() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("ro")).unwrap();
+    fs::create_dir_all(d.join("skipme")).unwrap();
+    fs::write(d.join("ro/m.py"), "x = 1\n").unwrap();
+    fs::write(d.join("skipme/n.py"), "x = 1\n").unwrap();
+    let locked = d.join("ro");
+    let root = running_as_root();
+    let ok = if root {
+        Command::new("chattr")
+            .arg("+i")
+            .arg(&locked)
+            .status()
+            .is_ok_and(|s| s.success())
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).is_ok()
+    };
+    let out = pyc(d)
+        .args([
+            "status",
+            "--python",
+            "3.12",
+            "--format",
+            "json",
+            "--exclude",
+            "skipme",
+        ])
+        .output()
+        .unwrap();
+    if root {
+        let _ = Command::new("chattr").arg("-i").arg(&locked).status();
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&locked, fs::Permissions::from_mode(0o755));
+    }
+    let recs = json(&out);
+    assert!(
+        !recs.iter().any(|r| r["source"] == "skipme/n.py"),
+        "{recs:?}"
+    );
+    assert!(recs
+        .iter()
+        .any(|r| r["source"] == "ro/m.py" && r["state"] == "missing"));
+    if ok {
+        assert!(
+            recs.iter()
+                .any(|r| r["state"] == "unwritable" && r["cache"] == "ro/__pycache__"),
+            "{recs:?}"
+        );
+    } else {
+        eprintln!("cannot lock a folder here: unwritable not checked");
+    }
+}
+
+#[test]
+fn a_single_file_lists_only_its_own_cache_files() {
+    let t = tree();
+    fs::write(t.path().join("pkg/__pycache__/gone.cpython-312.pyc"), b"").unwrap();
+    let out = pyc(t.path())
+        .args(["status", "pkg/b.py", "--python", "3.12", "--format", "json"])
+        .output()
+        .unwrap();
+    let recs = json(&out);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["source"], "pkg/b.py");
+    assert_eq!(recs[0]["state"], "missing");
+}
