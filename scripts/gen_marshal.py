@@ -389,6 +389,13 @@ def code(c):
         d["linetable"] = hx(c.co_lnotab)
     if sys.version_info >= (3, 11):
         d["exceptiontable"] = hx(c.co_exceptiontable)
+    try:
+        import dis
+        d["code_info"] = ADDR.sub(" at 0x0", dis.code_info(c))
+    except (ImportError, AttributeError):
+        pass
+    except ValueError as e:  # a constant over the int-to-str limit
+        d["code_info_error"] = "%s: %s" % (type(e).__name__, e)
     return rep(c, d)
 
 VALUES = [None, True, False, Ellipsis, StopIteration, 0, 1, -1, 2**31 - 1, -2**31, 2**31, 2**62,

@@ -270,6 +270,9 @@ pub const CO_FAST_FREE: u8 = 0x80;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Code {
     pub format: CodeFormat,
+    /// The Python version of the pyc it was read from (`None` for bare marshal data read
+    /// with [`crate::marshal::loads`]).
+    pub version: Option<PyVersion>,
     pub argcount: i32,
     /// 0 before 3.8.
     pub posonlyargcount: i32,

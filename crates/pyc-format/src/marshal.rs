@@ -15,9 +15,10 @@
 //! * A back-reference to a tuple, list, dict or set from *inside* itself (a cycle) is an
 //!   error; CPython builds the cyclic object. Constants of code objects are never cyclic.
 //! * Dict and set elements are kept in file order, duplicates included (CPython hashes them).
-//! * The codes of newer marshal versions (`a`, `)`, `r`, `:`, `}`...) are accepted whatever
-//!   the version; only the codes whose meaning depends on the Python major version differ
-//!   (`t` is bytes in 2.x and str in 3.x; `R` exists only in 2.x).
+//! * The codes of newer marshal versions (`a`, `)`, `r`, `:`, `}`...) are accepted by every
+//!   Python 3 version; Python 2 data gets Python 2's codes only (no `FLAG_REF`, no `r`: they
+//!   are unknown type codes there, as in 2.7), and `t` is bytes in 2.x, str in 3.x; `R` exists
+//!   only in 2.x.
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::code::{Code, CodeField, CodeFormat};
 use crate::header::{Header, HeaderError};
 use crate::magic::MagicKind;
 use crate::object::{ObjRef, Object, PyBytes, PyStr};
+use crate::version::PyVersion;
 
 /// CPython's limit on nesting (Linux and macOS builds).
 pub const MAX_MARSHAL_STACK_DEPTH: u32 = 2000;
@@ -181,6 +183,8 @@ pub struct ReadOptions {
     pub code: Option<CodeFormat>,
     /// The magic whose code layout is unknown, for the error message.
     pub unsupported_magic: Option<u16>,
+    /// The Python version the data comes from, recorded in each [`Code::version`].
+    pub version: Option<PyVersion>,
 }
 
 impl ReadOptions {
@@ -189,6 +193,7 @@ impl ReadOptions {
             python2: format.python2(),
             code: Some(format),
             unsupported_magic: None,
+            version: None,
         }
     }
 }
@@ -267,6 +272,7 @@ pub fn read_pyc(data: &[u8]) -> Result<Pyc, PycError> {
         python2: version.major < 3,
         code: format,
         unsupported_magic: Some(magic),
+        version: Some(version),
     };
     let body = data.get(header.size..).unwrap_or(&[]);
     let (obj, body_len) = read_object(body, options, header.size)?;
@@ -362,7 +368,7 @@ impl<'a> Reader<'a> {
     /// A 32-bit length, checked: not negative, and at most `left / min_item_size` items.
     fn size(&mut self, what: &'static str, min_item_size: usize) -> R<usize> {
         let at = self.pos;
-        let n = self.i32(&format!("{what} size"))?;
+        let n = self.i32(what)?;
         if n < 0 {
             return Err(self.err_at(
                 at,
@@ -503,13 +509,16 @@ impl<'a> Reader<'a> {
         let flag = code & tc::FLAG_REF != 0;
         let ty = code & !tc::FLAG_REF;
         let py2 = self.options.python2;
+        if py2 && (flag || ty == tc::REF) {
+            // Python 2 has no FLAG_REF and no `r` (marshal 3 came with 3.4).
+            return Err(self.err_at(at, MarshalErrorKind::UnknownTypeCode(code)));
+        }
         let simple = match ty {
             tc::NULL => return Ok(Start::Value(None)),
-            tc::NONE => Object::None,
-            tc::FALSE => Object::False,
-            tc::TRUE => Object::True,
-            tc::ELLIPSIS => Object::Ellipsis,
-            tc::STOPITER => Object::StopIteration,
+            // Singletons are shared (never flagged, so sharing them changes nothing).
+            tc::NONE | tc::FALSE | tc::TRUE | tc::ELLIPSIS | tc::STOPITER => {
+                return Ok(Start::Value(Some(singleton(ty))))
+            }
             tc::INT => Object::Int(i64::from(self.i32("int")?)),
             tc::INT64 => {
                 let b = self.take(8, "int64")?;
@@ -646,6 +655,7 @@ impl<'a> Reader<'a> {
                 let idx = self.reserve(flag, Slot::Reserved);
                 return Ok(Start::Frame(Frame::Code(Box::new(CodeBuilder {
                     at,
+                    version: self.options.version,
                     idx,
                     format,
                     step: 0,
@@ -661,6 +671,28 @@ impl<'a> Reader<'a> {
         }
         Ok(Start::Value(Some(o)))
     }
+}
+
+/// The shared `None`, `False`, `True`, `Ellipsis` or `StopIteration`.
+fn singleton(ty: u8) -> ObjRef {
+    static S: std::sync::OnceLock<[ObjRef; 5]> = std::sync::OnceLock::new();
+    let all = S.get_or_init(|| {
+        [
+            Arc::new(Object::None),
+            Arc::new(Object::False),
+            Arc::new(Object::True),
+            Arc::new(Object::Ellipsis),
+            Arc::new(Object::StopIteration),
+        ]
+    });
+    let i = match ty {
+        tc::NONE => 0,
+        tc::FALSE => 1,
+        tc::TRUE => 2,
+        tc::ELLIPSIS => 3,
+        _ => 4,
+    };
+    all[i].clone()
 }
 
 enum Start {
@@ -700,6 +732,7 @@ enum Frame {
 
 struct CodeBuilder {
     at: usize,
+    version: Option<PyVersion>,
     idx: Option<usize>,
     format: CodeFormat,
     /// Index into `format.fields()`.
@@ -877,6 +910,7 @@ impl CodeBuilder {
         };
         let c = Code {
             format: f,
+            version: self.version,
             argcount: int(CodeField::ArgCount),
             posonlyargcount: int(CodeField::PosOnlyArgCount),
             kwonlyargcount: int(CodeField::KwOnlyArgCount),

@@ -6,21 +6,34 @@
 //! fresh process gives different pycs (python/cpython#78274, #98819, #129724; uv#10619).
 //! The loaded code objects are equal; only the flags and back-reference numbers differ.
 //!
-//! The **canonical form** removes that noise, in the spirit of Fedora's add-determinism:
-//! * `FLAG_REF` only on objects that are referenced again later in the data (sharing is
-//!   object identity, [`std::sync::Arc::ptr_eq`]: for data from [`crate::marshal`] exactly
-//!   the `r` references of the original file), and back-references numbered accordingly;
+//! The **canonical form** removes that noise, in the spirit of Fedora's add-determinism, as
+//! a normal form of the loaded value (Python 3, marshal 3+):
+//! * equal immutable values (str and bytes, ints, floats and complex by their bits, tuples,
+//!   frozensets and slices of equal items) are one object, whichever equal objects the
+//!   producing process happened to share;
+//! * `FLAG_REF` only on objects that occur again later, and back-references numbered in
+//!   order;
+//! * a str is interned exactly when it is identifier-like (CPython's `all_name_chars` rule;
+//!   whether a producing process had interned a string depends on what it did before: 3.13
+//!   shows this for qualname constants);
 //! * set and frozenset elements sorted by their own canonical marshal bytes (CPython 3.11+
 //!   sorts by the bytes of its own dump, which carry refcount-dependent flags; 3.10 and older
 //!   write hash order, which depends on the hash seed);
 //! * everything else exactly as CPython writes it for the given marshal version: the type
-//!   code chosen by value (`i`/`I`/`l`, `z`/`a`/`u`, `)`/`(`...), interned strings as interned
-//!   codes, Python 2's interned-string table (`t`, then `R` by value).
+//!   code chosen by value (`i`/`I`/`l`, `z`/`a`/`u`, `)`/`(`...).
+//!
+//! Python 2 data (and Python 3 below marshal 3) has no references: it is written exactly as
+//! CPython writes it (2.x keeps its `t`/`R` interned-string table), which is deterministic.
+//! Tested live: the same module compiled by a fresh process and by a warm one (other modules
+//! compiled first, another hash seed) gives different bytes on 3.6–3.11 and 3.13, and the
+//! same canonical bytes on every interpreter.
 //!
 //! [`canonical_pyc`] rewrites a whole pyc (header kept byte for byte, any bytes after the
 //! marshalled object dropped); [`is_canonical_pyc`] says whether a pyc already is canonical.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use num_bigint::Sign;
@@ -48,13 +61,16 @@ pub enum WriteError {
         needs: u8,
         version: u8,
     },
+    #[error("a shared container needs marshal references (version 3+ in Python 3)")]
+    SharingNeedsRefs,
     #[error("the code object layout of the data differs from the target's ({0:?})")]
     CodeFormat(CodeFormat),
 }
 
 /// Canonical marshal bytes of `obj`.
 pub fn dumps(obj: &ObjRef, options: WriteOptions) -> Result<Vec<u8>, WriteError> {
-    let mut w = Writer::new(options);
+    let cache = Rc::new(RefCell::new(HashMap::new()));
+    let mut w = Writer::new(options, cache);
     w.dump(obj)?;
     Ok(w.out)
 }
@@ -107,21 +123,28 @@ struct Writer {
     /// Objects seen more than once (pass 1) → their ref index once written (pass 2).
     shared: HashMap<*const Object, Option<u32>>,
     next_ref: u32,
+    /// Each object equal to an earlier one → that one (Python 3, marshal 3+).
+    canon: HashMap<*const Object, *const Object>,
     /// Python 2 interned strings written so far → their `R` index.
     strings: HashMap<Box<[u8]>, u32>,
-    /// Element order of each set, by canonical bytes.
-    set_order: HashMap<*const Object, Vec<usize>>,
+    /// Element order of each set, by canonical bytes; shared with the writers that compute
+    /// the element bytes, so nested sets are sorted once (no quadratic/exponential work on
+    /// deeply nested or shared sets).
+    set_order: SetOrders,
 }
 
+type SetOrders = Rc<RefCell<HashMap<*const Object, Rc<[usize]>>>>;
+
 impl Writer {
-    fn new(options: WriteOptions) -> Writer {
+    fn new(options: WriteOptions, set_order: SetOrders) -> Writer {
         Writer {
             options,
             out: Vec::new(),
             shared: HashMap::new(),
             next_ref: 0,
+            canon: HashMap::new(),
             strings: HashMap::new(),
-            set_order: HashMap::new(),
+            set_order,
         }
     }
 
@@ -131,23 +154,129 @@ impl Writer {
 
     fn dump(&mut self, obj: &ObjRef) -> Result<(), WriteError> {
         if self.refs() {
-            self.find_shared(obj)?;
+            self.dedup(obj);
         }
+        self.find_shared(obj)?;
         self.write(obj)
     }
 
+    /// The object that stands for `o`: its representative among equal immutable values.
+    fn ident(&self, o: &ObjRef) -> *const Object {
+        let p = key(o);
+        self.canon.get(&p).copied().unwrap_or(p)
+    }
+
+    /// Equal immutable values (str and bytes whatever their interning, ints, floats and
+    /// complex by their bits, tuples, frozensets and slices of equal items) become one object,
+    /// so the sharing in the output does not depend on which equal objects the producing
+    /// process happened to share. Post-order, each distinct object once.
+    fn dedup(&mut self, root: &ObjRef) {
+        let mut by_value: HashMap<Vec<u8>, *const Object> = HashMap::new();
+        let mut done: HashMap<*const Object, ()> = HashMap::new();
+        let mut stack: Vec<(ObjRef, bool)> = vec![(root.clone(), false)];
+        while let Some((o, expanded)) = stack.pop() {
+            let p = key(&o);
+            if !expanded {
+                if done.contains_key(&p) {
+                    continue;
+                }
+                stack.push((o.clone(), true));
+                match &*o {
+                    Object::Tuple(xs)
+                    | Object::List(xs)
+                    | Object::Set(xs)
+                    | Object::FrozenSet(xs) => {
+                        stack.extend(xs.iter().map(|x| (x.clone(), false)));
+                    }
+                    Object::Dict(kv) | Object::FrozenDict(kv) => {
+                        for (k, v) in kv {
+                            stack.push((k.clone(), false));
+                            stack.push((v.clone(), false));
+                        }
+                    }
+                    Object::Slice(parts) => stack.extend(parts.iter().map(|x| (x.clone(), false))),
+                    Object::Code(c) => {
+                        stack.extend(code_objects(c).into_iter().map(|x| (x, false)))
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if done.insert(p, ()).is_some() {
+                continue;
+            }
+            if let Some(vk) = self.value_key(&o) {
+                let rep = *by_value.entry(vk).or_insert(p);
+                if rep != p {
+                    self.canon.insert(p, rep);
+                }
+            }
+        }
+    }
+
+    /// A key equal for equal immutable values (items by their representatives); `None` for
+    /// mutable containers, code objects and singletons.
+    fn value_key(&self, o: &ObjRef) -> Option<Vec<u8>> {
+        let ptrs = |tag: u8, xs: &mut dyn Iterator<Item = &ObjRef>, sort: bool| {
+            let mut ids: Vec<usize> = xs.map(|x| self.ident(x) as usize).collect();
+            if sort {
+                ids.sort_unstable();
+            }
+            let mut k = vec![tag];
+            for id in ids {
+                k.extend_from_slice(&id.to_le_bytes());
+            }
+            k
+        };
+        let mut k;
+        match &**o {
+            Object::Int(i) => {
+                k = vec![b'i'];
+                k.extend(num_bigint::BigInt::from(*i).to_signed_bytes_le());
+            }
+            Object::Long(b) => {
+                k = vec![b'i'];
+                k.extend(b.to_signed_bytes_le());
+            }
+            Object::Float(f) => {
+                k = vec![b'g'];
+                k.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            Object::Complex(re, im) => {
+                k = vec![b'y'];
+                k.extend_from_slice(&re.to_bits().to_le_bytes());
+                k.extend_from_slice(&im.to_bits().to_le_bytes());
+            }
+            Object::Bytes(b) => {
+                k = vec![b's'];
+                k.extend_from_slice(&b.data);
+            }
+            Object::Str(s) => {
+                k = vec![b'u'];
+                k.extend_from_slice(s.utf8_bytes());
+            }
+            Object::Tuple(xs) => k = ptrs(b'(', &mut xs.iter(), false),
+            Object::FrozenSet(xs) => k = ptrs(b'>', &mut xs.iter(), true),
+            Object::Slice(parts) => k = ptrs(b':', &mut parts.iter(), false),
+            _ => return None,
+        }
+        Some(k)
+    }
+
     /// The order in which a set's elements are written.
-    fn order(&mut self, set: &ObjRef, items: &[ObjRef]) -> Result<Vec<usize>, WriteError> {
-        if let Some(o) = self.set_order.get(&key(set)) {
+    fn order(&mut self, set: &ObjRef, items: &[ObjRef]) -> Result<Rc<[usize]>, WriteError> {
+        if let Some(o) = self.set_order.borrow().get(&key(set)) {
             return Ok(o.clone());
         }
         let mut keyed = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            keyed.push((dumps(item, self.options)?, i));
+            let mut w = Writer::new(self.options, self.set_order.clone());
+            w.dump(item)?;
+            keyed.push((w.out, i));
         }
         keyed.sort();
-        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-        self.set_order.insert(key(set), order.clone());
+        let order: Rc<[usize]> = keyed.into_iter().map(|(_, i)| i).collect();
+        self.set_order.borrow_mut().insert(key(set), order.clone());
         Ok(order)
     }
 
@@ -160,8 +289,23 @@ impl Writer {
             if o.is_singleton() {
                 continue;
             }
-            if seen.insert(key(&o), ()).is_some() {
-                self.shared.insert(key(&o), None);
+            if seen.insert(self.ident(&o), ()).is_some() {
+                let leaf = !matches!(
+                    *o,
+                    Object::Tuple(_)
+                        | Object::List(_)
+                        | Object::Set(_)
+                        | Object::FrozenSet(_)
+                        | Object::Dict(_)
+                        | Object::FrozenDict(_)
+                        | Object::Slice(_)
+                        | Object::Code(_)
+                );
+                if !self.refs() && !leaf {
+                    // Without references the copy could be exponentially large.
+                    return Err(WriteError::SharingNeedsRefs);
+                }
+                self.shared.insert(self.ident(&o), None);
                 continue;
             }
             // Push children in reverse so they are visited in write order.
@@ -230,7 +374,8 @@ impl Writer {
             // References.
             let mut flag = 0u8;
             if self.refs() {
-                if let Some(slot) = self.shared.get_mut(&key(o)) {
+                let id = self.ident(o);
+                if let Some(slot) = self.shared.get_mut(&id) {
                     match slot {
                         Some(i) => {
                             let i = *i;
@@ -368,9 +513,13 @@ impl Writer {
         let v = self.options.marshal_version;
         let py2 = self.options.format.python2();
         let b = s.utf8_bytes();
+        // Whether a str was interned depends on the producing process; the canonical form
+        // interns exactly the identifier-like ones (CPython's `all_name_chars` rule, which its
+        // compiler applies to string constants; names are interned on load anyway).
+        let interned = b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
         if !py2 && v >= 4 && s.is_ascii() {
             let short = b.len() < 256;
-            let code = match (s.interned, short) {
+            let code = match (interned, short) {
                 (true, true) => tc::SHORT_ASCII_INTERNED,
                 (true, false) => tc::ASCII_INTERNED,
                 (false, true) => tc::SHORT_ASCII,
@@ -383,7 +532,7 @@ impl Writer {
                 self.len(b.len());
             }
         } else {
-            let interned = !py2 && v >= 3 && s.interned;
+            let interned = !py2 && v >= 3 && interned;
             self.out
                 .push(if interned { tc::INTERNED } else { tc::UNICODE } | flag);
             self.len(b.len());
@@ -546,7 +695,7 @@ mod tests {
         let out = dumps(&o, opts).unwrap();
         assert_eq!(
             out,
-            b"[\x02\x00\x00\x00z\x01a)\x02\xfa\x01br\x00\x00\x00\x00".to_vec()
+            b"[\x02\x00\x00\x00Z\x01a)\x02\xda\x01br\x00\x00\x00\x00".to_vec()
         );
     }
 }

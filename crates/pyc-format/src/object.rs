@@ -71,8 +71,8 @@ pub enum Object {
     Code(Arc<Code>),
 }
 
-/// Python 3 `bytes` / Python 2 `str`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Python 3 `bytes` / Python 2 `str`. Equality and hashing look at the content only.
+#[derive(Debug, Clone)]
 pub struct PyBytes {
     pub data: Box<[u8]>,
     /// Python 2 only: read from `t` (or `R`), so written as `t`/`R`.
@@ -85,11 +85,35 @@ pub struct PyBytes {
 /// each code point, a lone surrogate included, has its own 1–4 byte sequence (a surrogate
 /// pair stays two code points, as in CPython). For text without surrogates this is ordinary
 /// UTF-8 and [`PyStr::as_str`] returns it.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct PyStr {
     utf8: Box<[u8]>,
     /// Read from an interned type code (`t`, `A`, `Z`); a writer writes it as one.
     pub interned: bool,
+}
+
+impl PartialEq for PyBytes {
+    fn eq(&self, other: &PyBytes) -> bool {
+        self.data == other.data
+    }
+}
+impl Eq for PyBytes {}
+impl std::hash::Hash for PyBytes {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.data.hash(h)
+    }
+}
+
+impl PartialEq for PyStr {
+    fn eq(&self, other: &PyStr) -> bool {
+        self.utf8 == other.utf8
+    }
+}
+impl Eq for PyStr {}
+impl std::hash::Hash for PyStr {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.utf8.hash(h)
+    }
 }
 
 impl PyStr {

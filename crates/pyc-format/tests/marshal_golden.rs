@@ -417,3 +417,66 @@ fn marshal_values_equal_marshal_loads() {
         errs[..errs.len().min(40)].join("\n")
     );
 }
+
+fn with_magic(data: &[u8], magic: u16) -> Vec<u8> {
+    let mut d = data.to_vec();
+    d[..2].copy_from_slice(&magic.to_le_bytes());
+    d
+}
+
+/// Layouts that belong to a magic, not to a version: 3.8's first alphas (3400, 3401) wrote
+/// code objects without posonlyargcount, as 3.7 did; the 3.11 alphas before 3494 are refused.
+#[test]
+fn code_layout_follows_the_magic() {
+    let dir = pyc_testutil::fixtures("marshal");
+    let py37 = std::fs::read(dir.join("py3.7/era.pyc")).unwrap();
+    let original = read_pyc(&py37).unwrap();
+    // 3.7 and 3.8 both have 16-byte headers, so only the magic changes.
+    for magic in [3400u16, 3401] {
+        let as38a = read_pyc(&with_magic(&py37, magic)).unwrap();
+        assert_eq!(as38a.format, CodeFormat::Py30);
+        assert_eq!(as38a.code.version, Some(PyVersion::new(3, 8)));
+        // The same values (Code::version aside, which says where each was read from).
+        let opts = pyc_format::WriteOptions {
+            marshal_version: 4,
+            format: CodeFormat::Py30,
+        };
+        let same = pyc_format::dumps(&as38a.body, opts) == pyc_format::dumps(&original.body, opts);
+        assert!(same, "magic {magic}");
+    }
+    // Read with 3.8's final layout, the same bytes are not a valid code object.
+    assert!(read_pyc(&with_magic(&py37, 3413)).is_err());
+    let py311 = std::fs::read(dir.join("py3.11/era.pyc")).unwrap();
+    let err = read_pyc(&with_magic(&py311, 3470)).unwrap_err().to_string();
+    assert!(err.contains("3470") && err.contains("byte 16"), "{err}");
+}
+
+/// Errors name the byte offset in the file (header included) and what was expected.
+#[test]
+fn errors_carry_file_offsets() {
+    let dir = pyc_testutil::fixtures("marshal");
+    for (v, header) in [("2.7", 8), ("3.6", 12), ("3.12", 16)] {
+        let data = std::fs::read(dir.join(format!("py{v}/era.pyc"))).unwrap();
+        for cut in [
+            header,
+            header + 1,
+            header + 5,
+            data.len() / 2,
+            data.len() - 1,
+        ] {
+            let err = read_pyc(&data[..cut]).unwrap_err();
+            let pyc_format::PycError::Marshal(m) = &err else {
+                panic!("{v} cut at {cut}: {err}")
+            };
+            assert!(m.offset <= cut && m.offset >= header, "{v} {cut}: {err}");
+            assert!(err.to_string().contains("too short"), "{v} {cut}: {err}");
+        }
+        let mut bad = data.clone();
+        bad[header] = b'?';
+        let err = read_pyc(&bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("byte {header}: bad marshal data (unknown type code 0x3f '?')")
+        );
+    }
+}

@@ -8,7 +8,7 @@ use num_bigint::BigInt;
 use proptest::prelude::*;
 use pyc_format::{
     canonical_pyc, dumps, is_canonical_pyc, loads, read_pyc, CodeFormat, ObjRef, Object, PyBytes,
-    PyStr, PyVersion, WriteOptions,
+    PyStr, PyVersion, WriteError, WriteOptions,
 };
 use serde_json::Value;
 
@@ -234,7 +234,12 @@ proptest! {
     fn round_trip_old_versions(o in tree(true, true), v in 0u8..=2, py2 in any::<bool>()) {
         let format = if py2 { CodeFormat::Py23 } else { CodeFormat::Py30 };
         let opts = WriteOptions { marshal_version: v, format };
-        let bytes = dumps(&o, opts).unwrap();
+        // Without references a shared container cannot be written (the copy could be
+        // exponentially large): the writer refuses instead.
+        let bytes = match dumps(&o, opts) {
+            Err(WriteError::SharingNeedsRefs) => return Ok(()),
+            r => r.unwrap(),
+        };
         let back = loads(&bytes, format).unwrap();
         prop_assert_eq!(dumps(&back, opts).unwrap(), bytes);
         if !has_unordered(&o) && py2 && v >= 2 {
@@ -311,4 +316,71 @@ fn live_interpreters_load_canonical_pycs_equal() {
         used.push(py.clone());
     }
     pyc_testutil::report_used("canonical pycs load equal", &used);
+}
+
+/// The point of the canonical form (issue 7): a pyc written by a fresh interpreter process and
+/// one written by a warm process (other modules compiled and imported first, another hash
+/// seed) differ in bytes, but not once both are canonical.
+const FRESH_VS_WARM: &str = r#"
+import glob, os, py_compile, sys
+stdlib = os.path.dirname(os.__file__)
+targets = ["argparse.py", "json/decoder.py", "ast.py", "inspect.py"]
+out = sys.argv[2]
+if sys.argv[1] == "warm":
+    for f in sorted(glob.glob(os.path.join(stdlib, "*.py")))[:40]:
+        try:
+            py_compile.compile(f, cfile=os.path.join(out, "junk.pyc"), doraise=True)
+        except Exception:
+            pass
+    import argparse, json, inspect
+for t in targets:
+    py_compile.compile(os.path.join(stdlib, t), cfile=os.path.join(out, t.replace("/", "_") + "c"),
+                       doraise=True)
+"#;
+
+#[test]
+fn live_fresh_and_warm_compiles_agree_once_canonical() {
+    let pythons = pyc_testutil::live_pythons();
+    let mut used = Vec::new();
+    let mut raw_differences = 0;
+    for py in &pythons {
+        let tmp = tempfile::tempdir().unwrap();
+        for (mode, seed) in [("fresh", "1"), ("warm", "2")] {
+            let dir = tmp.path().join(mode);
+            std::fs::create_dir(&dir).unwrap();
+            let out = std::process::Command::new(&py.path)
+                .arg("-c")
+                .arg(FRESH_VS_WARM)
+                .arg(mode)
+                .arg(&dir)
+                .env("PYTHONHASHSEED", seed)
+                .env_remove("PYTHONDONTWRITEBYTECODE")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                py.version,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for name in ["argparse.pyc", "json_decoder.pyc", "ast.pyc", "inspect.pyc"] {
+            let a = std::fs::read(tmp.path().join("fresh").join(name)).unwrap();
+            let b = std::fs::read(tmp.path().join("warm").join(name)).unwrap();
+            if a != b {
+                raw_differences += 1;
+            }
+            let (ca, cb) = (canonical_pyc(&a).unwrap(), canonical_pyc(&b).unwrap());
+            assert!(ca == cb, "{} {name}: canonical forms differ", py.version);
+        }
+        used.push(py.clone());
+    }
+    if used
+        .iter()
+        .any(|p| p.version.as_str() < "3.12" && p.version.starts_with('3'))
+    {
+        // 3.6-3.11 write refcount- and hash-seed-dependent bytes: the test has teeth.
+        assert!(raw_differences > 0, "expected raw differences");
+    }
+    pyc_testutil::report_used("fresh vs warm compiles, canonical", &used);
 }

@@ -12,6 +12,7 @@ mod output;
 mod path;
 mod python;
 mod show;
+mod show_code;
 mod status;
 
 /// Everything around CPython's bytecode cache (`__pycache__`, `.pyc`), for every CPython from

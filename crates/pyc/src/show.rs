@@ -42,6 +42,8 @@ pub struct Args {
     /// Output format: text, or one JSON object per file and line.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    #[command(flatten)]
+    body: crate::show_code::CodeArgs,
 }
 
 /// Everything `show` reports about one file; the JSON output is this, serialized.
@@ -185,20 +187,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for file in &args.files {
         let result = read_regular_file(file).and_then(|data| {
             Header::parse(&data)
-                .map(|h| report(file, &data, &h))
+                .map(|h| (report(file, &data, &h), crate::show_code::read_body(&data)))
                 .map_err(|e| e.to_string())
         });
         match result {
-            Ok(r) => match args.format {
-                Format::Json => println!("{}", serde_json::to_string(&r)?),
-                Format::Text => {
-                    if !first {
-                        println!();
+            Ok((r, body)) => {
+                match args.format {
+                    Format::Json => {
+                        println!("{}", crate::show_code::json(&r, &body, &args.body)?)
                     }
-                    first = false;
-                    print_text(&r);
+                    Format::Text => {
+                        if !first {
+                            println!();
+                        }
+                        first = false;
+                        print_text(&r);
+                        if let Ok(b) = &body {
+                            let mut out = std::io::stdout().lock();
+                            let _ = crate::show_code::write_text(&mut out, b, &args.body);
+                        }
+                    }
                 }
-            },
+                if let Err(msg) = body {
+                    failed = true;
+                    eprintln!("pyc: {}: {msg}", show_path(file));
+                }
+            }
             Err(msg) => {
                 failed = true;
                 eprintln!("pyc: {}: {msg}", show_path(file));

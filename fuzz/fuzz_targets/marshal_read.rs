@@ -1,0 +1,40 @@
+//! Fuzz the pyc reader: whole pycs (header + marshal body) and bare marshal data for every
+//! code layout. Whatever the bytes: no panic, no hang, bounded memory. When a pyc loads, the
+//! repr of every constant, the `Code` view accessors and the canonical writer must work, and
+//! the canonical form must be a fixed point.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pyc_format::code::CodeFormat;
+use pyc_format::{canonical_pyc, loads, read_pyc, Object, PyVersion, Repr};
+
+fn exercise(o: &Object, version: PyVersion, budget: &mut usize) {
+    if *budget == 0 {
+        return;
+    }
+    *budget -= 1;
+    let mut r = Repr::new(version);
+    r.max_len = 1 << 14;
+    let _ = r.repr(o);
+    if let Object::Code(c) = o {
+        let _ = (c.varnames(), c.cellvars(), c.freevars(), c.localsplus(), c.qualname());
+        for k in c.consts() {
+            exercise(k, version, budget);
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(pyc) = read_pyc(data) {
+        let version = pyc.header.magic.version().unwrap_or(PyVersion::new(3, 12));
+        let mut budget = 10_000;
+        exercise(&pyc.body, version, &mut budget);
+        if let Ok(c) = canonical_pyc(data) {
+            let again = canonical_pyc(&c).expect("canonical pyc must read back");
+            assert_eq!(again, c, "canonical form is not a fixed point");
+        }
+    }
+    for format in [CodeFormat::Py23, CodeFormat::Py38, CodeFormat::Py311] {
+        let _ = loads(data, format);
+    }
+});
