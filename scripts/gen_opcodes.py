@@ -132,28 +132,6 @@ sys.stdout.write(json.dumps(out, indent=1, sort_keys=True) + "\n")
 '''
 
 
-# Python 3 `repr(str)` keeps the characters for which str.isprintable() is true; the set
-# depends on the version's Unicode database. Dumped as ranges of NON-printable code points
-# from U+0080 up (ASCII is the same in every version).
-UNICODE = r'''
-import sys, json
-ranges = []
-start = None
-for c in range(0x80, 0x110000):
-    np = not chr(c).isprintable()
-    if np and start is None:
-        start = c
-    elif not np and start is not None:
-        ranges.append([start, c - 1])
-        start = None
-if start is not None:
-    ranges.append([start, 0x10FFFF])
-import unicodedata
-sys.stdout.write(json.dumps({"python": sys.version.split()[0],
-    "unidata_version": unicodedata.unidata_version, "nonprintable": ranges}) + "\n")
-'''
-
-
 def main(argv):
     want = set(argv)
     os.makedirs(OUT, exist_ok=True)
@@ -171,17 +149,6 @@ def main(argv):
             json.dump(data, f, indent=1, sort_keys=True)
             f.write("\n")
         print("%s %s magic %d -> %s" % (py.version, data["python"], data["magic"], os.path.relpath(path)))
-        if py.version == "2.7":
-            continue  # 2.7 unicode repr escapes every non-ASCII character
-        r = py.run(UNICODE)
-        if r.error:
-            sys.exit("%s: %s\n%s" % (py, r.error, r.stderr))
-        data = json.loads(r.stdout)
-        path = os.path.join(OUT, "unicode-%s.json" % py.version)
-        with open(path, "w") as f:
-            json.dump(data, f, separators=(",", ":"))
-            f.write("\n")
-        print("   unicode %s: %d non-printable ranges" % (data["unidata_version"], len(data["nonprintable"])))
 
 
 if __name__ == "__main__":

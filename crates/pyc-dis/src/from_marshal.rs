@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pyc_format::{ObjRef, PyVersion};
 
 use crate::model::{Blob, Code, Const, Name};
-use crate::repr::{repr, PLACEHOLDER_ADDRESS};
+use pyc_format::repr;
 
 /// Names of a pyc, by the address of their marshal object: shared strings are converted once.
 type Names = HashMap<*const pyc_format::Object, Name>;
@@ -22,6 +22,10 @@ fn texts(items: &[ObjRef], names: &mut Names) -> Vec<Name> {
         })
         .collect()
 }
+
+/// The address printed in code-object reprs: real addresses cannot be known (the same
+/// placeholder as `pyc_format::repr`).
+pub const PLACEHOLDER_ADDRESS: &str = "0x0";
 
 /// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
 pub fn code_repr(c: &pyc_format::Code, version: PyVersion) -> String {

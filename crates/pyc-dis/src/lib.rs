@@ -33,7 +33,6 @@ pub mod from_marshal;
 pub mod json;
 pub mod lines;
 pub mod model;
-pub mod repr;
 pub mod style;
 pub mod tables;
 

@@ -231,63 +231,6 @@ impl Opcodes {
     }
 }
 
-#[derive(Deserialize)]
-struct UnicodeTable {
-    nonprintable: Vec<(u32, u32)>,
-}
-
-/// Is code point `c` (≥ U+0080) printable (`str.isprintable()`) in Python 3.`minor`? From
-/// `data/unicode-3.N.json`, dumped from each interpreter's own Unicode database.
-pub fn is_printable(minor: u8, c: u32) -> bool {
-    let Some(ranges) = unicode_ranges(minor) else {
-        return false;
-    };
-    ranges
-        .binary_search_by(|&(lo, hi)| {
-            if hi < c {
-                std::cmp::Ordering::Less
-            } else if lo > c {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_err()
-}
-
-macro_rules! unicode_tables {
-    ($($mi:literal => $file:literal),* $(,)?) => {
-        fn unicode_ranges(minor: u8) -> Option<&'static [(u32, u32)]> {
-            $(
-                if minor == $mi {
-                    static CELL: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
-                    return Some(CELL.get_or_init(|| {
-                        let t: UnicodeTable = serde_json::from_str(include_str!(concat!("../data/", $file)))
-                            .expect("generated unicode table is valid JSON");
-                        t.nonprintable
-                    }));
-                }
-            )*
-            // Newer than any table: the newest one.
-            if minor > 15 { return unicode_ranges(15); }
-            None
-        }
-    };
-}
-
-unicode_tables! {
-    6 => "unicode-3.6.json",
-    7 => "unicode-3.7.json",
-    8 => "unicode-3.8.json",
-    9 => "unicode-3.9.json",
-    10 => "unicode-3.10.json",
-    11 => "unicode-3.11.json",
-    12 => "unicode-3.12.json",
-    13 => "unicode-3.13.json",
-    14 => "unicode-3.14.json",
-    15 => "unicode-3.15.json",
-}
-
 macro_rules! tables {
     ($(($ma:literal, $mi:literal) => $file:literal),* $(,)?) => {
         /// The opcode table of CPython `3.minor` (or 2.7 for `(2, 7)`), if generated.
