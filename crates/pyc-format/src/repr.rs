@@ -456,11 +456,17 @@ fn format_float(x: f64, add_dot_0: bool, sign: bool) -> String {
         out.push_str("inf");
         return out;
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e-5", "0e0".
-    let e = format!("{:e}", x.abs());
+    // The shortest correctly rounded digits that read back as `x`, as dtoa's mode 0 gives
+    // CPython ("1.2345e-5", "0e0"). Rust's `{:e}` is not that on exact ties (2**-25 gives
+    // ...313 where CPython prints ...312), so search the precision with exact `{:.Ne}`.
+    let e = shortest_e(x.abs());
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits = match digits.trim_end_matches('0') {
+        "" => "0".to_string(),
+        d => d.to_string(),
+    };
     let decpt = exp + 1; // position of the decimal point relative to the digits
     let n = digits.len() as i32;
     if -4 < decpt && decpt <= 16 {
@@ -489,6 +495,39 @@ fn format_float(x: f64, add_dot_0: bool, sign: bool) -> String {
         let _ = write!(out, "e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
     }
     out
+}
+
+/// `d.ddde±x` with the fewest digits that read back as `a` (>= 0, finite).
+fn shortest_e(a: f64) -> String {
+    (0..17)
+        .find_map(|p| shortest_at(a, p))
+        .unwrap_or_else(|| format!("{a:.16e}"))
+}
+
+/// The `p+1`-digit decimal that reads back as `a`, if any: the correctly rounded one, or
+/// else its neighbour on the other side (near powers of two the round-trip interval is
+/// lopsided, and dtoa's shortest mode finds that neighbour: 2**-24 is 5.960464477539063e-08).
+fn shortest_at(a: f64, p: usize) -> Option<String> {
+    let s = format!("{a:.p$e}");
+    if s.parse::<f64>().ok() == Some(a) {
+        return Some(s);
+    }
+    let (mant, exp) = s.split_once('e')?;
+    let exp: i32 = exp.parse().ok()?;
+    let m: u64 = mant.replace('.', "").parse().ok()?;
+    for cand in [m.checked_add(1), m.checked_sub(1)].into_iter().flatten() {
+        if format!("{cand}e{}", exp - p as i32).parse::<f64>().ok() == Some(a) {
+            let digits = cand.to_string();
+            let e2 = exp + (digits.len() as i32 - (p as i32 + 1));
+            let (h, t) = digits.split_at(1);
+            return Some(if t.is_empty() {
+                format!("{h}e{e2}")
+            } else {
+                format!("{h}.{t}e{e2}")
+            });
+        }
+    }
+    None
 }
 
 /// CPython's `complex_repr`.

@@ -1,14 +1,433 @@
-//! `pyc dis`: not written yet (issue 4).
+//! `pyc dis`: disassemble pycs of any CPython version (2.7, 3.6-3.15) exactly as that
+//! version's own `dis.dis` prints them.
 
-use std::process::ExitCode;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{bail, Context};
+use pyc_dis::model::Code;
+use pyc_dis::{Disassembler, Options};
+use pyc_format::{CodeFormat, Header, Invalidation, MagicKind, PyVersion};
+use rayon::prelude::*;
+
+use crate::output::{io_error, show_path, Format, EXIT_FAILURE, EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Arguments (not yet interpreted).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    rest: Vec<String>,
+    /// pyc files, folders (searched recursively for `.pyc` files) or, with `--python`,
+    /// `.py` sources.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// For `.py` sources: the CPython version (`3.12`) or interpreter whose compiler to use.
+    /// Its fresh cache file is used when there is one; otherwise it compiles the source in
+    /// memory (nothing is written).
+    #[arg(long, value_name = "X.Y|PATH")]
+    python: Option<String>,
+    /// Show inline cache entries (`dis.dis(show_caches=True)`, 3.11+).
+    #[arg(long)]
+    show_caches: bool,
+    /// Show instruction offsets (`show_offsets=True`, 3.13+; older versions always show them).
+    #[arg(long)]
+    show_offsets: bool,
+    /// Show source positions instead of line numbers (`show_positions=True`, 3.14+).
+    #[arg(long)]
+    show_positions: bool,
+    /// Descend at most N levels into nested code objects (`depth=N`).
+    #[arg(long, value_name = "N")]
+    depth: Option<usize>,
+    /// Only the code objects with this qualified name (`Class.method`, `f.<locals>.g`) or
+    /// name, with what is nested in them.
+    #[arg(long, value_name = "QUALNAME")]
+    only: Option<String>,
+    /// Output format: `dis` text, or JSON (one object per file and line).
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`pyc dis` is not implemented yet (issue 4)")
+/// One input: a pyc to read, or a source to compile.
+enum Input {
+    Pyc(PathBuf),
+    Source(PathBuf),
+}
+
+impl Input {
+    fn path(&self) -> &Path {
+        match self {
+            Input::Pyc(p) | Input::Source(p) => p,
+        }
+    }
+}
+
+fn collect_inputs(paths: &[PathBuf], errors: &mut Vec<String>) -> Vec<Input> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(p)
+                .follow_links(false)
+                .into_iter()
+                .filter_map(|e| match e {
+                    Ok(e) => Some(e),
+                    Err(err) => {
+                        errors.push(format!("{}: {err}", show_path(p)));
+                        None
+                    }
+                })
+                .filter(|e| {
+                    e.file_type().is_file()
+                        && e.path()
+                            .extension()
+                            .is_some_and(|x| x == "pyc" || x == "pyo")
+                })
+                .map(|e| e.into_path())
+                .collect();
+            found.sort();
+            out.extend(found.into_iter().map(Input::Pyc));
+        } else if p.extension().is_some_and(|x| x == "py") {
+            out.push(Input::Source(p.clone()));
+        } else {
+            out.push(Input::Pyc(p.clone()));
+        }
+    }
+    out
+}
+
+/// The text of one input, its problems and a warning.
+type Rendered = (String, Vec<String>, Option<String>);
+
+/// A code object ready for disassembly, with the version that made it.
+struct Loaded {
+    version: PyVersion,
+    code: Code,
+    warning: Option<String>,
+}
+
+fn unsupported(v: PyVersion) -> String {
+    format!("CPython {v} bytecode is not supported by `pyc dis` (2.7 and 3.6-3.15 are)")
+}
+
+fn load_pyc(path: &Path) -> Result<Loaded, String> {
+    let data = std::fs::read(path).map_err(io_error)?;
+    // The version first: a pyc of a version `pyc dis` does not format is refused by name.
+    let header = Header::parse(&data).map_err(|e| e.to_string())?;
+    if let Some(v) = header.magic.version() {
+        if Disassembler::new(v.major, v.minor).is_none() {
+            return Err(unsupported(v));
+        }
+    }
+    let pyc = pyc_format::read_pyc(&data).map_err(|e| e.to_string())?;
+    let (version, warning) = match pyc.header.magic {
+        MagicKind::Known(e) => {
+            let w = pyc_dis::tables::opcodes(e.version.major, e.version.minor)
+                .filter(|t| t.table.magic != e.magic)
+                .map(|t| {
+                    format!(
+                        "magic {} ({}) is not the release magic {} of CPython {}: \
+                         disassembled with the {} opcode table",
+                        e.magic, e.release, t.table.magic, e.version, t.table.python
+                    )
+                });
+            (e.version, w)
+        }
+        MagicKind::Unknown { magic, nearest } => (
+            nearest.version,
+            Some(format!(
+                "unknown magic {magic}: disassembled as CPython {}",
+                nearest.version
+            )),
+        ),
+        MagicKind::Foreign { .. } => return Err("not a CPython pyc".into()),
+    };
+    if Disassembler::new(version.major, version.minor).is_none() {
+        return Err(unsupported(version));
+    }
+    Ok(Loaded {
+        version,
+        code: pyc_dis::from_marshal::from_marshal(&pyc.code, version),
+        warning,
+    })
+}
+
+/// The interpreter for `--python`: a path, a name on PATH, or a version (`pythonX.Y` on PATH,
+/// then pyenv's).
+fn find_interpreter(spec: &str) -> anyhow::Result<PathBuf> {
+    let p = Path::new(spec);
+    if p.components().count() > 1 || p.exists() {
+        return Ok(p.to_path_buf());
+    }
+    if let Ok(v) = spec.parse::<PyVersion>() {
+        if let Some(exe) = pyc_python::which(&format!("python{v}")) {
+            return Ok(exe);
+        }
+        let root = std::env::var_os("PYENV_ROOT")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
+        if let Some(root) = root {
+            let mut cands: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    n == v.to_string() || n.starts_with(&format!("{v}."))
+                })
+                .map(|e| e.path().join("bin/python"))
+                .filter(|p| p.exists())
+                .collect();
+            cands.sort();
+            if let Some(exe) = cands.pop() {
+                return Ok(exe);
+            }
+        }
+        bail!("no CPython {v} found (looked for python{v} on PATH and in pyenv)");
+    }
+    pyc_python::which(spec).with_context(|| format!("{spec}: no such interpreter"))
+}
+
+/// Compile a source with the interpreter in memory: `marshal.dumps(compile(...))` on stdout.
+const COMPILE: &str = "import sys, marshal\n\
+p = sys.argv[1]\n\
+src = open(p, 'rb').read()\n\
+data = marshal.dumps(compile(src, p, 'exec', 0, True))\n\
+out = getattr(sys.stdout, 'buffer', sys.stdout)\n\
+out.write(data)\n\
+out.flush()\n";
+
+struct SourceCompiler {
+    exe: PathBuf,
+    probe: pyc_python::Probe,
+}
+
+impl SourceCompiler {
+    fn fresh_cache(&self, src: &Path) -> Option<PathBuf> {
+        let info = pyc_format::version_info(self.probe.version())?;
+        let meta = std::fs::metadata(src).ok()?;
+        let cwd = std::env::current_dir().ok()?;
+        let opt = if self.probe.optimize == 0 {
+            String::new()
+        } else {
+            self.probe.optimize.to_string()
+        };
+        let prefix = self.probe.pycache_prefix.as_deref().map(str::as_bytes);
+        let cache = pyc_cache::paths::cache_from_source(
+            info,
+            crate::output::path_bytes(src),
+            pyc_cache::paths::CacheOptions {
+                optimization: &opt,
+                prefix,
+                cwd: crate::output::path_bytes(&cwd),
+            },
+        )
+        .ok()?;
+        let cache = crate::output::bytes_path(&cache).to_path_buf();
+        let data = std::fs::read(&cache).ok()?;
+        let h = Header::parse(&data).ok()?;
+        if h.magic.magic() != self.probe.magic? {
+            return None;
+        }
+        let fresh = match h.invalidation {
+            Invalidation::Timestamp { mtime, source_size } => {
+                use std::os::unix::fs::MetadataExt;
+                mtime == (meta.mtime() as u32)
+                    && source_size.is_none_or(|s| s == meta.size() as u32)
+            }
+            Invalidation::UncheckedHash { .. } => true,
+            Invalidation::CheckedHash { hash } => {
+                let source = std::fs::read(src).ok()?;
+                let variant = info.source_hash?;
+                pyc_format::source_hash(variant, h.magic.magic(), &source) == hash
+            }
+        };
+        fresh.then_some(cache)
+    }
+
+    fn load(&self, src: &Path) -> Result<Loaded, String> {
+        if let Some(cache) = self.fresh_cache(src) {
+            return load_pyc(&cache);
+        }
+        let out = Command::new(&self.exe)
+            .arg("-c")
+            .arg(COMPILE)
+            .arg(src)
+            .env("PYTHONHASHSEED", "0")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{}: {e}", self.exe.display()))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(err.trim().lines().last().unwrap_or("").to_string());
+        }
+        let version = self.probe.version();
+        let magic = self.probe.magic.unwrap_or(0);
+        let format = CodeFormat::for_magic(magic, version)
+            .ok_or_else(|| format!("no code layout for magic {magic}"))?;
+        let obj = pyc_format::loads(&out.stdout, format).map_err(|e| e.to_string())?;
+        let code = obj
+            .as_code()
+            .ok_or_else(|| "the interpreter did not return a code object".to_string())?;
+        Ok(Loaded {
+            version,
+            code: pyc_dis::from_marshal::from_marshal(code, version),
+            warning: None,
+        })
+    }
+}
+
+/// `co_qualname` as 3.11+ stores it; for older versions, built the way the compiler does.
+fn select<'a>(code: &'a Code, name: &str, qual: &str, out: &mut Vec<&'a Code>) {
+    for c in code.nested() {
+        let q = if c.qualname != c.name {
+            c.qualname.clone()
+        } else if qual.is_empty() {
+            c.name.clone()
+        } else {
+            format!("{qual}.{}", c.name)
+        };
+        if q == name || c.name == name {
+            out.push(c);
+        } else {
+            // Functions' children are under "<locals>"; classes' are not. Without flags we
+            // accept both spellings.
+            select(c, name, &q, out);
+            let locals = format!("{q}.<locals>");
+            let mut extra = Vec::new();
+            select(c, name, &locals, &mut extra);
+            for e in extra {
+                if !out.iter().any(|x| std::ptr::eq(*x, e)) {
+                    out.push(e);
+                }
+            }
+        }
+    }
+}
+
+fn render(loaded: &Loaded, args: &Args, name: &str) -> Result<(String, Vec<String>), String> {
+    let v = loaded.version;
+    let d = Disassembler::new(v.major, v.minor).ok_or_else(|| unsupported(v))?;
+    let opts = Options {
+        show_caches: args.show_caches,
+        show_offsets: args.show_offsets,
+        show_positions: args.show_positions,
+        depth: args.depth,
+    };
+    let roots: Vec<&Code> = match &args.only {
+        None => vec![&loaded.code],
+        Some(name) => {
+            let mut found = Vec::new();
+            select(&loaded.code, name, "", &mut found);
+            if found.is_empty() {
+                return Err(format!("no code object named {name}"));
+            }
+            found
+        }
+    };
+    let mut text = String::new();
+    let mut problems = Vec::new();
+    match args.format {
+        Format::Text => {
+            for (i, c) in roots.iter().enumerate() {
+                if i > 0 {
+                    text.push('\n');
+                }
+                problems.extend(d.dis(c, &opts, &mut text));
+            }
+        }
+        Format::Json => {
+            let codes: Vec<_> = roots.iter().map(|c| d.to_json(c, args.depth)).collect();
+            let value = serde_json::json!({
+                "file": name,
+                "version": v.to_string(),
+                "code": if codes.len() == 1 { serde_json::to_value(&codes[0]) } else { serde_json::to_value(&codes) }
+                    .map_err(|e| e.to_string())?,
+            });
+            text = value.to_string();
+            text.push('\n');
+        }
+    }
+    Ok((text, problems))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut errors = Vec::new();
+    let inputs = collect_inputs(&args.paths, &mut errors);
+    let compiler = if inputs.iter().any(|i| matches!(i, Input::Source(_))) {
+        let Some(spec) = args.python.as_deref() else {
+            bail!("disassembling a .py source needs --python X.Y (or an interpreter)");
+        };
+        let exe = find_interpreter(spec)?;
+        let probe = pyc_python::probe(&exe)?;
+        Some(SourceCompiler { exe, probe })
+    } else {
+        None
+    };
+    let many = inputs.len() > 1;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut failed = !errors.is_empty();
+    for e in &errors {
+        eprintln!("pyc dis: {e}");
+    }
+    let mut first = true;
+    // Nested code objects are walked recursively (as deep as marshal allows, 2000 levels):
+    // give the workers room.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .stack_size(256 << 20)
+        .build()
+        .context("cannot start worker threads")?;
+    // Work in parallel, print in order, a chunk at a time so memory stays bounded.
+    for chunk in inputs.chunks(256) {
+        let results: Vec<Result<Rendered, String>> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|input| {
+                    let loaded = match input {
+                        Input::Pyc(p) => load_pyc(p)?,
+                        Input::Source(p) => compiler
+                            .as_ref()
+                            .ok_or_else(|| "no interpreter".to_string())?
+                            .load(p)?,
+                    };
+                    let (text, problems) = render(&loaded, &args, &show_path(input.path()))?;
+                    Ok((text, problems, loaded.warning))
+                })
+                .collect()
+        });
+        for (input, result) in chunk.iter().zip(results) {
+            let name = show_path(input.path());
+            match result {
+                Ok((text, problems, warning)) => {
+                    if many && args.format == Format::Text {
+                        if !first {
+                            writeln!(out)?;
+                        }
+                        writeln!(out, "==> {name} <==")?;
+                    }
+                    first = false;
+                    out.write_all(text.as_bytes())?;
+                    if let Some(w) = warning {
+                        out.flush()?;
+                        eprintln!("pyc dis: {name}: warning: {w}");
+                    }
+                    if let Some(p) = problems.first() {
+                        out.flush()?;
+                        failed = true;
+                        let more = if problems.len() > 1 {
+                            format!(" (and {} more problems)", problems.len() - 1)
+                        } else {
+                            String::new()
+                        };
+                        eprintln!("pyc dis: {name}: malformed code: {p}{more}");
+                    }
+                }
+                Err(e) => {
+                    out.flush()?;
+                    failed = true;
+                    eprintln!("pyc dis: {name}: {e}");
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
 }

@@ -1,0 +1,109 @@
+//! Building the disassembler's [`model::Code`] from a marshalled code object.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pyc_format::{ObjRef, PyVersion};
+
+use crate::model::{Blob, Code, Const, Name};
+use pyc_format::repr;
+
+/// Names of a pyc, by the address of their marshal object: shared strings are converted once.
+type Names = HashMap<*const pyc_format::Object, Name>;
+
+fn texts(items: &[ObjRef], names: &mut Names) -> Vec<Name> {
+    items
+        .iter()
+        .map(|o| {
+            names
+                .entry(Arc::as_ptr(o))
+                .or_insert_with(|| Name::from(o.as_text().unwrap_or_default().as_ref()))
+                .clone()
+        })
+        .collect()
+}
+
+/// The address printed in code-object reprs: real addresses cannot be known (the same
+/// placeholder as `pyc_format::repr`).
+pub const PLACEHOLDER_ADDRESS: &str = "0x0";
+
+/// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
+pub fn code_repr(c: &pyc_format::Code, version: PyVersion) -> String {
+    let (mut name, mut file) = (c.name().into_owned(), c.filename().into_owned());
+    if version.major < 3 {
+        // 2.7 formats with %.100s and %.300s.
+        name = name.chars().take(100).collect();
+        file = file.chars().take(300).collect();
+    }
+    format!(
+        "<code object {name} at {PLACEHOLDER_ADDRESS}, file \"{file}\", line {}>",
+        c.firstlineno
+    )
+}
+
+/// The disassembler's view of `c`, a code object of CPython `version`, with its nested code
+/// objects. A code object shared through marshal references is converted once and shared.
+pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
+    let mut memo = Memo::default();
+    convert(c, version, &mut memo)
+}
+
+#[derive(Default)]
+struct Memo {
+    codes: HashMap<*const pyc_format::Code, Arc<Code>>,
+    names: Names,
+}
+
+fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
+    let consts = c
+        .consts()
+        .iter()
+        .map(|o| Const {
+            repr: match o.as_code() {
+                Some(inner) => code_repr(inner, version),
+                None => repr(o, version),
+            },
+            code: o.as_code().map(|inner| {
+                let key = inner as *const pyc_format::Code;
+                if let Some(done) = memo.codes.get(&key) {
+                    return done.clone();
+                }
+                let done = Arc::new(convert(inner, version, memo));
+                memo.codes.insert(key, done.clone());
+                done
+            }),
+        })
+        .collect();
+    let localsplus = c.format.has_localsplus();
+    let varnames = if localsplus {
+        texts(
+            c.localsplusnames
+                .as_ref()
+                .and_then(|o| o.as_tuple())
+                .unwrap_or(&[]),
+            &mut memo.names,
+        )
+    } else {
+        texts(&c.varnames(), &mut memo.names)
+    };
+    let mut cellfree = texts(&c.cellvars(), &mut memo.names);
+    cellfree.extend(texts(&c.freevars(), &mut memo.names));
+    Code {
+        code: Blob::Shared(c.code.clone()),
+        firstlineno: i64::from(c.firstlineno),
+        linetable: Blob::Shared(c.linetable.clone()),
+        exceptiontable: c
+            .exceptiontable
+            .clone()
+            .map(Blob::Shared)
+            .unwrap_or_default(),
+        consts,
+        names: texts(c.names(), &mut memo.names),
+        varnames,
+        cellfree,
+        name: c.name().into_owned(),
+        qualname: c.qualname().into_owned(),
+        filename: c.filename().into_owned(),
+        repr: code_repr(c, version),
+    }
+}

@@ -1,0 +1,361 @@
+//! Line-number and location tables of every era, decoded as CPython does.
+//!
+//! * ≤3.9 `co_lnotab` → [`lnotab_linestarts`] (`dis.findlinestarts` of that version).
+//! * 3.10 `co_linetable` (PEP 626) → [`pep626_lines`] (`code.co_lines()`).
+//! * 3.11+ location table (PEP 657) → [`pep657_entries`] (`co_positions()` and `co_lines()`).
+//!
+//! Malformed tables never panic: decoding stops where the bytes stop, like CPython's
+//! iterators, and the caller can tell from [`Pep657::truncated`].
+
+/// `(offset, line)` pairs; `line` is `None` where 3.13+ reports "no line".
+pub type LineStarts = Vec<(u32, Option<i64>)>;
+
+/// `dis.findlinestarts` for `co_lnotab` (2.7, 3.6-3.9).
+pub fn lnotab_linestarts(
+    lnotab: &[u8],
+    firstlineno: i64,
+    code_len: usize,
+    signed: bool,
+    stop_at_end: bool,
+) -> LineStarts {
+    let mut out = Vec::new();
+    let mut lastlineno: Option<i64> = None;
+    let mut lineno = firstlineno;
+    let mut addr: u32 = 0;
+    for pair in lnotab.chunks_exact(2) {
+        let (byte_incr, line_incr) = (pair[0], pair[1]);
+        if byte_incr != 0 {
+            if Some(lineno) != lastlineno {
+                out.push((addr, Some(lineno)));
+                lastlineno = Some(lineno);
+            }
+            addr = addr.saturating_add(u32::from(byte_incr));
+            if stop_at_end && addr as usize >= code_len {
+                return out;
+            }
+        }
+        lineno = lineno.saturating_add(if signed {
+            i64::from(line_incr as i8)
+        } else {
+            i64::from(line_incr)
+        });
+    }
+    if Some(lineno) != lastlineno {
+        out.push((addr, Some(lineno)));
+    }
+    out
+}
+
+/// One `co_lines()` range: `[start, end)` in bytes and its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRange {
+    pub start: u32,
+    pub end: u32,
+    pub line: Option<i64>,
+}
+
+/// `co_lines()` of a 3.10 code object (PEP 626 `co_linetable`).
+pub fn pep626_lines(table: &[u8], firstlineno: i64) -> Vec<LineRange> {
+    let mut out = Vec::new();
+    let (mut start, mut end): (u32, u32) = (0, 0);
+    let mut computed = firstlineno;
+    let mut line: Option<i64> = None;
+    let mut pairs = table.chunks_exact(2);
+    let mut advance = |p: &[u8], start: &mut u32, end: &mut u32, line: &mut Option<i64>| {
+        *start = *end;
+        *end = end.saturating_add(u32::from(p[0]));
+        let d = p[1] as i8;
+        *line = if d == -128 {
+            None
+        } else {
+            computed = computed.saturating_add(i64::from(d));
+            Some(computed)
+        };
+    };
+    // `_PyLineTable_NextAddressRange`: advance, then skip empty ranges.
+    'next: while let Some(p) = pairs.next() {
+        advance(p, &mut start, &mut end, &mut line);
+        while start == end {
+            match pairs.next() {
+                Some(p) => advance(p, &mut start, &mut end, &mut line),
+                None => break 'next,
+            }
+        }
+        out.push(LineRange { start, end, line });
+    }
+    out
+}
+
+/// `findlinestarts` over `co_lines()`: 3.10-3.12 skip `None` lines and repeated lines;
+/// 3.13+ (`keep_none`) report every change, `None` included.
+pub fn linestarts_from_ranges(ranges: &[LineRange], keep_none: bool) -> LineStarts {
+    let mut out = Vec::new();
+    if keep_none {
+        let mut last: Option<Option<i64>> = None;
+        for r in ranges {
+            if last != Some(r.line) {
+                last = Some(r.line);
+                out.push((r.start, r.line));
+            }
+        }
+    } else {
+        let mut last: Option<i64> = None;
+        for r in ranges {
+            if r.line.is_some() && r.line != last {
+                last = r.line;
+                out.push((r.start, r.line));
+            }
+        }
+    }
+    out
+}
+
+/// A source span (`dis.Positions`): line, end line, column, end column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Positions {
+    pub lineno: Option<i64>,
+    pub end_lineno: Option<i64>,
+    pub col_offset: Option<i64>,
+    pub end_col_offset: Option<i64>,
+}
+
+/// One entry of a 3.11+ location table, covering `units` code units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocationEntry {
+    pub units: u32,
+    pub positions: Positions,
+}
+
+/// A decoded 3.11+ location table.
+#[derive(Debug, Clone, Default)]
+pub struct Pep657 {
+    pub entries: Vec<LocationEntry>,
+    /// The table ended inside an entry.
+    pub truncated: bool,
+}
+
+impl Pep657 {
+    /// `co_positions()`: one item per code unit, `None`s past the table's end.
+    pub fn positions(&self, n_units: usize) -> Vec<Positions> {
+        let mut out = Vec::with_capacity(n_units);
+        'outer: for e in &self.entries {
+            for _ in 0..e.units {
+                if out.len() >= n_units {
+                    break 'outer;
+                }
+                out.push(e.positions);
+            }
+        }
+        out
+    }
+
+    /// `co_lines()`: ranges in bytes, consecutive equal lines merged (3.11+ `lineiter_next`).
+    pub fn lines(&self) -> Vec<LineRange> {
+        let mut out: Vec<LineRange> = Vec::new();
+        let mut pos: u32 = 0;
+        for e in &self.entries {
+            let start = pos;
+            pos = pos.saturating_add(e.units.saturating_mul(2));
+            let line = e.positions.lineno;
+            match out.last_mut() {
+                Some(last) if last.line == line => last.end = pos,
+                _ => out.push(LineRange {
+                    start,
+                    end: pos,
+                    line,
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// Decode a 3.11+ location table (`Objects/locations.md`).
+pub fn pep657_entries(table: &[u8], firstlineno: i64) -> Pep657 {
+    let mut out = Pep657::default();
+    let mut it = table.iter().copied();
+    let mut line = firstlineno;
+    // varint: 6-bit groups, least significant first, 0x40 = more.
+    fn varint(it: &mut impl Iterator<Item = u8>) -> Option<u64> {
+        let mut b = it.next()?;
+        let mut val = u64::from(b & 63);
+        let mut shift = 0u32;
+        while b & 64 != 0 {
+            b = it.next()?;
+            shift += 6;
+            if shift > 60 {
+                return None;
+            }
+            val |= u64::from(b & 63) << shift;
+        }
+        Some(val)
+    }
+    fn svarint(it: &mut impl Iterator<Item = u8>) -> Option<i64> {
+        let v = varint(it)?;
+        Some(if v & 1 != 0 {
+            -((v >> 1) as i64)
+        } else {
+            (v >> 1) as i64
+        })
+    }
+    while let Some(first) = it.next() {
+        let code = (first >> 3) & 15;
+        let units = u32::from(first & 7) + 1;
+        let pos = (|| -> Option<Positions> {
+            Some(match code {
+                15 => Positions::default(),
+                14 => {
+                    line = line.saturating_add(svarint(&mut it)?);
+                    let end_line = line.saturating_add(varint(&mut it)? as i64);
+                    let col = varint(&mut it)? as i64 - 1;
+                    let end_col = varint(&mut it)? as i64 - 1;
+                    Positions {
+                        lineno: Some(line),
+                        end_lineno: Some(end_line),
+                        col_offset: (col >= 0).then_some(col),
+                        end_col_offset: (end_col >= 0).then_some(end_col),
+                    }
+                }
+                13 => {
+                    line = line.saturating_add(svarint(&mut it)?);
+                    Positions {
+                        lineno: Some(line),
+                        end_lineno: Some(line),
+                        col_offset: None,
+                        end_col_offset: None,
+                    }
+                }
+                10..=12 => {
+                    line = line.saturating_add(i64::from(code - 10));
+                    let col = i64::from(it.next()?);
+                    let end_col = i64::from(it.next()?);
+                    Positions {
+                        lineno: Some(line),
+                        end_lineno: Some(line),
+                        col_offset: Some(col),
+                        end_col_offset: Some(end_col),
+                    }
+                }
+                _ => {
+                    let b2 = it.next()?;
+                    let col = i64::from(code) * 8 + i64::from((b2 >> 4) & 7);
+                    Positions {
+                        lineno: Some(line),
+                        end_lineno: Some(line),
+                        col_offset: Some(col),
+                        end_col_offset: Some(col + i64::from(b2 & 15)),
+                    }
+                }
+            })
+        })();
+        match pos {
+            Some(positions) => out.entries.push(LocationEntry { units, positions }),
+            None => {
+                out.truncated = true;
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// One entry of a 3.11+ exception table (offsets in bytes, `end` exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ExceptionEntry {
+    pub start: u64,
+    pub end: u64,
+    pub target: u64,
+    pub depth: u64,
+    pub lasti: bool,
+}
+
+/// `dis._parse_exception_table`: varints most-significant group first; a partial entry at
+/// the end is dropped, as `dis` does.
+pub fn parse_exception_table(table: &[u8]) -> Vec<ExceptionEntry> {
+    let mut it = table.iter().copied();
+    fn varint(it: &mut impl Iterator<Item = u8>) -> Option<u64> {
+        let mut b = it.next()?;
+        let mut val = u64::from(b & 63);
+        while b & 64 != 0 {
+            b = it.next()?;
+            val = val.checked_shl(6)? | u64::from(b & 63);
+            if val > (1 << 40) {
+                return None;
+            }
+        }
+        Some(val)
+    }
+    let mut out = Vec::new();
+    loop {
+        let entry = (|| {
+            let start = varint(&mut it)? * 2;
+            let length = varint(&mut it)? * 2;
+            let target = varint(&mut it)? * 2;
+            let dl = varint(&mut it)?;
+            Some(ExceptionEntry {
+                start,
+                end: start + length,
+                target,
+                depth: dl >> 1,
+                lasti: dl & 1 != 0,
+            })
+        })();
+        match entry {
+            Some(e) => out.push(e),
+            None => return out,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lnotab_signed_and_unsigned() {
+        // addr +2 line +1, addr +4 line -1 (0xff)
+        let t = [2, 1, 4, 0xff];
+        assert_eq!(
+            lnotab_linestarts(&t, 10, 100, true, true),
+            vec![(0, Some(10)), (2, Some(11)), (6, Some(10))]
+        );
+        assert_eq!(
+            lnotab_linestarts(&t, 10, 100, false, false),
+            vec![(0, Some(10)), (2, Some(11)), (6, Some(266))]
+        );
+    }
+
+    #[test]
+    fn location_table_long_form_and_truncation() {
+        // long form (14), 1 unit: line +3 (svarint 6), end line +0, col 5 (6), end col 9 (10)
+        let t = [0x80 | (14 << 3), 6, 0, 6, 10];
+        let p = pep657_entries(&t, 1);
+        assert!(!p.truncated);
+        assert_eq!(
+            p.entries[0].positions,
+            Positions {
+                lineno: Some(4),
+                end_lineno: Some(4),
+                col_offset: Some(5),
+                end_col_offset: Some(9)
+            }
+        );
+        assert!(pep657_entries(&t[..3], 1).truncated);
+    }
+
+    #[test]
+    fn exception_table_partial_entry_dropped() {
+        let t = [0x80 | 1, 2, 3, 4, 0x80];
+        let e = parse_exception_table(&t);
+        assert_eq!(
+            e,
+            vec![ExceptionEntry {
+                start: 2,
+                end: 6,
+                target: 6,
+                depth: 2,
+                lasti: false
+            }]
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The view of a code object that disassembly needs, for every version.
+//!
+//! Built from a marshalled code object (see `from_marshal`); every string is already what that
+//! version's `dis` prints (`repr(const)` of the target version, raw names).
+
+/// Bytes of a code object (`co_code`, line and exception tables): owned, or shared with the
+/// marshal object they were read into (no copy).
+#[derive(Debug, Clone, Default)]
+pub enum Blob {
+    #[default]
+    Empty,
+    Owned(Vec<u8>),
+    Shared(pyc_format::ObjRef),
+}
+
+impl std::ops::Deref for Blob {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Blob::Empty => &[],
+            Blob::Owned(v) => v,
+            Blob::Shared(o) => o.as_bytes().unwrap_or(&[]),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Blob {
+    fn from(v: Vec<u8>) -> Blob {
+        Blob::Owned(v)
+    }
+}
+
+/// A name (`co_names`, `co_varnames`, ...). Shared: each distinct name object of a pyc is
+/// converted once.
+pub type Name = std::sync::Arc<str>;
+
+/// A constant of `co_consts`.
+#[derive(Debug, Clone)]
+pub struct Const {
+    /// `repr(const)` as the code's own CPython prints it.
+    pub repr: String,
+    /// The constant is itself a code object.
+    pub code: Option<std::sync::Arc<Code>>,
+}
+
+/// A code object, as `dis` uses it.
+#[derive(Debug, Clone, Default)]
+pub struct Code {
+    /// `co_code`.
+    pub code: Blob,
+    pub firstlineno: i64,
+    /// `co_lnotab` (≤3.9) or `co_linetable` (3.10+).
+    pub linetable: Blob,
+    /// `co_exceptiontable` (3.11+), else empty.
+    pub exceptiontable: Blob,
+    pub consts: Vec<Const>,
+    pub names: Vec<Name>,
+    /// ≤3.10 `co_varnames`; 3.11+ `co_localsplusnames` (`_varname_from_oparg`).
+    pub varnames: Vec<Name>,
+    /// ≤3.10 `co_cellvars + co_freevars` (the names of `hasfree` arguments).
+    pub cellfree: Vec<Name>,
+    pub name: String,
+    /// `co_qualname` (3.11+), else `co_name`.
+    pub qualname: String,
+    pub filename: String,
+    /// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
+    pub repr: String,
+}
+
+impl Code {
+    /// Nested code objects in `co_consts` order.
+    pub fn nested(&self) -> impl Iterator<Item = &Code> {
+        self.consts.iter().filter_map(|c| c.code.as_deref())
+    }
+}
