@@ -235,10 +235,11 @@ impl Analyzer {
                 }
                 line.push(' ');
             }
-            line.push_str("   ");
-            line.push(' ');
-            line.push_str(if r.is_jump_target { ">>" } else { "  " });
-            line.push(' ');
+            line.push_str(if r.is_jump_target {
+                "    >> "
+            } else {
+                "       "
+            });
             rjust_num(line, r.ins.offset, offset_width);
             line.push(' ');
             ljust(line, r.opname, OPNAME_WIDTH);
@@ -468,11 +469,9 @@ impl LabelCtx {
         line.push(' ');
         if self.offset_width > 0 {
             rjust_num(line, offset, self.offset_width);
-            line.push_str("  ");
-            line.push(' ');
+            line.push_str("   ");
         }
-        line.push_str("   ");
-        line.push(' ');
+        line.push_str("    ");
         ljust(line, opname, OPNAME_WIDTH);
         if let Some(arg) = arg {
             let excess = opname.chars().count().saturating_sub(OPNAME_WIDTH);
