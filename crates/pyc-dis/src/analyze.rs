@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use crate::decode::{self, Defect, Instr};
 use crate::lines::{self, ExceptionEntry, Positions};
 use crate::model::Code;
+use crate::num::{concat, Digits};
 use crate::style::{DisStyle, LineTable, NullStyle};
 use crate::tables::{Opcodes, Special};
 
@@ -324,8 +325,8 @@ impl Analyzer {
                 let (v, r) = name_info(index)?;
                 // `if (arg & 1) and argrepr:` — an empty name gets no suffix.
                 let r = match (bit && !r.is_empty(), style.null_style) {
-                    (true, NullStyle::Prefix) => Cow::Owned(format!("{flag} + {r}")),
-                    (true, NullStyle::Suffix) => Cow::Owned(format!("{r} + {flag}")),
+                    (true, NullStyle::Prefix) => Cow::Owned(concat(&[flag, " + ", &r])),
+                    (true, NullStyle::Suffix) => Cow::Owned(concat(&[&r, " + ", flag])),
                     _ => r,
                 };
                 Ok((v, r))
@@ -370,14 +371,20 @@ impl Analyzer {
                 } else {
                     "to"
                 };
-                return Ok((ArgVal::Offset(t), Cow::Owned(format!("{prep} L{l}"))));
+                return Ok((
+                    ArgVal::Offset(t),
+                    Cow::Owned(concat(&[prep, " L", Digits::new().format(l as i64)])),
+                ));
             }
-            return Ok((ArgVal::Offset(t), Cow::Owned(format!("to {t}"))));
+            return Ok((
+                ArgVal::Offset(t),
+                Cow::Owned(concat(&["to ", Digits::new().format(t)])),
+            ));
         }
         if sp == Special::TwoLocals {
             let a = get(&code.varnames, arg >> 4, "local")?;
             let b = get(&code.varnames, arg & 15, "local")?;
-            return Ok((ArgVal::Names(a, b), Cow::Owned(format!("{a}, {b}"))));
+            return Ok((ArgVal::Names(a, b), Cow::Owned(concat(&[a, ", ", b]))));
         }
         let wordcode_locals = style.line_table == LineTable::Pep657;
         if f.local || (f.free && wordcode_locals) {

@@ -41,10 +41,11 @@ fn text_width(s: &str) -> usize {
     }
 }
 
-/// `str(n).rjust(width)` without going through `fmt`.
+/// `str(n).rjust(width)` without going through `fmt`: the digits and their padding are
+/// written into one buffer and appended at once.
 fn rjust_num(out: &mut String, n: impl Into<i64>, width: usize) {
     let n: i64 = n.into();
-    let mut buf = [0u8; 24];
+    let mut buf = [b' '; 48];
     let mut i = buf.len();
     let mut v = n.unsigned_abs();
     loop {
@@ -59,10 +60,13 @@ fn rjust_num(out: &mut String, n: impl Into<i64>, width: usize) {
         i -= 1;
         buf[i] = b'-';
     }
-    spaces(out, width.saturating_sub(buf.len() - i));
-    for &b in &buf[i..] {
-        out.push(char::from(b));
+    let digits = buf.len() - i;
+    if width > buf.len() {
+        spaces(out, width - digits);
+    } else {
+        i = i.min(buf.len() - width);
     }
+    out.push_str(crate::num::ascii(&buf[i..]));
 }
 
 const SPACES: &str = "                                                                ";
@@ -231,10 +235,11 @@ impl Analyzer {
                 }
                 line.push(' ');
             }
-            line.push_str("   ");
-            line.push(' ');
-            line.push_str(if r.is_jump_target { ">>" } else { "  " });
-            line.push(' ');
+            line.push_str(if r.is_jump_target {
+                "    >> "
+            } else {
+                "       "
+            });
             rjust_num(line, r.ins.offset, offset_width);
             line.push(' ');
             ljust(line, r.opname, OPNAME_WIDTH);
@@ -464,11 +469,9 @@ impl LabelCtx {
         line.push(' ');
         if self.offset_width > 0 {
             rjust_num(line, offset, self.offset_width);
-            line.push_str("  ");
-            line.push(' ');
+            line.push_str("   ");
         }
-        line.push_str("   ");
-        line.push(' ');
+        line.push_str("    ");
         ljust(line, opname, OPNAME_WIDTH);
         if let Some(arg) = arg {
             let excess = opname.chars().count().saturating_sub(OPNAME_WIDTH);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use pyc_format::{ObjRef, PyVersion};
 
 use crate::model::{Blob, Code, Const, Name};
+use crate::num::{concat, Digits};
 use pyc_format::repr;
 
 /// Names of a pyc, by the address of their marshal object: shared strings are converted once.
@@ -29,16 +30,33 @@ pub const PLACEHOLDER_ADDRESS: &str = "0x0";
 
 /// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
 pub fn code_repr(c: &pyc_format::Code, version: PyVersion) -> String {
-    let (mut name, mut file) = (c.name().into_owned(), c.filename().into_owned());
-    if version.major < 3 {
+    let (name, file) = (c.name(), c.filename());
+    let (name, file): (&str, &str) = if version.major < 3 {
         // 2.7 formats with %.100s and %.300s.
-        name = name.chars().take(100).collect();
-        file = file.chars().take(300).collect();
+        (prefix_chars(&name, 100), prefix_chars(&file, 300))
+    } else {
+        (&name, &file)
+    };
+    let mut line = Digits::new();
+    concat(&[
+        "<code object ",
+        name,
+        " at ",
+        PLACEHOLDER_ADDRESS,
+        ", file \"",
+        file,
+        "\", line ",
+        line.format(i64::from(c.firstlineno)),
+        ">",
+    ])
+}
+
+/// The first `n` characters of `s`.
+fn prefix_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
     }
-    format!(
-        "<code object {name} at {PLACEHOLDER_ADDRESS}, file \"{file}\", line {}>",
-        c.firstlineno
-    )
 }
 
 /// The disassembler's view of `c`, a code object of CPython `version`, with its nested code
@@ -58,12 +76,8 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
     let consts = c
         .consts()
         .iter()
-        .map(|o| Const {
-            repr: match o.as_code() {
-                Some(inner) => code_repr(inner, version),
-                None => repr(o, version),
-            },
-            code: o.as_code().map(|inner| {
+        .map(|o| {
+            let code = o.as_code().map(|inner| {
                 let key = inner as *const pyc_format::Code;
                 if let Some(done) = memo.codes.get(&key) {
                     return done.clone();
@@ -71,7 +85,15 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
                 let done = Arc::new(convert(inner, version, memo));
                 memo.codes.insert(key, done.clone());
                 done
-            }),
+            });
+            Const {
+                // A code constant's repr is the one its conversion made.
+                repr: match &code {
+                    Some(inner) => inner.repr.clone(),
+                    None => repr(o, version),
+                },
+                code,
+            }
         })
         .collect();
     let localsplus = c.format.has_localsplus();

@@ -33,6 +33,7 @@ pub mod from_marshal;
 pub mod json;
 pub mod lines;
 pub mod model;
+mod num;
 pub mod style;
 pub mod tables;
 

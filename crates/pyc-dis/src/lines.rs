@@ -151,7 +151,7 @@ impl Pep657 {
 
     /// `co_lines()`: ranges in bytes, consecutive equal lines merged (3.11+ `lineiter_next`).
     pub fn lines(&self) -> Vec<LineRange> {
-        let mut out: Vec<LineRange> = Vec::new();
+        let mut out: Vec<LineRange> = Vec::with_capacity(self.entries.len() / 2 + 1);
         let mut pos: u32 = 0;
         for e in &self.entries {
             let start = pos;
@@ -172,7 +172,11 @@ impl Pep657 {
 
 /// Decode a 3.11+ location table (`Objects/locations.md`).
 pub fn pep657_entries(table: &[u8], firstlineno: i64) -> Pep657 {
-    let mut out = Pep657::default();
+    // Entries take 1-8 bytes, mostly 2-3: start with room for most tables.
+    let mut out = Pep657 {
+        entries: Vec::with_capacity(table.len() / 2 + 1),
+        truncated: false,
+    };
     let mut it = table.iter().copied();
     let mut line = firstlineno;
     // varint: 6-bit groups, least significant first, 0x40 = more.

@@ -43,6 +43,9 @@ pub enum ReprError {
     TooLong(usize),
 }
 
+/// [`Repr::max_len`] of [`Repr::new`]: 1 MiB.
+const DEFAULT_MAX_LEN: usize = 1 << 20;
+
 /// repr settings.
 #[derive(Debug, Clone)]
 pub struct Repr {
@@ -58,12 +61,21 @@ pub struct Repr {
 
 /// repr as `version` prints it; never fails (all digits of big ints; `...` past 1 MiB).
 pub fn repr(obj: &Object, version: PyVersion) -> String {
+    // The most common constant: a 3.x str, whose repr is `str_repr` unless it is cut.
+    if let Object::Str(s) = obj {
+        if version.major >= 3 {
+            let out = str_repr(s, version);
+            if out.len() <= DEFAULT_MAX_LEN {
+                return out;
+            }
+        }
+    }
     let r = Repr {
         int_limit: false,
         ..Repr::new(version)
     };
     let mut w = W {
-        out: String::new(),
+        out: String::with_capacity(32),
         max: r.max_len,
         cut: false,
         err: None,
@@ -111,7 +123,7 @@ impl Repr {
         Repr {
             version,
             code_address: "0x0".to_string(),
-            max_len: 1 << 20,
+            max_len: DEFAULT_MAX_LEN,
             int_limit: true,
         }
     }
