@@ -41,32 +41,12 @@ fn text_width(s: &str) -> usize {
     }
 }
 
-/// `str(n).rjust(width)` without going through `fmt`: the digits and their padding are
-/// written into one buffer and appended at once.
+/// `str(n).rjust(width)` without going through `fmt` (digits from [`crate::num::Digits`]).
 fn rjust_num(out: &mut String, n: impl Into<i64>, width: usize) {
-    let n: i64 = n.into();
-    let mut buf = [b' '; 48];
-    let mut i = buf.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    let digits = buf.len() - i;
-    if width > buf.len() {
-        spaces(out, width - digits);
-    } else {
-        i = i.min(buf.len() - width);
-    }
-    out.push_str(crate::num::ascii(&buf[i..]));
+    let mut digits = crate::num::Digits::new();
+    let text = digits.format(n.into());
+    spaces(out, width.saturating_sub(text.len()));
+    out.push_str(text);
 }
 
 const SPACES: &str = "                                                                ";

@@ -115,12 +115,6 @@ fn debris_topics(arg: &Option<Vec<String>>) -> Vec<String> {
     }
 }
 
-fn env_prefix() -> Option<PathBuf> {
-    std::env::var_os("PYTHONPYCACHEPREFIX")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
 fn confirm(plan: &Plan) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         anyhow::bail!("--erase asks before removing; not on a terminal, so pass --yes");
@@ -170,7 +164,10 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         leftovers: args.leftovers,
         tags: args.tag.clone(),
     };
-    let prefix = args.prefix.clone().or_else(env_prefix);
+    let prefix = args
+        .prefix
+        .clone()
+        .or_else(|| crate::output::env_pycache_prefix().map(PathBuf::from));
     // Targets matter only for --stale and --foreign.
     let mut targets: Vec<Target> = if args.stale || args.foreign || !args.python.is_empty() {
         resolve_targets(

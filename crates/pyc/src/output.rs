@@ -77,3 +77,8 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// `PYTHONPYCACHEPREFIX` as CPython reads it: an empty value counts as unset.
+pub fn env_pycache_prefix() -> Option<std::ffi::OsString> {
+    std::env::var_os("PYTHONPYCACHEPREFIX").filter(|v| !v.is_empty())
+}

@@ -90,13 +90,6 @@ struct Target {
     prefix: Option<Vec<u8>>,
 }
 
-fn env_prefix() -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStringExt;
-    std::env::var_os("PYTHONPYCACHEPREFIX")
-        .filter(|v| !v.is_empty())
-        .map(|v| v.into_vec())
-}
-
 fn known(v: PyVersion) -> anyhow::Result<&'static VersionInfo> {
     version_info(v).with_context(|| format!("pyc does not know CPython {v}"))
 }
@@ -127,7 +120,7 @@ fn version_target(info: &'static VersionInfo) -> Target {
     Target {
         info,
         optimize: String::new(),
-        prefix: env_prefix(),
+        prefix: crate::output::env_pycache_prefix().map(std::os::unix::ffi::OsStringExt::into_vec),
     }
 }
 

@@ -80,13 +80,6 @@ fn absolute(p: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(pyc_cache::paths::path_join(&[path_bytes(&cwd), p]))
 }
 
-fn env_prefix() -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStringExt;
-    std::env::var_os("PYTHONPYCACHEPREFIX")
-        .filter(|v| !v.is_empty())
-        .map(|v| v.into_vec())
-}
-
 fn version_target(v: PyVersion, a: &TargetArgs<'_>) -> anyhow::Result<Target> {
     let mut t = Target::for_version(v)?;
     if !a.optimize.is_empty() {
@@ -94,7 +87,7 @@ fn version_target(v: PyVersion, a: &TargetArgs<'_>) -> anyhow::Result<Target> {
     }
     let prefix = match a.prefix {
         Some(p) => Some(path_bytes(p).to_vec()),
-        None => env_prefix(),
+        None => crate::output::env_pycache_prefix().map(std::os::unix::ffi::OsStringExt::into_vec),
     };
     t.prefix = prefix.map(|p| absolute(&p)).transpose()?;
     t.dont_write_bytecode = env_flag("PYTHONDONTWRITEBYTECODE");
@@ -288,6 +281,22 @@ struct Tally {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let walk = walk_options(&args.exclude)?;
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
+    // A root that is not there is an argument error: say so on stderr, before probing any
+    // interpreter (problems found inside the trees are part of the report instead).
+    let missing: Vec<String> = roots
+        .iter()
+        .filter_map(|r| {
+            std::fs::symlink_metadata(r)
+                .err()
+                .map(|e| format!("{}: {}", r.display(), crate::output::io_error(e)))
+        })
+        .collect();
+    if !missing.is_empty() {
+        for m in missing {
+            eprintln!("pyc status: {m}");
+        }
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
     let targets = resolve_targets(
         &TargetArgs {
             python: &args.python,

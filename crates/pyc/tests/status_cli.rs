@@ -274,3 +274,30 @@ fn a_single_file_lists_only_its_own_cache_files() {
     assert_eq!(recs[0]["source"], "pkg/b.py");
     assert_eq!(recs[0]["state"], "missing");
 }
+
+/// A root that does not exist is one line on stderr naming it, exit 2, and no report
+/// (before, it only appeared as a record inside the report, invisible with `--format json`).
+#[test]
+fn missing_root_is_one_stderr_line_and_exit_2() {
+    for format in ["text", "json"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pyc"))
+            .args([
+                "status",
+                "/nonexistent/pyc-test-root",
+                "--python",
+                "3.12",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "format {format}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim(),
+            "pyc status: /nonexistent/pyc-test-root: no such file or directory",
+            "format {format}"
+        );
+        assert!(out.stdout.is_empty(), "format {format}: no report expected");
+    }
+}
