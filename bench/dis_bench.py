@@ -71,10 +71,14 @@ def cpu_children():
     return r.ru_utime + r.ru_stime
 
 
-def timed(cmd, env=None):
-    """Wall time, CPU time (user + system) and the finished process."""
+def timed(cmd, env=None, stdout=subprocess.DEVNULL):
+    """Wall time, CPU time (user + system) and the finished process.
+
+    Output goes to /dev/null, as CPython's below does: a pipe read by this script would
+    make `pyc dis` wait for the reader (its ~190 MB of text), adding wall time that is
+    neither tool's work."""
     c0, t0 = cpu_children(), time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env)
     return time.perf_counter() - t0, cpu_children() - c0, p
 
 
@@ -97,7 +101,7 @@ def main():
             sys.exit("pyc dis failed: %s" % p.stderr.decode()[-2000:])
         env1 = dict(os.environ, RAYON_NUM_THREADS="1")
         t_pyc1, c_pyc1, _ = timed([args.pyc, "dis", tmp], env=env1)
-        t_cpy, c_cpy, p = timed([py.path, "-c", CPYTHON_DIS, tmp])
+        t_cpy, c_cpy, p = timed([py.path, "-c", CPYTHON_DIS, tmp], stdout=subprocess.PIPE)
         files, inner = p.stdout.decode().split()
         load = os.getloadavg()[0]
         print("load average %.1f on %d cores (wall times suffer from other load; CPU times less)"
