@@ -67,6 +67,39 @@ pub struct Analysis<'a> {
     pub problems: Vec<String>,
 }
 
+/// What is known about a code object before its instructions are resolved one by one:
+/// what the formatters need for their column widths, and the decoded instructions.
+/// [`Analyzer::prepare`] makes it, [`Analyzer::resolve_each`] walks it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub decoded: Vec<Instr>,
+    /// `dict(findlinestarts(co))`, in order.
+    pub linestarts: Vec<(u32, Option<i64>)>,
+    pub exceptions: Vec<ExceptionEntry>,
+    /// Every offset marked as a jump target (`>>`) or labelled, sorted.
+    pub targets: Labels,
+    /// 3.13+: the targets are numbered labels.
+    pub numbered: bool,
+    /// The 3.11+ location table (`co_positions()`), empty before.
+    pub locations: Vec<lines::LocationEntry>,
+    /// Code units in `co_code`.
+    pub n_units: usize,
+    /// Problems found so far; [`Analyzer::resolve_each`] adds those of the instructions.
+    pub problems: Vec<String>,
+}
+
+impl Prepared {
+    /// The numbered labels (3.13+), else none.
+    pub fn labels(&self) -> &Labels {
+        static NONE: Labels = Labels(Vec::new());
+        if self.numbered {
+            &self.targets
+        } else {
+            &NONE
+        }
+    }
+}
+
 /// A sorted set of offsets.
 #[derive(Debug, Clone, Default)]
 pub struct Labels(Vec<i64>);
@@ -146,10 +179,11 @@ impl Analyzer {
         }
     }
 
-    pub fn analyze<'a>(&self, code: &'a Code) -> Analysis<'a> {
+    /// Everything about `code` but the per-instruction resolution.
+    pub fn prepare(&self, code: &Code) -> Prepared {
         let style = self.style;
         let ops = self.ops;
-        let (linestarts, locations, mut problems) = self.linestarts(code);
+        let (linestarts, locations, problems) = self.linestarts(code);
         let decoded = decode::decode(&code.code, ops, style);
         let exceptions = if style.exc_table == crate::style::ExcTable::None {
             Vec::new()
@@ -174,16 +208,64 @@ impl Analyzer {
         }
         targets.sort_unstable();
         targets.dedup();
-        let targets = Labels(targets);
-        let numbered = style.exc_table == crate::style::ExcTable::Labels;
+        Prepared {
+            decoded,
+            linestarts,
+            exceptions,
+            targets: Labels(targets),
+            numbered: style.exc_table == crate::style::ExcTable::Labels,
+            locations,
+            n_units: code.code.len() / 2,
+            problems,
+        }
+    }
 
-        let mut instrs = Vec::with_capacity(decoded.len());
+    /// The whole analysis of `code`, every instruction resolved (the JSON view uses it).
+    pub fn analyze<'a>(&self, code: &'a Code) -> Analysis<'a> {
+        let mut p = self.prepare(code);
+        let mut instrs = Vec::with_capacity(p.decoded.len());
+        let mut problems = std::mem::take(&mut p.problems);
+        self.resolve_each(code, &p, &mut problems, |r| instrs.push(r));
+        Analysis {
+            instrs,
+            labels: if p.numbered {
+                p.targets
+            } else {
+                Labels::default()
+            },
+            linestarts: p.linestarts,
+            exceptions: p.exceptions,
+            locations: p.locations,
+            n_units: p.n_units,
+            problems,
+        }
+    }
+
+    /// Resolve the instructions of `code` in order, handing each to `each` (the text
+    /// formatter prints it at once: no record of every instruction is kept). Problems of
+    /// the instructions are added to `problems`.
+    pub fn resolve_each<'a>(
+        &self,
+        code: &'a Code,
+        p: &Prepared,
+        problems: &mut Vec<String>,
+        mut each: impl FnMut(Resolved<'a>),
+    ) {
+        let style = self.style;
+        let ops = self.ops;
+        let linestarts = &p.linestarts;
+        let locations = &p.locations;
+        let targets = &p.targets;
+        let numbered = p.numbered;
         let mut line: Option<i64> = None;
         // Line starts are in increasing offset order, as the instructions are.
         let mut cursor = 0usize;
         // Location entries, walked alongside: (index, first code unit of that entry).
         let (mut loc, mut loc_start) = (0usize, 0usize);
-        for ins in decoded {
+        // Jump targets are sorted too: walk them alongside instead of searching.
+        let mut tcursor = 0usize;
+        let tlist = &targets.0;
+        for &ins in &p.decoded {
             while cursor < linestarts.len() && linestarts[cursor].0 < ins.offset {
                 cursor += 1;
             }
@@ -212,7 +294,7 @@ impl Analyzer {
                 }
             }
             let (argval, argrepr, mut problem) =
-                match self.resolve(&ins, code, jump_target, &targets) {
+                match self.resolve(&ins, code, jump_target, targets) {
                     Ok((v, r)) => (v, r, None),
                     Err(e) => (
                         ArgVal::Int(ins.arg.unwrap_or(0)),
@@ -253,15 +335,16 @@ impl Analyzer {
             let argrepr_always = style.layout == crate::style::Layout::Py2
                 && ins.arg.is_some()
                 && (fl.konst || fl.name || fl.jrel || fl.local || fl.compare || fl.free);
-            instrs.push(Resolved {
+            let off = i64::from(ins.offset);
+            while tcursor < tlist.len() && tlist[tcursor] < off {
+                tcursor += 1;
+            }
+            let is_jump_target = tlist.get(tcursor) == Some(&off);
+            each(Resolved {
                 argrepr_always,
                 opname: ops.name(ins.op),
-                is_jump_target: targets.contains(i64::from(ins.offset)),
-                label: if numbered {
-                    targets.label(i64::from(ins.offset))
-                } else {
-                    None
-                },
+                is_jump_target,
+                label: (numbered && is_jump_target).then_some(tcursor + 1),
                 ins,
                 argval,
                 argrepr,
@@ -272,15 +355,6 @@ impl Analyzer {
                 positions: pos,
                 problem,
             });
-        }
-        Analysis {
-            instrs,
-            linestarts,
-            exceptions,
-            labels: if numbered { targets } else { Labels::default() },
-            locations,
-            n_units: code.code.len() / 2,
-            problems,
         }
     }
 

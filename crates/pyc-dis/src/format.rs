@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::analyze::{Analysis, Analyzer, Resolved};
+use crate::analyze::{Analyzer, Prepared, Resolved};
 use crate::decode::ArgKind;
 use crate::lines::Positions;
 use crate::model::Code;
@@ -137,20 +137,22 @@ impl Analyzer {
     /// `dis.disassemble(code)`: one code object. Instructions `dis` itself could not show
     /// (truncated code, an index out of range) are followed by a line starting with `!!`.
     pub fn disassemble(&self, code: &Code, opts: &Options, out: &mut String) -> Vec<String> {
-        let a = self.analyze(code);
-        out.reserve(a.instrs.len() * 48);
+        let mut a = self.prepare(code);
+        let mut problems = std::mem::take(&mut a.problems);
+        out.reserve(a.decoded.len() * 48);
         match self.style.layout {
-            Layout::Py2 => self.text_py2(&a, out),
+            Layout::Py2 => self.text_py2(code, &a, &mut problems, out),
             Layout::Markers { dynamic_widths } => {
-                self.text_markers(code, &a, opts, dynamic_widths, out)
+                self.text_markers(code, &a, opts, dynamic_widths, &mut problems, out)
             }
-            Layout::Labels => self.text_labels(code, &a, opts, out),
+            Layout::Labels => self.text_labels(code, &a, opts, &mut problems, out),
         }
-        a.problems
+        problems
     }
 
-    fn text_py2(&self, a: &Analysis, out: &mut String) {
-        for r in &a.instrs {
+    fn text_py2(&self, code: &Code, a: &Prepared, problems: &mut Vec<String>, out: &mut String) {
+        self.resolve_each(code, a, problems, |r| {
+            let r = &r;
             if r.starts_line {
                 if r.ins.offset > 0 {
                     out.push('\n');
@@ -174,15 +176,16 @@ impl Analyzer {
             }
             out.push('\n');
             mark_problem(r, out);
-        }
+        });
     }
 
     fn text_markers(
         &self,
         code: &Code,
-        a: &Analysis,
+        a: &Prepared,
         opts: &Options,
         dynamic_widths: bool,
+        problems: &mut Vec<String>,
         out: &mut String,
     ) {
         // 3.6-3.9: the column is always there; 3.10+: only when there are line starts.
@@ -201,7 +204,8 @@ impl Analyzer {
                 offset_width = maxoffset.to_string().len();
             }
         }
-        for r in &a.instrs {
+        self.resolve_each(code, a, problems, |r| {
+            let r = &r;
             if show_lineno && r.starts_line && r.ins.offset > 0 {
                 out.push('\n');
             }
@@ -238,7 +242,7 @@ impl Analyzer {
             if opts.show_caches && r.ins.caches > 0 {
                 self.caches_markers(r, lineno_width, offset_width, out);
             }
-        }
+        });
         if self.style.exc_table == ExcTable::Offsets && !a.exceptions.is_empty() {
             out.push_str("ExceptionTable:\n");
             for e in &a.exceptions {
@@ -289,7 +293,14 @@ impl Analyzer {
         }
     }
 
-    fn text_labels(&self, code: &Code, a: &Analysis, opts: &Options, out: &mut String) {
+    fn text_labels(
+        &self,
+        code: &Code,
+        a: &Prepared,
+        opts: &Options,
+        problems: &mut Vec<String>,
+        out: &mut String,
+    ) {
         let show_positions = opts.show_positions && self.style.show_positions;
         let lineno_width = if show_positions {
             positions_width(&a.locations, a.n_units)
@@ -312,7 +323,7 @@ impl Analyzer {
                 }
             }
         };
-        let label_width = 4 + a.labels.len().to_string().len();
+        let label_width = 4 + a.labels().len().to_string().len();
         let offset_width = if opts.show_offsets {
             (code.code.len() as i64 - 2).max(9999).to_string().len()
         } else {
@@ -324,7 +335,8 @@ impl Analyzer {
             offset_width,
             show_positions,
         };
-        for r in &a.instrs {
+        self.resolve_each(code, a, problems, |r| {
+            let r = &r;
             ctx.line(
                 out,
                 r.starts_line,
@@ -361,12 +373,12 @@ impl Analyzer {
                     }
                 }
             }
-        }
+        });
         if !a.exceptions.is_empty() {
             out.push_str("ExceptionTable:\n");
             for e in &a.exceptions {
                 let lasti = if e.lasti { " lasti" } else { "" };
-                let l = |o: u64| a.labels.label(o as i64).unwrap_or(0);
+                let l = |o: u64| a.labels().label(o as i64).unwrap_or(0);
                 let _ = writeln!(
                     out,
                     "  L{} to L{} -> L{} [{}]{}",

@@ -9,7 +9,6 @@ use anyhow::{bail, Context};
 use pyc_dis::model::Code;
 use pyc_dis::{Disassembler, Options};
 use pyc_format::{CodeFormat, Header, Invalidation, MagicKind, PyVersion};
-use rayon::prelude::*;
 
 use crate::output::{io_error, show_path, Format, EXIT_FAILURE, EXIT_OK};
 
@@ -317,7 +316,45 @@ fn code_bytes(code: &Code, budget: &mut usize) -> usize {
     n
 }
 
-fn render(loaded: &Loaded, args: &Args, name: &str) -> Result<(String, Vec<String>), String> {
+/// Output buffers handed back after printing, for the next files: a run over a whole tree
+/// then writes into memory it already has instead of faulting in fresh pages (the allocator
+/// hands large blocks back to the system when they are freed) for every file's text. Holds
+/// at most the buffers of the texts in flight (see [`WINDOW`]).
+#[derive(Default)]
+struct Buffers(std::sync::Mutex<Vec<String>>);
+
+impl Buffers {
+    /// The smallest kept buffer with room for `need` bytes, else a new one.
+    fn take(&self, need: usize) -> String {
+        let Ok(mut kept) = self.0.lock() else {
+            return String::with_capacity(need);
+        };
+        let best = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= need)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i);
+        match best {
+            Some(i) => kept.swap_remove(i),
+            None => String::with_capacity(need),
+        }
+    }
+
+    fn give(&self, mut text: String) {
+        text.clear();
+        if let Ok(mut kept) = self.0.lock() {
+            kept.push(text);
+        }
+    }
+}
+
+fn render(
+    loaded: &Loaded,
+    args: &Args,
+    name: &str,
+    buffers: &Buffers,
+) -> Result<(String, Vec<String>), String> {
     let v = loaded.version;
     let d = Disassembler::new(v.major, v.minor).ok_or_else(|| unsupported(v))?;
     let opts = Options {
@@ -337,21 +374,21 @@ fn render(loaded: &Loaded, args: &Args, name: &str) -> Result<(String, Vec<Strin
             found
         }
     };
-    let mut text = String::new();
     let mut problems = Vec::new();
-    match args.format {
+    let text = match args.format {
         Format::Text => {
             // About 11 bytes of text per byte of bytecode (3.12 standard library): one
             // allocation instead of a dozen growing copies for most files.
             let mut budget = 10_000;
             let bytes: usize = roots.iter().map(|c| code_bytes(c, &mut budget)).sum();
-            text.reserve(bytes.min(1 << 24) * 12);
+            let mut text = buffers.take(bytes.min(1 << 24) * 12);
             for (i, c) in roots.iter().enumerate() {
                 if i > 0 {
                     text.push('\n');
                 }
                 problems.extend(d.dis(c, &opts, &mut text));
             }
+            text
         }
         Format::Json => {
             let codes: Vec<_> = roots.iter().map(|c| d.to_json(c, args.depth)).collect();
@@ -361,11 +398,91 @@ fn render(loaded: &Loaded, args: &Args, name: &str) -> Result<(String, Vec<Strin
                 "code": if codes.len() == 1 { serde_json::to_value(&codes[0]) } else { serde_json::to_value(&codes) }
                     .map_err(|e| e.to_string())?,
             });
-            text = value.to_string();
+            let mut text = value.to_string();
             text.push('\n');
+            text
+        }
+    };
+    Ok((text, problems))
+}
+
+/// Load and render one input. A panic (a bug: bad input gets errors, never panics) is
+/// reported as this input's error, so that the other inputs are still printed.
+fn render_input(
+    input: &Input,
+    compiler: Option<&SourceCompiler>,
+    args: &Args,
+    buffers: &Buffers,
+) -> Result<Rendered, String> {
+    let work = || {
+        let loaded = match input {
+            Input::Pyc(p) => load_pyc(p)?,
+            Input::Source(p) => compiler
+                .ok_or_else(|| "no interpreter".to_string())?
+                .load(p)?,
+        };
+        let (text, problems) = render(&loaded, args, &show_path(input.path()), buffers)?;
+        Ok((text, problems, loaded.warning))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|_| Err("internal error: pyc dis panicked on this file".to_string()))
+}
+
+/// Inputs a worker may start rendering: more than this many ahead of the one being
+/// printed wait.
+const WINDOW: usize = 64;
+
+/// The inputs handed to the workers in order (see [`WINDOW`]).
+#[derive(Default)]
+struct Queue {
+    state: std::sync::Mutex<QueueState>,
+    moved: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    /// The next input to hand out.
+    next: usize,
+    /// Inputs printed so far.
+    printed: usize,
+    /// Printing stopped (an error): hand out nothing more.
+    stop: bool,
+}
+
+impl Queue {
+    /// The index of the next input to render, `None` when there is nothing left to do.
+    fn claim(&self, n: usize) -> Option<usize> {
+        let mut st = self.state.lock().ok()?;
+        loop {
+            if st.stop || st.next >= n {
+                return None;
+            }
+            if st.next < st.printed + WINDOW {
+                st.next += 1;
+                return Some(st.next - 1);
+            }
+            st = self.moved.wait(st).ok()?;
         }
     }
-    Ok((text, problems))
+
+    fn printed(&self, count: usize) {
+        if let Ok(mut st) = self.state.lock() {
+            st.printed = count;
+        }
+        self.moved.notify_all();
+    }
+}
+
+/// Stops the queue when printing ends, however it ends.
+struct StopOnDrop<'a>(&'a Queue);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.state.lock() {
+            st.stop = true;
+        }
+        self.0.moved.notify_all();
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -389,31 +506,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("pyc dis: {e}");
     }
     let mut first = true;
+    let buffers = Buffers::default();
     // Nested code objects are walked recursively (as deep as marshal allows, 2000 levels):
     // give the workers room.
     let pool = rayon::ThreadPoolBuilder::new()
         .stack_size(256 << 20)
         .build()
         .context("cannot start worker threads")?;
-    // Work in parallel, print in order, a chunk at a time so memory stays bounded.
-    for chunk in inputs.chunks(256) {
-        let results: Vec<Result<Rendered, String>> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|input| {
-                    let loaded = match input {
-                        Input::Pyc(p) => load_pyc(p)?,
-                        Input::Source(p) => compiler
-                            .as_ref()
-                            .ok_or_else(|| "no interpreter".to_string())?
-                            .load(p)?,
-                    };
-                    let (text, problems) = render(&loaded, &args, &show_path(input.path()))?;
-                    Ok((text, problems, loaded.warning))
-                })
-                .collect()
-        });
-        for (input, result) in chunk.iter().zip(results) {
+    // Work in parallel, print in order. Workers take the inputs in order, at most WINDOW
+    // ahead of the one being printed, so memory stays bounded (a slow stdout holds them
+    // back) and the few texts in flight reuse the same buffers.
+    let n = inputs.len();
+    let queue = Queue::default();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Rendered, String>)>();
+    let printed: anyhow::Result<()> = pool.in_place_scope(|s| {
+        for _ in 0..pool.current_num_threads() {
+            let tx = tx.clone();
+            let (queue, inputs, compiler, args, buffers) =
+                (&queue, &inputs, &compiler, &args, &buffers);
+            s.spawn(move |_| {
+                while let Some(i) = queue.claim(n) {
+                    let Some(input) = inputs.get(i) else { break };
+                    let result = render_input(input, compiler.as_ref(), args, buffers);
+                    if tx.send((i, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // However this returns, the workers stop taking inputs.
+        let _stop = StopOnDrop(&queue);
+        let mut pending = std::collections::BTreeMap::new();
+        for (next, input) in inputs.iter().enumerate() {
+            let result = loop {
+                if let Some(r) = pending.remove(&next) {
+                    break r;
+                }
+                let (i, r) = rx.recv().context("disassembly workers stopped")?;
+                pending.insert(i, r);
+            };
             let name = show_path(input.path());
             match result {
                 Ok((text, problems, warning)) => {
@@ -425,6 +557,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                     first = false;
                     out.write_all(text.as_bytes())?;
+                    buffers.give(text);
                     if let Some(w) = warning {
                         out.flush()?;
                         eprintln!("pyc dis: {name}: warning: {w}");
@@ -446,8 +579,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     eprintln!("pyc dis: {name}: {e}");
                 }
             }
+            queue.printed(next + 1);
         }
-    }
+        Ok(())
+    });
+    printed?;
     out.flush()?;
     Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
 }
