@@ -80,6 +80,8 @@ pub struct Prepared {
     pub targets: Labels,
     /// 3.13+: the targets are numbered labels.
     pub numbered: bool,
+    /// [`Resolved::positions`] are wanted (3.11+), from `locations`.
+    pub positions: bool,
     /// The 3.11+ location table (`co_positions()`), empty before.
     pub locations: Vec<lines::LocationEntry>,
     /// Code units in `co_code`.
@@ -134,9 +136,11 @@ fn get<'s, T: AsRef<str>>(list: &'s [T], i: i64, what: &str) -> Result<&'s str, 
 }
 
 impl Analyzer {
+    /// Line starts, the location table when `positions` asks for it, and problems.
     fn linestarts(
         &self,
         code: &Code,
+        positions: bool,
     ) -> (lines::LineStarts, Vec<lines::LocationEntry>, Vec<String>) {
         let mut problems = Vec::new();
         match self.style.line_table {
@@ -168,22 +172,30 @@ impl Analyzer {
                 )
             }
             LineTable::Pep657 => {
-                let t = lines::pep657_entries(&code.linetable, code.firstlineno);
-                if t.truncated {
+                let keep_none = matches!(self.style.layout, crate::style::Layout::Labels);
+                let (starts, entries, truncated) = if positions {
+                    let t = lines::pep657_entries(&code.linetable, code.firstlineno);
+                    let starts = lines::linestarts_from_ranges(&t.lines(), keep_none);
+                    (starts, t.entries, t.truncated)
+                } else {
+                    let (starts, truncated) =
+                        lines::pep657_linestarts(&code.linetable, code.firstlineno, keep_none);
+                    (starts, Vec::new(), truncated)
+                };
+                if truncated {
                     problems.push("location table (co_linetable) ends inside an entry".into());
                 }
-                let keep_none = matches!(self.style.layout, crate::style::Layout::Labels);
-                let starts = lines::linestarts_from_ranges(&t.lines(), keep_none);
-                (starts, t.entries, problems)
+                (starts, entries, problems)
             }
         }
     }
 
-    /// Everything about `code` but the per-instruction resolution.
-    pub fn prepare(&self, code: &Code) -> Prepared {
+    /// Everything about `code` but the per-instruction resolution. `positions`: keep the
+    /// 3.11+ location table, for [`Resolved::positions`] (else those are `None`).
+    pub fn prepare(&self, code: &Code, positions: bool) -> Prepared {
         let style = self.style;
         let ops = self.ops;
-        let (linestarts, locations, problems) = self.linestarts(code);
+        let (linestarts, locations, problems) = self.linestarts(code, positions);
         let decoded = decode::decode(&code.code, ops, style);
         let exceptions = if style.exc_table == crate::style::ExcTable::None {
             Vec::new()
@@ -214,6 +226,7 @@ impl Analyzer {
             exceptions,
             targets: Labels(targets),
             numbered: style.exc_table == crate::style::ExcTable::Labels,
+            positions: positions && style.line_table == LineTable::Pep657,
             locations,
             n_units: code.code.len() / 2,
             problems,
@@ -222,7 +235,7 @@ impl Analyzer {
 
     /// The whole analysis of `code`, every instruction resolved (the JSON view uses it).
     pub fn analyze<'a>(&self, code: &'a Code) -> Analysis<'a> {
-        let mut p = self.prepare(code);
+        let mut p = self.prepare(code, true);
         let mut instrs = Vec::with_capacity(p.decoded.len());
         let mut problems = std::mem::take(&mut p.problems);
         self.resolve_each(code, &p, &mut problems, |r| instrs.push(r));
@@ -321,7 +334,7 @@ impl Analyzer {
                 problems.push(p.clone());
             }
             let unit = (ins.offset / 2) as usize;
-            let pos = (style.line_table == LineTable::Pep657).then(|| {
+            let pos = p.positions.then(|| {
                 while loc < locations.len() && loc_start + locations[loc].units as usize <= unit {
                     loc_start += locations[loc].units as usize;
                     loc += 1;

@@ -90,6 +90,144 @@ fn mark_problem(r: &Resolved, out: &mut String) {
     }
 }
 
+/// One instruction line of the 3.6-3.12 layout (`Instruction._disassemble`), newline
+/// included.
+fn marker_line(r: &Resolved, lineno_width: usize, offset_width: usize, out: &mut String) {
+    let start = out.len();
+    let line = &mut *out;
+    if lineno_width > 0 {
+        if r.starts_line {
+            rjust_num(line, r.line_start.unwrap_or(0), lineno_width);
+        } else {
+            spaces(line, lineno_width);
+        }
+        line.push(' ');
+    }
+    line.push_str(if r.is_jump_target {
+        "    >> "
+    } else {
+        "       "
+    });
+    rjust_num(line, r.ins.offset, offset_width);
+    line.push(' ');
+    ljust(line, r.opname, OPNAME_WIDTH);
+    if r.ins.arg.is_some() {
+        line.push(' ');
+        rjust_arg(line, r, OPARG_WIDTH);
+        if !r.argrepr.is_empty() {
+            line.push_str(" (");
+            line.push_str(&r.argrepr);
+            line.push(')');
+        }
+    }
+    rstrip_from(out, start);
+    out.push('\n');
+}
+
+/// [`marker_line`] with its fixed-width part assembled in a buffer on the stack and copied
+/// once (the hottest loop of `pyc dis`). False, with nothing written, where that part does
+/// not fit or is not plain ASCII: then [`marker_line`] prints it.
+fn marker_line_fast(
+    r: &Resolved,
+    lineno_width: usize,
+    offset_width: usize,
+    out: &mut String,
+) -> bool {
+    let mut b = LineBuf::new();
+    let ok = (lineno_width == 0
+        || (if r.starts_line {
+            b.rjust_num(r.line_start.unwrap_or(0), lineno_width)
+        } else {
+            b.skip(lineno_width)
+        }) && b.skip(1))
+        && b.put(if r.is_jump_target {
+            b"    >> "
+        } else {
+            b"       "
+        })
+        && b.rjust_num(i64::from(r.ins.offset), offset_width)
+        && b.skip(1)
+        && r.opname.is_ascii()
+        && match r.ins.arg {
+            // `ljust` then `rstrip()`: no padding when nothing follows.
+            None => b.put(r.opname.as_bytes()),
+            Some(arg) => {
+                r.ins.arg_kind == ArgKind::Int
+                    && b.put(r.opname.as_bytes())
+                    && b.skip(OPNAME_WIDTH.saturating_sub(r.opname.len()) + 1)
+                    && b.rjust_num(arg, OPARG_WIDTH)
+            }
+        };
+    if !ok {
+        return false;
+    }
+    out.push_str(b.trimmed());
+    if r.ins.arg.is_some() && !r.argrepr.is_empty() {
+        out.push_str(" (");
+        out.push_str(&r.argrepr);
+        out.push(')');
+    }
+    out.push('\n');
+    true
+}
+
+/// A line's fixed-width ASCII part, on the stack: starts as all spaces, so padding is
+/// only a move of the end.
+struct LineBuf {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl LineBuf {
+    fn new() -> Self {
+        LineBuf {
+            buf: [b' '; 128],
+            len: 0,
+        }
+    }
+
+    /// `n` spaces; false if they do not fit.
+    fn skip(&mut self, n: usize) -> bool {
+        match self.len.checked_add(n) {
+            Some(end) if end <= self.buf.len() => {
+                self.len = end;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// ASCII bytes; false if they do not fit.
+    fn put(&mut self, s: &[u8]) -> bool {
+        let start = self.len;
+        match self.buf.get_mut(start..start.saturating_add(s.len())) {
+            Some(dst) => {
+                dst.copy_from_slice(s);
+                self.len += s.len();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `str(n).rjust(width)`.
+    fn rjust_num(&mut self, n: i64, width: usize) -> bool {
+        let mut digits = crate::num::Digits::new();
+        let text = digits.format(n);
+        self.skip(width.saturating_sub(text.len())) && self.put(text.as_bytes())
+    }
+
+    /// The text without trailing spaces (`rstrip()`).
+    fn trimmed(&self) -> &str {
+        let mut end = self.len;
+        while end > 0 && self.buf[end - 1] == b' ' {
+            end -= 1;
+        }
+        // Only spaces, digits, '-', '>' and strings checked to be ASCII were written.
+        crate::num::ascii(&self.buf[..end])
+    }
+}
+
 impl Analyzer {
     /// `dis.dis(code)`: the code object, then (depth permitting) every nested code object in
     /// `co_consts` order, each after a `Disassembly of <code object ...>:` header. 2.7 and
@@ -137,7 +275,8 @@ impl Analyzer {
     /// `dis.disassemble(code)`: one code object. Instructions `dis` itself could not show
     /// (truncated code, an index out of range) are followed by a line starting with `!!`.
     pub fn disassemble(&self, code: &Code, opts: &Options, out: &mut String) -> Vec<String> {
-        let mut a = self.prepare(code);
+        let positions = opts.show_positions && self.style.show_positions;
+        let mut a = self.prepare(code, positions);
         let mut problems = std::mem::take(&mut a.problems);
         out.reserve(a.decoded.len() * 48);
         match self.style.layout {
@@ -209,35 +348,9 @@ impl Analyzer {
             if show_lineno && r.starts_line && r.ins.offset > 0 {
                 out.push('\n');
             }
-            let start = out.len();
-            let line = &mut *out;
-            if lineno_width > 0 {
-                if r.starts_line {
-                    rjust_num(line, r.line_start.unwrap_or(0), lineno_width);
-                } else {
-                    spaces(line, lineno_width);
-                }
-                line.push(' ');
+            if !marker_line_fast(r, lineno_width, offset_width, out) {
+                marker_line(r, lineno_width, offset_width, out);
             }
-            line.push_str(if r.is_jump_target {
-                "    >> "
-            } else {
-                "       "
-            });
-            rjust_num(line, r.ins.offset, offset_width);
-            line.push(' ');
-            ljust(line, r.opname, OPNAME_WIDTH);
-            if r.ins.arg.is_some() {
-                line.push(' ');
-                rjust_arg(line, r, OPARG_WIDTH);
-                if !r.argrepr.is_empty() {
-                    line.push_str(" (");
-                    line.push_str(&r.argrepr);
-                    line.push(')');
-                }
-            }
-            rstrip_from(out, start);
-            out.push('\n');
             mark_problem(r, out);
             if opts.show_caches && r.ins.caches > 0 {
                 self.caches_markers(r, lineno_width, offset_width, out);
@@ -506,5 +619,80 @@ fn positions_width(entries: &[crate::lines::LocationEntry], n_units: usize) -> u
         1 + NO_LINENO.len().max(3 + values_width)
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::ArgVal;
+    use crate::decode::Instr;
+    use std::borrow::Cow;
+
+    fn resolved(
+        opname: &'static str,
+        arg: Option<i64>,
+        argrepr: &'static str,
+        line: Option<i64>,
+    ) -> Resolved<'static> {
+        Resolved {
+            ins: Instr {
+                offset: 1234,
+                start_offset: 1234,
+                op: 100,
+                arg,
+                arg_kind: ArgKind::Int,
+                caches: 0,
+                defect: None,
+            },
+            opname,
+            argval: ArgVal::None,
+            argrepr: Cow::Borrowed(argrepr),
+            starts_line: line.is_some(),
+            line_start: line,
+            line,
+            is_jump_target: line == Some(7),
+            label: None,
+            jump_target: None,
+            positions: None,
+            problem: None,
+            argrepr_always: false,
+        }
+    }
+
+    /// The stack-buffer line is the plain one, and too long a line falls back to it.
+    #[test]
+    fn fast_marker_line_is_the_plain_one() {
+        let long: &'static str = concat!(
+            "AN_OPNAME_LONGER_THAN_ANY_TABLE_HAS_SO_THAT_THE_FIXED_PART_OF_THE_LINE_",
+            "DOES_NOT_FIT_THE_BUFFER_ON_THE_STACK"
+        );
+        let (mut checked, mut fell_back) = (0, 0);
+        for opname in [
+            "LOAD_CONST",
+            "RETURN_VALUE",
+            "A_VERY_LONG_OPNAME_OF_30_CHARS",
+            long,
+        ] {
+            for arg in [None, Some(0), Some(123456), Some(-3)] {
+                for argrepr in ["", "'x'", "naïve"] {
+                    for line in [None, Some(7), Some(123456789)] {
+                        for (lw, ow) in [(0, 4), (3, 4), (9, 6), (20, 20)] {
+                            let r = resolved(opname, arg, argrepr, line);
+                            let (mut fast, mut plain) = (String::new(), String::new());
+                            marker_line(&r, lw, ow, &mut plain);
+                            if marker_line_fast(&r, lw, ow, &mut fast) {
+                                assert_eq!(fast, plain);
+                                checked += 1;
+                            } else {
+                                assert!(fast.is_empty() && opname == long, "{plain}");
+                                fell_back += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100 && fell_back > 0);
     }
 }

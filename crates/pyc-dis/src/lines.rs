@@ -177,15 +177,59 @@ pub fn pep657_entries(table: &[u8], firstlineno: i64) -> Pep657 {
         entries: Vec::with_capacity(table.len() / 2 + 1),
         truncated: false,
     };
-    let mut it = table.iter().copied();
-    let mut line = firstlineno;
-    // varint: 6-bit groups, least significant first, 0x40 = more.
-    fn varint(it: &mut impl Iterator<Item = u8>) -> Option<u64> {
-        let mut b = it.next()?;
+    let mut it = Pep657Entries::new(table, firstlineno);
+    out.entries.extend(&mut it);
+    out.truncated = it.truncated;
+    out
+}
+
+/// `findlinestarts` straight from a 3.11+ location table, without keeping its entries
+/// (what [`linestarts_from_ranges`] gives for [`Pep657::lines`]: merging equal lines
+/// changes nothing there), and whether the table ended inside an entry.
+pub fn pep657_linestarts(table: &[u8], firstlineno: i64, keep_none: bool) -> (LineStarts, bool) {
+    let mut out = Vec::new();
+    let mut it = Pep657Entries::new(table, firstlineno);
+    let mut pos: u32 = 0;
+    let mut last: Option<Option<i64>> = None;
+    for e in &mut it {
+        let line = e.positions.lineno;
+        if last != Some(line) && (keep_none || line.is_some()) {
+            last = Some(line);
+            out.push((pos, line));
+        }
+        pos = pos.saturating_add(e.units.saturating_mul(2));
+    }
+    (out, it.truncated)
+}
+
+/// The entries of a 3.11+ location table, in order; stops at the end of the table or
+/// inside a truncated entry (then `truncated` is set).
+struct Pep657Entries<'a> {
+    bytes: std::slice::Iter<'a, u8>,
+    line: i64,
+    truncated: bool,
+}
+
+impl<'a> Pep657Entries<'a> {
+    fn new(table: &'a [u8], firstlineno: i64) -> Self {
+        Pep657Entries {
+            bytes: table.iter(),
+            line: firstlineno,
+            truncated: false,
+        }
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.bytes.next().copied()
+    }
+
+    /// varint: 6-bit groups, least significant first, 0x40 = more.
+    fn varint(&mut self) -> Option<u64> {
+        let mut b = self.byte()?;
         let mut val = u64::from(b & 63);
         let mut shift = 0u32;
         while b & 64 != 0 {
-            b = it.next()?;
+            b = self.byte()?;
             shift += 6;
             if shift > 60 {
                 return None;
@@ -194,73 +238,84 @@ pub fn pep657_entries(table: &[u8], firstlineno: i64) -> Pep657 {
         }
         Some(val)
     }
-    fn svarint(it: &mut impl Iterator<Item = u8>) -> Option<i64> {
-        let v = varint(it)?;
+
+    fn svarint(&mut self) -> Option<i64> {
+        let v = self.varint()?;
         Some(if v & 1 != 0 {
             -((v >> 1) as i64)
         } else {
             (v >> 1) as i64
         })
     }
-    while let Some(first) = it.next() {
+
+    /// The positions of an entry whose first byte has code `code`.
+    fn positions(&mut self, code: u8) -> Option<Positions> {
+        Some(match code {
+            15 => Positions::default(),
+            14 => {
+                self.line = self.line.saturating_add(self.svarint()?);
+                let line = self.line;
+                let end_line = line.saturating_add(self.varint()? as i64);
+                let col = self.varint()? as i64 - 1;
+                let end_col = self.varint()? as i64 - 1;
+                Positions {
+                    lineno: Some(line),
+                    end_lineno: Some(end_line),
+                    col_offset: (col >= 0).then_some(col),
+                    end_col_offset: (end_col >= 0).then_some(end_col),
+                }
+            }
+            13 => {
+                self.line = self.line.saturating_add(self.svarint()?);
+                Positions {
+                    lineno: Some(self.line),
+                    end_lineno: Some(self.line),
+                    col_offset: None,
+                    end_col_offset: None,
+                }
+            }
+            10..=12 => {
+                self.line = self.line.saturating_add(i64::from(code - 10));
+                let col = i64::from(self.byte()?);
+                let end_col = i64::from(self.byte()?);
+                Positions {
+                    lineno: Some(self.line),
+                    end_lineno: Some(self.line),
+                    col_offset: Some(col),
+                    end_col_offset: Some(end_col),
+                }
+            }
+            _ => {
+                let b2 = self.byte()?;
+                let col = i64::from(code) * 8 + i64::from((b2 >> 4) & 7);
+                Positions {
+                    lineno: Some(self.line),
+                    end_lineno: Some(self.line),
+                    col_offset: Some(col),
+                    end_col_offset: Some(col + i64::from(b2 & 15)),
+                }
+            }
+        })
+    }
+}
+
+impl Iterator for Pep657Entries<'_> {
+    type Item = LocationEntry;
+    fn next(&mut self) -> Option<LocationEntry> {
+        if self.truncated {
+            return None;
+        }
+        let first = self.byte()?;
         let code = (first >> 3) & 15;
         let units = u32::from(first & 7) + 1;
-        let pos = (|| -> Option<Positions> {
-            Some(match code {
-                15 => Positions::default(),
-                14 => {
-                    line = line.saturating_add(svarint(&mut it)?);
-                    let end_line = line.saturating_add(varint(&mut it)? as i64);
-                    let col = varint(&mut it)? as i64 - 1;
-                    let end_col = varint(&mut it)? as i64 - 1;
-                    Positions {
-                        lineno: Some(line),
-                        end_lineno: Some(end_line),
-                        col_offset: (col >= 0).then_some(col),
-                        end_col_offset: (end_col >= 0).then_some(end_col),
-                    }
-                }
-                13 => {
-                    line = line.saturating_add(svarint(&mut it)?);
-                    Positions {
-                        lineno: Some(line),
-                        end_lineno: Some(line),
-                        col_offset: None,
-                        end_col_offset: None,
-                    }
-                }
-                10..=12 => {
-                    line = line.saturating_add(i64::from(code - 10));
-                    let col = i64::from(it.next()?);
-                    let end_col = i64::from(it.next()?);
-                    Positions {
-                        lineno: Some(line),
-                        end_lineno: Some(line),
-                        col_offset: Some(col),
-                        end_col_offset: Some(end_col),
-                    }
-                }
-                _ => {
-                    let b2 = it.next()?;
-                    let col = i64::from(code) * 8 + i64::from((b2 >> 4) & 7);
-                    Positions {
-                        lineno: Some(line),
-                        end_lineno: Some(line),
-                        col_offset: Some(col),
-                        end_col_offset: Some(col + i64::from(b2 & 15)),
-                    }
-                }
-            })
-        })();
-        match pos {
-            Some(positions) => out.entries.push(LocationEntry { units, positions }),
+        match self.positions(code) {
+            Some(positions) => Some(LocationEntry { units, positions }),
             None => {
-                out.truncated = true;
-                break;
+                self.truncated = true;
+                None
             }
         }
     }
-    out
 }
 
 /// One entry of a 3.11+ exception table (offsets in bytes, `end` exclusive).
@@ -345,6 +400,23 @@ mod tests {
             }
         );
         assert!(pep657_entries(&t[..3], 1).truncated);
+    }
+
+    proptest::proptest! {
+        /// The one-pass line starts are those of the decoded entries' `co_lines()`, on any
+        /// bytes (valid tables, truncated ones, garbage).
+        #[test]
+        fn one_pass_linestarts_match_entries(
+            table in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            firstlineno in -5i64..5000,
+        ) {
+            let t = pep657_entries(&table, firstlineno);
+            for keep_none in [false, true] {
+                let (starts, truncated) = pep657_linestarts(&table, firstlineno, keep_none);
+                proptest::prop_assert_eq!(truncated, t.truncated);
+                proptest::prop_assert_eq!(starts, linestarts_from_ranges(&t.lines(), keep_none));
+            }
+        }
     }
 
     #[test]
