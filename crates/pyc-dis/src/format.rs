@@ -210,11 +210,35 @@ impl LineBuf {
         }
     }
 
-    /// `str(n).rjust(width)`.
+    /// `str(n).rjust(width)`: the digits written in place, from the right.
     fn rjust_num(&mut self, n: i64, width: usize) -> bool {
-        let mut digits = crate::num::Digits::new();
-        let text = digits.format(n);
-        self.skip(width.saturating_sub(text.len())) && self.put(text.as_bytes())
+        let mut v = n.unsigned_abs();
+        let mut len = usize::from(n < 0) + 1;
+        let mut rest = v / 10;
+        while rest > 0 {
+            len += 1;
+            rest /= 10;
+        }
+        let Some(end) = self.len.checked_add(len.max(width)) else {
+            return false;
+        };
+        let Some(field) = self.buf.get_mut(self.len..end) else {
+            return false;
+        };
+        let mut i = field.len();
+        loop {
+            i -= 1;
+            field[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            field[i - 1] = b'-';
+        }
+        self.len = end;
+        true
     }
 
     /// The text without trailing spaces (`rstrip()`).

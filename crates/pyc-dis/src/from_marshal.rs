@@ -1,7 +1,8 @@
 //! Building the disassembler's [`model::Code`] from a marshalled code object.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use pyc_format::{ObjRef, PyVersion};
 
@@ -10,7 +11,7 @@ use crate::num::{concat, Digits};
 use pyc_format::repr;
 
 /// Names of a pyc, by the address of their marshal object: shared strings are converted once.
-type Names = HashMap<*const pyc_format::Object, Name>;
+type Names = FxHashMap<*const pyc_format::Object, Name>;
 
 fn texts(items: &[ObjRef], names: &mut Names) -> Vec<Name> {
     items
@@ -68,7 +69,7 @@ pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
 
 #[derive(Default)]
 struct Memo {
-    codes: HashMap<*const pyc_format::Code, Arc<Code>>,
+    codes: FxHashMap<*const pyc_format::Code, Arc<Code>>,
     names: Names,
 }
 

@@ -220,6 +220,18 @@ pub struct CodePoints<'a> {
     rest: &'a [u8],
 }
 
+impl<'a> CodePoints<'a> {
+    /// The code points of `surrogatepass` UTF-8 bytes.
+    pub(crate) fn over(bytes: &'a [u8]) -> Self {
+        CodePoints { rest: bytes }
+    }
+
+    /// The bytes not yet decoded.
+    pub(crate) fn remaining(&self) -> &'a [u8] {
+        self.rest
+    }
+}
+
 impl Iterator for CodePoints<'_> {
     type Item = u32;
     fn next(&mut self) -> Option<u32> {

@@ -368,47 +368,60 @@ pub fn is_printable(c: u32, version: PyVersion) -> bool {
 
 /// repr of a 3.x str.
 pub fn str_repr(s: &PyStr, version: PyVersion) -> String {
-    let (mut single, mut double) = (false, false);
-    for c in s.code_points() {
-        single |= c == u32::from(b'\'');
-        double |= c == u32::from(b'"');
-    }
-    let q = pick_quote(single, double);
-    let mut out = String::with_capacity(s.utf8_bytes().len() + 2);
+    // `'` and `"` are one byte each and never inside a longer UTF-8 sequence.
+    let bytes = s.utf8_bytes();
+    let q = pick_quote(bytes.contains(&b'\''), bytes.contains(&b'"'));
+    let mut out = String::with_capacity(bytes.len() + 2);
     out.push(q);
-    for c in s.code_points() {
-        match c {
-            0x5c => out.push_str("\\\\"),
-            0x09 => out.push_str("\\t"),
-            0x0a => out.push_str("\\n"),
-            0x0d => out.push_str("\\r"),
-            _ if c == q as u32 => {
-                out.push('\\');
-                out.push(q);
-            }
-            0x20..=0x7e => out.push(c as u8 as char),
-            _ if c < 0x80 => {
-                let _ = write!(out, "\\x{c:02x}");
-            }
-            _ if is_printable(c, version) => match char::from_u32(c) {
-                Some(ch) => out.push(ch),
-                None => {
-                    let _ = write!(out, "\\u{c:04x}");
-                }
-            },
-            0x80..=0xff => {
-                let _ = write!(out, "\\x{c:02x}");
-            }
-            0x100..=0xffff => {
-                let _ = write!(out, "\\u{c:04x}");
-            }
-            _ => {
-                let _ = write!(out, "\\U{c:08x}");
-            }
+    // Printable ASCII other than the quote and the backslash stands for itself: copy such
+    // runs whole, escape the rest one code point at a time.
+    let plain = |b: &u8| (0x20..=0x7e).contains(b) && *b != b'\\' && *b != q as u8;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = rest.iter().position(|b| !plain(b)).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(n);
+        out.push_str(std::str::from_utf8(run).unwrap_or_default());
+        let mut cps = crate::object::CodePoints::over(tail);
+        if let Some(c) = cps.next() {
+            str_repr_code_point(&mut out, c, q, version);
         }
+        rest = cps.remaining();
     }
     out.push(q);
     out
+}
+
+/// One code point of a 3.x str repr that is not printable ASCII, or is the quote or `\`.
+fn str_repr_code_point(out: &mut String, c: u32, q: char, version: PyVersion) {
+    match c {
+        0x5c => out.push_str("\\\\"),
+        0x09 => out.push_str("\\t"),
+        0x0a => out.push_str("\\n"),
+        0x0d => out.push_str("\\r"),
+        _ if c == q as u32 => {
+            out.push('\\');
+            out.push(q);
+        }
+        0x20..=0x7e => out.push(c as u8 as char),
+        _ if c < 0x80 => {
+            let _ = write!(out, "\\x{c:02x}");
+        }
+        _ if is_printable(c, version) => match char::from_u32(c) {
+            Some(ch) => out.push(ch),
+            None => {
+                let _ = write!(out, "\\u{c:04x}");
+            }
+        },
+        0x80..=0xff => {
+            let _ = write!(out, "\\x{c:02x}");
+        }
+        0x100..=0xffff => {
+            let _ = write!(out, "\\u{c:04x}");
+        }
+        _ => {
+            let _ = write!(out, "\\U{c:08x}");
+        }
+    }
 }
 
 /// repr of a 2.x unicode without the `u`: every non-ASCII code point escaped.
