@@ -383,16 +383,17 @@ impl Analyzer {
         if self.style.exc_table == ExcTable::Offsets && !a.exceptions.is_empty() {
             out.push_str("ExceptionTable:\n");
             for e in &a.exceptions {
-                let lasti = if e.lasti { " lasti" } else { "" };
-                let _ = writeln!(
-                    out,
-                    "  {} to {} -> {} [{}]{}",
-                    e.start,
-                    e.end as i64 - 2,
-                    e.target,
-                    e.depth,
-                    lasti
-                );
+                // "  {start} to {end - 2} -> {target} [{depth}]{lasti}"
+                let mut d = crate::num::Digits::new();
+                out.push_str("  ");
+                out.push_str(d.format(e.start as i64));
+                out.push_str(" to ");
+                out.push_str(d.format(e.end as i64 - 2));
+                out.push_str(" -> ");
+                out.push_str(d.format(e.target as i64));
+                out.push_str(" [");
+                out.push_str(d.format(e.depth as i64));
+                out.push_str(if e.lasti { "] lasti\n" } else { "]\n" });
             }
         }
     }

@@ -191,13 +191,12 @@ pub fn pep657_linestarts(table: &[u8], firstlineno: i64, keep_none: bool) -> (Li
     let mut it = Pep657Entries::new(table, firstlineno);
     let mut pos: u32 = 0;
     let mut last: Option<Option<i64>> = None;
-    for e in &mut it {
-        let line = e.positions.lineno;
+    while let Some((units, line)) = it.next_line() {
         if last != Some(line) && (keep_none || line.is_some()) {
             last = Some(line);
             out.push((pos, line));
         }
-        pos = pos.saturating_add(e.units.saturating_mul(2));
+        pos = pos.saturating_add(units.saturating_mul(2));
     }
     (out, it.truncated)
 }
@@ -246,6 +245,49 @@ impl<'a> Pep657Entries<'a> {
         } else {
             (v >> 1) as i64
         })
+    }
+
+    /// The next entry's code units and line only (the columns are skipped, not decoded).
+    fn next_line(&mut self) -> Option<(u32, Option<i64>)> {
+        if self.truncated {
+            return None;
+        }
+        let first = self.byte()?;
+        let code = (first >> 3) & 15;
+        let units = u32::from(first & 7) + 1;
+        let line = (|| {
+            Some(match code {
+                15 => None,
+                14 => {
+                    self.line = self.line.saturating_add(self.svarint()?);
+                    for _ in 0..3 {
+                        self.varint()?;
+                    }
+                    Some(self.line)
+                }
+                13 => {
+                    self.line = self.line.saturating_add(self.svarint()?);
+                    Some(self.line)
+                }
+                10..=12 => {
+                    self.line = self.line.saturating_add(i64::from(code - 10));
+                    self.byte()?;
+                    self.byte()?;
+                    Some(self.line)
+                }
+                _ => {
+                    self.byte()?;
+                    Some(self.line)
+                }
+            })
+        })();
+        match line {
+            Some(line) => Some((units, line)),
+            None => {
+                self.truncated = true;
+                None
+            }
+        }
     }
 
     /// The positions of an entry whose first byte has code `code`.

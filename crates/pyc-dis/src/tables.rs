@@ -129,6 +129,10 @@ pub struct Opcodes {
     /// Base opcode for every opcode (identity when not specialized).
     pub deopt: [u8; 256],
     pub special: [Special; 256],
+    /// The opcode has a name (not `<N>`).
+    defined: [bool; 256],
+    /// Inline cache entries after the opcode (3.11+).
+    caches: [u8; 256],
     /// Opcode numbers by base name (`opmap`).
     by_name: std::collections::HashMap<String, u8>,
 }
@@ -177,11 +181,24 @@ impl Opcodes {
                 special[op as usize] = sp;
             }
         }
+        let mut defined = [false; 256];
+        let mut caches = [0u8; 256];
+        for (op, (d, c)) in defined.iter_mut().zip(caches.iter_mut()).enumerate() {
+            let name = table
+                .all_opname
+                .get(op)
+                .map(String::as_str)
+                .unwrap_or("<?>");
+            *d = !name.starts_with('<');
+            *c = table.cache_entries.get(op).copied().unwrap_or(0);
+        }
         Opcodes {
             table,
             flags,
             deopt,
             special,
+            defined,
+            caches,
             by_name,
         }
     }
@@ -211,15 +228,11 @@ impl Opcodes {
 
     /// Whether the number names an opcode at all in this version.
     pub fn is_defined(&self, op: u8) -> bool {
-        !self.name(op).starts_with('<')
+        self.defined[op as usize]
     }
 
     pub fn cache_entries(&self, op: u8) -> usize {
-        self.table
-            .cache_entries
-            .get(op as usize)
-            .copied()
-            .unwrap_or(0) as usize
+        usize::from(self.caches[op as usize])
     }
 
     pub fn cache_format(&self, op: u8) -> &[(String, u8)] {
