@@ -14,15 +14,14 @@ use pyc_format::repr;
 type Names = FxHashMap<*const pyc_format::Object, Name>;
 
 fn texts(items: &[ObjRef], names: &mut Names) -> Vec<Name> {
-    items
-        .iter()
-        .map(|o| {
-            names
-                .entry(Arc::as_ptr(o))
-                .or_insert_with(|| Name::from(o.as_text().unwrap_or_default().as_ref()))
-                .clone()
-        })
-        .collect()
+    items.iter().map(|o| text(o, names)).collect()
+}
+
+fn text(o: &ObjRef, names: &mut Names) -> Name {
+    names
+        .entry(Arc::as_ptr(o))
+        .or_insert_with(|| Name::from(o.as_text().unwrap_or_default().as_ref()))
+        .clone()
 }
 
 /// The address printed in code-object reprs: real addresses cannot be known (the same
@@ -109,8 +108,14 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
     } else {
         texts(&c.varnames(), &mut memo.names)
     };
-    let mut cellfree = texts(&c.cellvars(), &mut memo.names);
-    cellfree.extend(texts(&c.freevars(), &mut memo.names));
+    let cellfree = if localsplus {
+        Vec::new()
+    } else {
+        let mut cellfree = texts(&c.cellvars(), &mut memo.names);
+        cellfree.extend(texts(&c.freevars(), &mut memo.names));
+        cellfree
+    };
+    let name = text(&c.name, &mut memo.names);
     Code {
         code: Blob::Shared(c.code.clone()),
         firstlineno: i64::from(c.firstlineno),
@@ -124,9 +129,12 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
         names: texts(c.names(), &mut memo.names),
         varnames,
         cellfree,
-        name: c.name().into_owned(),
-        qualname: c.qualname().into_owned(),
-        filename: c.filename().into_owned(),
+        qualname: match &c.qualname {
+            Some(q) => text(q, &mut memo.names),
+            None => name.clone(),
+        },
+        name,
+        filename: text(&c.filename, &mut memo.names),
         repr: code_repr(c, version),
     }
 }

@@ -99,9 +99,9 @@ impl Analyzer {
             }
         }
         JsonCode {
-            name: code.name.clone(),
-            qualname: code.qualname.clone(),
-            filename: code.filename.clone(),
+            name: code.name.to_string(),
+            qualname: code.qualname.to_string(),
+            filename: code.filename.to_string(),
             firstlineno: code.firstlineno,
             instructions,
             exception_table: a.exceptions,

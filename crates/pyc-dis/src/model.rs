@@ -57,12 +57,14 @@ pub struct Code {
     pub names: Vec<Name>,
     /// ≤3.10 `co_varnames`; 3.11+ `co_localsplusnames` (`_varname_from_oparg`).
     pub varnames: Vec<Name>,
-    /// ≤3.10 `co_cellvars + co_freevars` (the names of `hasfree` arguments).
+    /// ≤3.10 `co_cellvars + co_freevars` (the names of `hasfree` arguments); 3.11+
+    /// `hasfree` arguments index `varnames`, and this is left empty.
     pub cellfree: Vec<Name>,
-    pub name: String,
+    pub name: Name,
     /// `co_qualname` (3.11+), else `co_name`.
-    pub qualname: String,
-    pub filename: String,
+    pub qualname: Name,
+    /// Shared by the code objects of a pyc (one marshal object, converted once).
+    pub filename: Name,
     /// `repr(code)`: `<code object NAME at 0x..., file "FILE", line N>`.
     pub repr: String,
 }

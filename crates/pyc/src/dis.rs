@@ -277,13 +277,13 @@ impl SourceCompiler {
 fn select<'a>(code: &'a Code, name: &str, qual: &str, out: &mut Vec<&'a Code>) {
     for c in code.nested() {
         let q = if c.qualname != c.name {
-            c.qualname.clone()
+            c.qualname.to_string()
         } else if qual.is_empty() {
-            c.name.clone()
+            c.name.to_string()
         } else {
             format!("{qual}.{}", c.name)
         };
-        if q == name || c.name == name {
+        if q == name || &*c.name == name {
             out.push(c);
         } else {
             // Functions' children are under "<locals>"; classes' are not. Without flags we
