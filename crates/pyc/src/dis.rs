@@ -445,6 +445,8 @@ struct QueueState {
     next: usize,
     /// Inputs printed so far.
     printed: usize,
+    /// Workers waiting for the printing to move on.
+    waiting: usize,
     /// Printing stopped (an error): hand out nothing more.
     stop: bool,
 }
@@ -461,27 +463,108 @@ impl Queue {
                 st.next += 1;
                 return Some(st.next - 1);
             }
+            st.waiting += 1;
             st = self.moved.wait(st).ok()?;
+            st.waiting -= 1;
         }
     }
 
     fn printed(&self, count: usize) {
         if let Ok(mut st) = self.state.lock() {
             st.printed = count;
+            if st.waiting > 0 {
+                self.moved.notify_all();
+            }
+        }
+    }
+
+    fn stop(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.stop = true;
         }
         self.moved.notify_all();
     }
 }
 
-/// Stops the queue when printing ends, however it ends.
-struct StopOnDrop<'a>(&'a Queue);
+/// Stops the queue if its worker panics.
+struct StopOnPanic<'a>(&'a Queue);
 
-impl Drop for StopOnDrop<'_> {
+impl Drop for StopOnPanic<'_> {
     fn drop(&mut self) {
-        if let Ok(mut st) = self.0.state.lock() {
-            st.stop = true;
+        if std::thread::panicking() {
+            self.0.stop();
         }
-        self.0.moved.notify_all();
+    }
+}
+
+/// Rendered inputs waiting for their turn, and where they go.
+struct Printer {
+    out: std::io::BufWriter<std::io::Stdout>,
+    /// The next input to print.
+    next: usize,
+    pending: std::collections::BTreeMap<usize, Result<Rendered, String>>,
+    first: bool,
+    failed: bool,
+    /// Writing failed: stop.
+    error: Option<std::io::Error>,
+    many: bool,
+    format: Format,
+}
+
+impl Printer {
+    /// Print the pending inputs that are next in order.
+    fn print_ready(&mut self, inputs: &[Input], buffers: &Buffers) -> std::io::Result<()> {
+        while let Some(result) = self.pending.remove(&self.next) {
+            let Some(input) = inputs.get(self.next) else {
+                break;
+            };
+            self.print(input, result, buffers)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn print(
+        &mut self,
+        input: &Input,
+        result: Result<Rendered, String>,
+        buffers: &Buffers,
+    ) -> std::io::Result<()> {
+        let name = show_path(input.path());
+        let out = &mut self.out;
+        match result {
+            Ok((text, problems, warning)) => {
+                if self.many && self.format == Format::Text {
+                    if !self.first {
+                        writeln!(out)?;
+                    }
+                    writeln!(out, "==> {name} <==")?;
+                }
+                self.first = false;
+                out.write_all(text.as_bytes())?;
+                buffers.give(text);
+                if let Some(w) = warning {
+                    out.flush()?;
+                    eprintln!("pyc dis: {name}: warning: {w}");
+                }
+                if let Some(p) = problems.first() {
+                    out.flush()?;
+                    self.failed = true;
+                    let more = if problems.len() > 1 {
+                        format!(" (and {} more problems)", problems.len() - 1)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!("pyc dis: {name}: malformed code: {p}{more}");
+                }
+            }
+            Err(e) => {
+                out.flush()?;
+                self.failed = true;
+                eprintln!("pyc dis: {name}: {e}");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -499,13 +582,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None
     };
     let many = inputs.len() > 1;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut failed = !errors.is_empty();
     for e in &errors {
         eprintln!("pyc dis: {e}");
     }
-    let mut first = true;
+    let printer = std::sync::Mutex::new(Printer {
+        out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+        next: 0,
+        pending: std::collections::BTreeMap::new(),
+        first: true,
+        failed: !errors.is_empty(),
+        error: None,
+        many,
+        format: args.format,
+    });
     let buffers = Buffers::default();
     // Nested code objects are walked recursively (as deep as marshal allows, 2000 levels):
     // give the workers room.
@@ -515,75 +604,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("cannot start worker threads")?;
     // Work in parallel, print in order. Workers take the inputs in order, at most WINDOW
     // ahead of the one being printed, so memory stays bounded (a slow stdout holds them
-    // back) and the few texts in flight reuse the same buffers.
+    // back) and the few texts in flight reuse the same buffers. The worker that finishes
+    // the next input to print prints it (and whatever finished after it), so no thread
+    // waits to be woken for every file.
     let n = inputs.len();
     let queue = Queue::default();
-    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Rendered, String>)>();
-    let printed: anyhow::Result<()> = pool.in_place_scope(|s| {
+    pool.in_place_scope(|s| {
         for _ in 0..pool.current_num_threads() {
-            let tx = tx.clone();
-            let (queue, inputs, compiler, args, buffers) =
-                (&queue, &inputs, &compiler, &args, &buffers);
+            let (queue, inputs, compiler, args, buffers, printer) =
+                (&queue, &inputs, &compiler, &args, &buffers, &printer);
             s.spawn(move |_| {
+                // A worker that dies must not leave the others waiting for it.
+                let _stop = StopOnPanic(queue);
                 while let Some(i) = queue.claim(n) {
                     let Some(input) = inputs.get(i) else { break };
                     let result = render_input(input, compiler.as_ref(), args, buffers);
-                    if tx.send((i, result)).is_err() {
+                    let Ok(mut p) = printer.lock() else { break };
+                    if p.error.is_some() {
                         break;
                     }
+                    p.pending.insert(i, result);
+                    if let Err(e) = p.print_ready(inputs, buffers) {
+                        p.error = Some(e);
+                        queue.stop();
+                        break;
+                    }
+                    queue.printed(p.next);
                 }
             });
         }
-        drop(tx);
-        // However this returns, the workers stop taking inputs.
-        let _stop = StopOnDrop(&queue);
-        let mut pending = std::collections::BTreeMap::new();
-        for (next, input) in inputs.iter().enumerate() {
-            let result = loop {
-                if let Some(r) = pending.remove(&next) {
-                    break r;
-                }
-                let (i, r) = rx.recv().context("disassembly workers stopped")?;
-                pending.insert(i, r);
-            };
-            let name = show_path(input.path());
-            match result {
-                Ok((text, problems, warning)) => {
-                    if many && args.format == Format::Text {
-                        if !first {
-                            writeln!(out)?;
-                        }
-                        writeln!(out, "==> {name} <==")?;
-                    }
-                    first = false;
-                    out.write_all(text.as_bytes())?;
-                    buffers.give(text);
-                    if let Some(w) = warning {
-                        out.flush()?;
-                        eprintln!("pyc dis: {name}: warning: {w}");
-                    }
-                    if let Some(p) = problems.first() {
-                        out.flush()?;
-                        failed = true;
-                        let more = if problems.len() > 1 {
-                            format!(" (and {} more problems)", problems.len() - 1)
-                        } else {
-                            String::new()
-                        };
-                        eprintln!("pyc dis: {name}: malformed code: {p}{more}");
-                    }
-                }
-                Err(e) => {
-                    out.flush()?;
-                    failed = true;
-                    eprintln!("pyc dis: {name}: {e}");
-                }
-            }
-            queue.printed(next + 1);
-        }
-        Ok(())
     });
-    printed?;
-    out.flush()?;
+    let mut p = printer
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a disassembly worker failed"))?;
+    if let Some(e) = p.error.take() {
+        return Err(e.into());
+    }
+    if p.next < n {
+        bail!("disassembly workers stopped");
+    }
+    p.out.flush()?;
+    let failed = p.failed;
     Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
 }
