@@ -62,11 +62,14 @@ fn prefix_chars(s: &str, n: usize) -> &str {
 /// The disassembler's view of `c`, a code object of CPython `version`, with its nested code
 /// objects. A code object shared through marshal references is converted once and shared.
 pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
-    let mut memo = Memo::default();
+    // Room for the names of a typical module from the start (no rehashing as it grows).
+    let mut memo = Memo {
+        codes: FxHashMap::default(),
+        names: Names::with_capacity_and_hasher(512, Default::default()),
+    };
     convert(c, version, &mut memo)
 }
 
-#[derive(Default)]
 struct Memo {
     codes: FxHashMap<*const pyc_format::Code, Arc<Code>>,
     names: Names,
