@@ -430,7 +430,7 @@ fn render_input(
 
 /// Inputs a worker may start rendering: more than this many ahead of the one being
 /// printed wait.
-const WINDOW: usize = 64;
+const WINDOW: usize = 16;
 
 /// The inputs handed to the workers in order (see [`WINDOW`]).
 #[derive(Default)]
