@@ -61,14 +61,18 @@ pub struct Repr {
 
 /// repr as `version` prints it; never fails (all digits of big ints; `...` past 1 MiB).
 pub fn repr(obj: &Object, version: PyVersion) -> String {
-    // The most common constant: a 3.x str, whose repr is `str_repr` unless it is cut.
-    if let Object::Str(s) = obj {
-        if version.major >= 3 {
+    // The most common constants: a 3.x str, whose repr is `str_repr` unless it is cut, and
+    // None and ints, which are never cut.
+    match obj {
+        Object::Str(s) if version.major >= 3 => {
             let out = str_repr(s, version);
             if out.len() <= DEFAULT_MAX_LEN {
                 return out;
             }
         }
+        Object::None => return "None".to_string(),
+        Object::Int(i) => return i.to_string(),
+        _ => {}
     }
     let r = Repr {
         int_limit: false,
