@@ -699,9 +699,22 @@ mod tests {
             "A_VERY_LONG_OPNAME_OF_30_CHARS",
             long,
         ] {
-            for arg in [None, Some(0), Some(123456), Some(-3)] {
+            for arg in [
+                None,
+                Some(0),
+                Some(7),
+                Some(10),
+                Some(99),
+                Some(100),
+                Some(123456),
+                Some(1000000),
+                Some(-3),
+                Some(-10),
+                Some(i64::MAX),
+                Some(i64::MIN),
+            ] {
                 for argrepr in ["", "'x'", "naïve"] {
-                    for line in [None, Some(7), Some(123456789)] {
+                    for line in [None, Some(7), Some(10), Some(123456789), Some(-1)] {
                         for (lw, ow) in [(0, 4), (3, 4), (9, 6), (20, 20)] {
                             let r = resolved(opname, arg, argrepr, line);
                             let (mut fast, mut plain) = (String::new(), String::new());
