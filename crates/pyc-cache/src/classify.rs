@@ -699,19 +699,32 @@ impl Classifier {
     /// Classify the trees, handing the records of each folder to `sink` as they are made
     /// (from several threads, in no particular order).
     pub fn classify_each(&self, roots: &[&Path], sink: &(dyn Fn(Vec<Record>) + Sync)) {
+        self.classify_each_in(roots, &|_, records| sink(records));
+    }
+
+    /// As [`Classifier::classify_each`], also handing the sink the walked folder the records
+    /// come from (its path, open descriptor and entries), or `None` for records that are not
+    /// about one walked folder (walk problems, prefix-tree orphans). `pyc clean` removes cache
+    /// files relative to that descriptor while the walk goes on.
+    pub fn classify_each_in(
+        &self,
+        roots: &[&Path],
+        sink: &(dyn Fn(Option<&DirListing<'_>>, Vec<Record>) + Sync),
+    ) {
         let visit = |d: &DirListing<'_>| {
             let records = self.classify_dir(d);
             if !records.is_empty() {
-                sink(records);
+                sink(Some(d), records);
             }
         };
         let issue = |i: walk::WalkIssue| {
             let mut r = Record::new(State::Error);
             r.source = Some(i.path);
             r.detail = Some(i.message);
-            sink(vec![r]);
+            sink(None, vec![r]);
         };
         walk::walk(roots, &self.opts.walk, &visit, &issue);
+        let sink: &(dyn Fn(Vec<Record>) + Sync) = &|records: Vec<Record>| sink(None, records);
         // Prefix-tree folders whose source folder is gone entirely.
         let mut prefixes: Vec<&[u8]> = self
             .targets
