@@ -423,16 +423,29 @@ fn quiet_run_removes_the_same_as_a_listed_run() {
         fs::write(r.join("p3/__pycache__/notes.txt"), "keep\n").unwrap();
         pyc_file(&r.join("p5/sourceless.pyc"));
     }
-    let q = pyc().arg("clean").arg(&trees[0]).arg("-q").output().unwrap();
+    let q = pyc()
+        .arg("clean")
+        .arg(&trees[0])
+        .arg("-q")
+        .output()
+        .unwrap();
     assert!(q.status.success(), "{q:?}");
     assert!(q.stdout.is_empty() && q.stderr.is_empty(), "{q:?}");
-    let v = pyc().arg("clean").arg(&trees[1]).arg("-v").output().unwrap();
+    let v = pyc()
+        .arg("clean")
+        .arg(&trees[1])
+        .arg("-v")
+        .output()
+        .unwrap();
     assert!(v.status.success(), "{v:?}");
     assert_eq!(listing(&trees[0]), listing(&trees[1]));
     let left = listing(&trees[0]);
     assert!(left.contains("p3/__pycache__/notes.txt"), "{left:?}");
     assert!(left.contains("p5/sourceless.pyc"), "{left:?}");
-    assert!(!left.iter().any(|p| p.ends_with(".cpython-312.pyc")), "{left:?}");
+    assert!(
+        !left.iter().any(|p| p.ends_with(".cpython-312.pyc")),
+        "{left:?}"
+    );
     let removed = String::from_utf8_lossy(&v.stdout);
     assert_eq!(removed.matches("removed ").count(), 80 + 6, "{removed}");
 }
