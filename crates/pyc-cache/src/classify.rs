@@ -199,6 +199,11 @@ pub enum State {
     Unwritable,
     /// Something that could not be read (named in the detail).
     Error,
+    /// A cache file the interpreter accepts by its header and then fails to load: the body is
+    /// not a marshalled code object, so the import raises (`EOFError`, `ValueError: bad
+    /// marshal data`, `ImportError: Non-code object`) and nothing rewrites it. Only with
+    /// [`ClassifyOptions::verify`], which reads every fresh cache file whole.
+    Broken,
 }
 
 impl State {
@@ -213,6 +218,7 @@ impl State {
             State::Sourceless => "sourceless",
             State::Unwritable => "unwritable",
             State::Error => "error",
+            State::Broken => "broken",
         }
     }
 }
@@ -242,6 +248,10 @@ pub enum Reason {
     SourceGone,
     /// Orphan: a name CPython never gives a cache file.
     NotACacheName,
+    /// Broken: `marshal.loads` fails on the body.
+    BadMarshal,
+    /// Broken: the body is not a code object.
+    NotCode,
 }
 
 impl Reason {
@@ -261,6 +271,8 @@ impl Reason {
             Reason::LegacyBesideSource => "legacy-beside-source",
             Reason::SourceGone => "source-gone",
             Reason::NotACacheName => "not-a-cache-name",
+            Reason::BadMarshal => "bad-marshal",
+            Reason::NotCode => "not-code",
         }
     }
 }
@@ -365,6 +377,9 @@ pub struct ClassifyOptions {
     /// The working directory (for prefix trees of relative roots); `std::env::current_dir`
     /// when empty.
     pub cwd: Vec<u8>,
+    /// Read every fresh cache file whole and unmarshal its body: one the interpreter would
+    /// accept by its header but fail to load is `broken` (costs a read and a parse per file).
+    pub verify: bool,
 }
 
 /// The classification of one or more trees for a set of targets.
@@ -656,6 +671,24 @@ fn read_all(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<u8>> {
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Why a cache file that passed the header check would fail to load, if it would: its body
+/// read as that version's `marshal.loads` reads it must be a code object.
+fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
+    let data = match std::fs::read(crate::bytes_path(cache)) {
+        Ok(d) => d,
+        // Read a moment ago: it changed or went since; the next import decides anew.
+        Err(e) => return Some((Reason::BadMarshal, format!("cannot read the body: {e}"))),
+    };
+    match pyc_format::read_pyc(&data) {
+        Ok(_) => None,
+        Err(pyc_format::PycError::NotCode(what)) => Some((
+            Reason::NotCode,
+            format!("the body is a {what}, not a code object"),
+        )),
+        Err(e) => Some((Reason::BadMarshal, e.to_string())),
     }
 }
 
@@ -1171,6 +1204,15 @@ impl Classifier {
                                     rec.state = s;
                                     rec.reason = r;
                                     rec.detail = det;
+                                    if s == State::Fresh && self.opts.verify {
+                                        if let Some(cache) = &rec.cache {
+                                            if let Some((r, det)) = verify_body(cache) {
+                                                rec.state = State::Broken;
+                                                rec.reason = Some(r);
+                                                rec.detail = Some(det);
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -219,6 +219,7 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         ClassifyOptions {
             walk: walk.clone(),
             cwd: Vec::new(),
+            verify: false,
         },
     );
     // Cache files go folder by folder while the tree is walked (in parallel, relative to the
