@@ -53,7 +53,8 @@ except Exception:
     import imp
     magic = imp.get_magic()
     tag = None
-out = {'magic': base64.b64encode(magic).decode(), 'tag': tag, 'bodies': {}, 'hashes': {}}
+out = {'magic': base64.b64encode(magic).decode(), 'tag': tag, 'bodies': {}, 'hashes': {},
+       'int_body': base64.b64encode(marshal.dumps(1)).decode()}
 for name, src in SOURCES.items():
     code = compile(src, 'm.py', 'exec')
     out['bodies'][name] = base64.b64encode(marshal.dumps(code)).decode()
@@ -126,6 +127,16 @@ def scenarios(version, prep):
     add("three_bytes", A, T * SEC, ts()[:3])
     add("empty_pyc", A, T * SEC, b"")
     add("missing", A, T * SEC, None)
+    # A good header and a body the interpreter cannot load: the import fails (nothing falls
+    # back to the source), on every start. `pyc status --verify` calls these broken.
+    good = ts()
+    hsize = len(good) - len(body["A"])
+    add("truncated_body", A, T * SEC, good[:hsize + len(body["A"]) // 2],
+        note="header intact, body cut in half")
+    add("garbage_body", A, T * SEC, good[:hsize] + b"\x00\x00\x00\x00",
+        note="marshal type code 0")
+    add("non_code_body", A, T * SEC, good[:hsize] + base64.b64decode(prep["int_body"]),
+        note="marshal.dumps(1): not a code object")
     # A sourceless pyc (legacy name beside no source) and an orphan (__pycache__, no source).
     add("sourceless", None, None, ts(), place="beside")
     if py3:
@@ -215,6 +226,11 @@ def run_scenario(py, prep, sc):
                 reason = key
                 break
         log = [ln.replace(tmp, "<tmp>") for ln in mine if any(p.search(ln) for _, p in REASON_PATTERNS)]
+        if outcome == "error":
+            # The exception the import ended with (a body that does not load).
+            last = [ln for ln in err.splitlines() if re.match(r"\w*(Error|Exception)\b", ln)][-1:]
+            log = [ln.replace(tmp, "<tmp>") for ln in last]
+            reason = "load-failed"
         return outcome, reason, log, mtime_ns
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -255,17 +271,24 @@ for i, sc in enumerate(SCENARIOS):
     _imp.check_hash_based_pycs = sc['mode'] or 'default'
     sys.pycache_prefix = prefix if sc['prefix'] else None
     M.PathFinder.invalidate_caches()
+    error = None
     spec = M.PathFinder.find_spec('m', [work])
     if spec is None:
         outcome = 'not-found'
     elif isinstance(spec.loader, M.SourcelessFileLoader):
-        spec.loader.get_code('m')
-        outcome = 'cache'
+        try:
+            spec.loader.get_code('m')
+            outcome = 'cache'
+        except Exception as e:
+            outcome, error = 'error', '%s: %s' % (type(e).__name__, e)
     else:
         del calls[:]
-        spec.loader.get_code('m')
-        outcome = 'compiled' if calls else 'cache'
-    results.append({'outcome': outcome, 'mtime_ns': mtime_ns})
+        try:
+            spec.loader.get_code('m')
+            outcome = 'compiled' if calls else 'cache'
+        except Exception as e:
+            outcome, error = 'error', '%s: %s' % (type(e).__name__, e)
+    results.append({'outcome': outcome, 'mtime_ns': mtime_ns, 'error': error})
 print(json.dumps(results))
 """
 
@@ -294,7 +317,8 @@ def run_pyodide(py):
             "place": sc["place"], "check_hash_based_pycs": sc["mode"],
             "pycache_prefix": sc["prefix"],
             "interpreter_outcome": rr["outcome"], "interpreter_reason": None,
-            "interpreter_log": ["in-process: importlib PathFinder + get_code (pyodide)"],
+            "interpreter_log": ["in-process: importlib PathFinder + get_code (pyodide)"]
+            + ([rr["error"].replace("/sc/", "<tmp>/sc/")] if rr.get("error") else []),
         })
         print(py.version, sc["name"], rr["outcome"], file=sys.stderr)
     return prep, recs

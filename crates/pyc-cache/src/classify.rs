@@ -199,6 +199,11 @@ pub enum State {
     Unwritable,
     /// Something that could not be read (named in the detail).
     Error,
+    /// A cache file the interpreter accepts by its header and then fails to load: the body is
+    /// not a marshalled code object, so the import raises (`EOFError`, `ValueError: bad
+    /// marshal data`, `ImportError: Non-code object`) and nothing rewrites it. Only with
+    /// [`ClassifyOptions::verify`], which reads every fresh cache file whole.
+    Broken,
 }
 
 impl State {
@@ -213,6 +218,7 @@ impl State {
             State::Sourceless => "sourceless",
             State::Unwritable => "unwritable",
             State::Error => "error",
+            State::Broken => "broken",
         }
     }
 }
@@ -242,6 +248,10 @@ pub enum Reason {
     SourceGone,
     /// Orphan: a name CPython never gives a cache file.
     NotACacheName,
+    /// Broken: `marshal.loads` fails on the body.
+    BadMarshal,
+    /// Broken: the body is not a code object.
+    NotCode,
 }
 
 impl Reason {
@@ -261,6 +271,8 @@ impl Reason {
             Reason::LegacyBesideSource => "legacy-beside-source",
             Reason::SourceGone => "source-gone",
             Reason::NotACacheName => "not-a-cache-name",
+            Reason::BadMarshal => "bad-marshal",
+            Reason::NotCode => "not-code",
         }
     }
 }
@@ -365,6 +377,9 @@ pub struct ClassifyOptions {
     /// The working directory (for prefix trees of relative roots); `std::env::current_dir`
     /// when empty.
     pub cwd: Vec<u8>,
+    /// Read every fresh cache file whole and unmarshal its body: one the interpreter would
+    /// accept by its header but fail to load is `broken` (costs a read and a parse per file).
+    pub verify: bool,
 }
 
 /// The classification of one or more trees for a set of targets.
@@ -659,6 +674,24 @@ fn read_all(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<u8>> {
     }
 }
 
+/// Why a cache file that passed the header check would fail to load, if it would: its body
+/// read as that version's `marshal.loads` reads it must be a code object.
+fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
+    let data = match std::fs::read(crate::bytes_path(cache)) {
+        Ok(d) => d,
+        // Read a moment ago: it changed or went since; the next import decides anew.
+        Err(e) => return Some((Reason::BadMarshal, format!("cannot read the body: {e}"))),
+    };
+    match pyc_format::read_pyc(&data) {
+        Ok(_) => None,
+        Err(pyc_format::PycError::NotCode(what)) => Some((
+            Reason::NotCode,
+            format!("the body is a {what}, not a code object"),
+        )),
+        Err(e) => Some((Reason::BadMarshal, e.to_string())),
+    }
+}
+
 fn errno_text(e: rustix::io::Errno) -> String {
     let s = std::io::Error::from(e).to_string();
     s.split(" (os error").next().unwrap_or("").to_lowercase()
@@ -699,19 +732,32 @@ impl Classifier {
     /// Classify the trees, handing the records of each folder to `sink` as they are made
     /// (from several threads, in no particular order).
     pub fn classify_each(&self, roots: &[&Path], sink: &(dyn Fn(Vec<Record>) + Sync)) {
+        self.classify_each_in(roots, &|_, records| sink(records));
+    }
+
+    /// As [`Classifier::classify_each`], also handing the sink the walked folder the records
+    /// come from (its path, open descriptor and entries), or `None` for records that are not
+    /// about one walked folder (walk problems, prefix-tree orphans). `pyc clean` removes cache
+    /// files relative to that descriptor while the walk goes on.
+    pub fn classify_each_in(
+        &self,
+        roots: &[&Path],
+        sink: &(dyn Fn(Option<&DirListing<'_>>, Vec<Record>) + Sync),
+    ) {
         let visit = |d: &DirListing<'_>| {
             let records = self.classify_dir(d);
             if !records.is_empty() {
-                sink(records);
+                sink(Some(d), records);
             }
         };
         let issue = |i: walk::WalkIssue| {
             let mut r = Record::new(State::Error);
             r.source = Some(i.path);
             r.detail = Some(i.message);
-            sink(vec![r]);
+            sink(None, vec![r]);
         };
         walk::walk(roots, &self.opts.walk, &visit, &issue);
+        let sink: &(dyn Fn(Vec<Record>) + Sync) = &|records: Vec<Record>| sink(None, records);
         // Prefix-tree folders whose source folder is gone entirely.
         let mut prefixes: Vec<&[u8]> = self
             .targets
@@ -1158,6 +1204,15 @@ impl Classifier {
                                     rec.state = s;
                                     rec.reason = r;
                                     rec.detail = det;
+                                    if s == State::Fresh && self.opts.verify {
+                                        if let Some(cache) = &rec.cache {
+                                            if let Some((r, det)) = verify_body(cache) {
+                                                rec.state = State::Broken;
+                                                rec.reason = Some(r);
+                                                rec.detail = Some(det);
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -3,13 +3,15 @@
 //! folders. A plan is a list of paths in removal order (files first, then folders deepest
 //! first); [`execute`] carries it out, never following a symlink and never leaving the roots.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 
 use globset::{GlobBuilder, GlobMatcher, GlobSet};
 use serde::Serialize;
 
-use crate::classify::{Place, Record, State};
+use crate::classify::{Classifier, Place, Record, State};
 use crate::walk::{self, join, DirListing, EntryKind, WalkOptions};
 
 /// Which cache files to remove.
@@ -94,49 +96,6 @@ pub struct Skipped {
 pub struct Plan {
     pub items: Vec<Item>,
     pub skipped: Vec<Skipped>,
-}
-
-/// Cache files to remove from classification records, then the `__pycache__` folders that
-/// held them (if they end up empty).
-pub fn bytecode_items(records: &[Record], sel: &Selection) -> Plan {
-    let mut plan = Plan::default();
-    let mut files: Vec<(&[u8], &Record)> = records
-        .iter()
-        .filter(|r| sel.wants(r))
-        .filter_map(|r| r.cache.as_deref().map(|c| (c, r)))
-        .collect();
-    files.sort_by(|a, b| a.0.cmp(b.0));
-    files.dedup_by(|a, b| a.0 == b.0);
-    let mut pycache_dirs: Vec<Vec<u8>> = Vec::new();
-    for (path, r) in files {
-        if r.through_symlink {
-            plan.skipped.push(Skipped {
-                path: path.to_vec(),
-                why: "reached through a symlink: not removed".into(),
-            });
-            continue;
-        }
-        plan.items.push(Item {
-            path: path.to_vec(),
-            kind: ItemKind::File,
-            why: r.state.as_str().to_string(),
-        });
-        if r.place == Place::Pycache {
-            let (dir, _) = crate::paths::path_split(path);
-            if pycache_dirs.last().map(Vec::as_slice) != Some(dir) {
-                pycache_dirs.push(dir.to_vec());
-            }
-        }
-    }
-    pycache_dirs.dedup();
-    for d in pycache_dirs {
-        plan.items.push(Item {
-            path: d,
-            kind: ItemKind::DirIfEmpty,
-            why: "empty __pycache__".into(),
-        });
-    }
-    plan
 }
 
 /// What a debris pattern removes.
@@ -502,20 +461,7 @@ pub fn empty_folder_items(roots: &[&Path], walk_opts: &WalkOptions) -> Plan {
 
 /// Removal order: files first (by path), then folders deepest first.
 pub fn order(items: &mut Vec<Item>) {
-    items.sort_by(|a, b| {
-        let da = a.kind != ItemKind::File;
-        let db = b.kind != ItemKind::File;
-        da.cmp(&db).then_with(|| {
-            if da {
-                let depth = |p: &[u8]| p.iter().filter(|&&c| c == b'/').count();
-                depth(&b.path)
-                    .cmp(&depth(&a.path))
-                    .then_with(|| b.path.cmp(&a.path))
-            } else {
-                a.path.cmp(&b.path)
-            }
-        })
-    });
+    items.sort_by(|a, b| removal_order(a.kind, &a.path, b.kind, &b.path));
     items.dedup_by(|a, b| a.path == b.path);
 }
 
@@ -525,7 +471,7 @@ pub struct Outcome {
     #[serde(serialize_with = "ser_bytes")]
     pub path: Vec<u8>,
     pub kind: ItemKind,
-    pub why: String,
+    pub why: Cow<'static, str>,
     /// "removed", "would-remove", "kept-not-empty", "failed", "refused".
     pub result: &'static str,
     pub bytes: u64,
@@ -547,16 +493,19 @@ fn inside(path: &[u8], roots: &[Vec<u8>]) -> bool {
 }
 
 /// Remove `name` relative to its parent folder, which is opened with `O_NOFOLLOW`: a parent
-/// swapped for a symlink since the walk is refused (`ELOOP`), not followed.
+/// swapped for a symlink since the walk is refused (`ELOOP`), not followed. Returns the size
+/// of what was removed (a file's length; 0 for a folder or a symlink's target).
 fn remove_at(
     path: &[u8],
     is_dir: bool,
     parent: &mut Option<(Vec<u8>, rustix::fd::OwnedFd)>,
-) -> std::io::Result<()> {
-    use rustix::fs::{openat, unlinkat, AtFlags, Mode, OFlags, CWD};
+    measure: bool,
+) -> std::io::Result<u64> {
+    use rustix::fs::{openat, Mode, OFlags, CWD};
     let (dir, name) = crate::paths::path_split(path);
     let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
     if parent.as_ref().map(|(d, _)| d.as_slice()) != Some(dir) {
+        *parent = None;
         let fd = openat(
             CWD,
             dir,
@@ -568,20 +517,111 @@ fn remove_at(
     let Some((_, fd)) = parent.as_ref() else {
         return Err(std::io::ErrorKind::NotFound.into());
     };
-    let flags = if is_dir {
-        AtFlags::REMOVEDIR
+    remove_in(rustix::fd::AsFd::as_fd(fd), name, is_dir, false, measure)
+}
+
+/// Remove (or, `dry_run`, only look at) `name` in the open folder `dirfd`: never through a
+/// symlink (the link itself is what goes). Returns the bytes freed: the file's length when
+/// this was its last link (removing one of several hard links frees nothing), when `measure`.
+fn remove_in(
+    dirfd: rustix::fd::BorrowedFd<'_>,
+    name: &[u8],
+    is_dir: bool,
+    dry_run: bool,
+    measure: bool,
+) -> std::io::Result<u64> {
+    use rustix::fs::{statat, unlinkat, AtFlags, FileType};
+    if !(dry_run || measure || is_dir) {
+        // A file (or a symlink: unlink removes the link, not its target).
+        unlinkat(dirfd, name, AtFlags::empty())?;
+        return Ok(0);
+    }
+    let st = statat(dirfd, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    let is_file = FileType::from_raw_mode(st.st_mode) != FileType::Directory;
+    let bytes = if is_file && !is_dir && st.st_nlink <= 1 {
+        st.st_size as u64
     } else {
-        AtFlags::empty()
+        0
     };
-    unlinkat(fd, name, flags).map_err(std::io::Error::from)
+    if !dry_run {
+        // A folder to remove that is now a symlink: the symlink goes, not what it points to.
+        let flags = if is_dir && !is_file {
+            AtFlags::REMOVEDIR
+        } else {
+            AtFlags::empty()
+        };
+        unlinkat(dirfd, name, flags)?;
+    }
+    Ok(bytes)
+}
+
+fn error_text(e: &std::io::Error) -> String {
+    e.to_string()
+        .split(" (os error")
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// How a clean is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// Only say what would go.
+    pub dry_run: bool,
+    /// Count the bytes freed (one `stat` per file; a quiet run that shows no totals skips it).
+    pub measure: bool,
+    /// Keep the outcome of every path (for listings); otherwise a sweep keeps only failures
+    /// and counts the rest in [`Swept::counted`], so memory does not grow with the tree.
+    pub list: bool,
+}
+
+/// Totals of what was removed (or would be).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub files: u64,
+    pub folders: u64,
+    pub bytes: u64,
+}
+
+impl Totals {
+    /// Add the outcomes that removed something (or would).
+    pub fn add(&mut self, outcomes: &[Outcome]) {
+        for o in outcomes.iter().filter(|o| o.is_done()) {
+            if o.kind == ItemKind::File {
+                self.files += 1;
+            } else {
+                self.folders += 1;
+            }
+            self.bytes += o.bytes;
+        }
+    }
+}
+
+impl Outcome {
+    /// Removed, or would be in a dry run.
+    pub fn is_done(&self) -> bool {
+        self.result == "removed" || self.result == "would-remove"
+    }
+
+    /// Could not be removed (or was refused).
+    pub fn is_failure(&self) -> bool {
+        self.result == "failed" || self.result == "refused"
+    }
 }
 
 /// Carry out a plan (or, with `dry_run`, only say what would go). A path outside the roots
 /// is refused; an error on one path is recorded and the rest goes on. Files are removed in
-/// parallel (unlink dominates on most file systems), then folders deepest first.
-pub fn execute(plan: &Plan, roots: &[Vec<u8>], dry_run: bool) -> Vec<Outcome> {
-    if dry_run {
-        return execute_in_order(&plan.items, roots, true);
+/// parallel (unlink dominates on most file systems), then folders deepest first. `before` are
+/// the outcomes of an earlier step of the same run (a dry run counts what they would have
+/// removed when it predicts which folders end up empty).
+pub fn execute(plan: &Plan, roots: &[Vec<u8>], run: Run, before: &[Outcome]) -> Vec<Outcome> {
+    if run.dry_run {
+        let gone: HashSet<Vec<u8>> = before
+            .iter()
+            .filter(|o| o.result == "would-remove")
+            .map(|o| o.path.clone())
+            .collect();
+        return execute_in_order(&plan.items, roots, Some(gone), true);
     }
     use rayon::prelude::*;
     let split = plan
@@ -592,24 +632,27 @@ pub fn execute(plan: &Plan, roots: &[Vec<u8>], dry_run: bool) -> Vec<Outcome> {
     let (files, dirs) = plan.items.split_at(split);
     let mut out: Vec<Outcome> = files
         .par_chunks(256)
-        .flat_map_iter(|chunk| execute_in_order(chunk, roots, false))
+        .flat_map_iter(|chunk| execute_in_order(chunk, roots, None, run.measure))
         .collect();
-    out.extend(execute_in_order(dirs, roots, false));
+    out.extend(execute_in_order(dirs, roots, None, run.measure));
     out
 }
 
-fn execute_in_order(items: &[Item], roots: &[Vec<u8>], dry_run: bool) -> Vec<Outcome> {
+/// Carry out items in order; `gone` is `Some` for a dry run: the paths it would have removed.
+fn execute_in_order(
+    items: &[Item],
+    roots: &[Vec<u8>],
+    mut gone: Option<HashSet<Vec<u8>>>,
+    measure: bool,
+) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(items.len());
-    // A dry run predicts which folders become empty from what it would have removed.
-    let mut gone: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
     // The open parent folder of the last removal (items are sorted, so siblings share it).
     let mut parent: Option<(Vec<u8>, rustix::fd::OwnedFd)> = None;
     for it in items {
-        let p = crate::bytes_path(&it.path);
         let mut o = Outcome {
             path: it.path.clone(),
             kind: it.kind,
-            why: it.why.clone(),
+            why: Cow::Owned(it.why.clone()),
             result: "removed",
             bytes: 0,
             error: None,
@@ -620,14 +663,19 @@ fn execute_in_order(items: &[Item], roots: &[Vec<u8>], dry_run: bool) -> Vec<Out
             out.push(o);
             continue;
         }
-        let meta = std::fs::symlink_metadata(p);
-        if let Ok(m) = &meta {
-            if it.kind == ItemKind::File {
-                o.bytes = m.len();
-            }
-        }
-        if dry_run {
+        if let Some(gone) = gone.as_mut() {
+            let p = crate::bytes_path(&it.path);
+            let meta = std::fs::symlink_metadata(p);
             o.result = "would-remove";
+            match &meta {
+                Ok(m)
+                    if it.kind == ItemKind::File
+                        && std::os::unix::fs::MetadataExt::nlink(m) <= 1 =>
+                {
+                    o.bytes = m.len()
+                }
+                _ => {}
+            }
             let is_dir = it.kind != ItemKind::File
                 && !meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
             if is_dir {
@@ -638,12 +686,10 @@ fn execute_in_order(items: &[Item], roots: &[Vec<u8>], dry_run: bool) -> Vec<Out
                     Err(_) => false,
                 };
                 if !empty {
-                    o.result = if it.kind == ItemKind::DirIfEmpty {
-                        "kept-not-empty"
+                    if it.kind == ItemKind::DirIfEmpty {
+                        o.result = "kept-not-empty";
                     } else {
-                        "failed"
-                    };
-                    if o.result == "failed" {
+                        o.result = "failed";
                         o.error = Some("directory not empty".into());
                     }
                 }
@@ -657,36 +703,237 @@ fn execute_in_order(items: &[Item], roots: &[Vec<u8>], dry_run: bool) -> Vec<Out
             out.push(o);
             continue;
         }
-        let is_dir =
-            it.kind != ItemKind::File && !meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
-        let r = remove_at(&it.path, is_dir, &mut parent);
-        match r {
-            Ok(()) => {}
-            Err(e)
-                if it.kind == ItemKind::DirIfEmpty
-                    && (e.kind() == std::io::ErrorKind::DirectoryNotEmpty
-                        || e.raw_os_error() == Some(39)) =>
-            {
-                o.result = "kept-not-empty";
-            }
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound && it.kind == ItemKind::DirIfEmpty =>
-            {
-                o.result = "kept-not-empty";
-            }
-            Err(e) => {
-                o.result = "failed";
-                o.bytes = 0;
-                o.error = Some(
-                    e.to_string()
-                        .split(" (os error")
-                        .next()
-                        .unwrap_or("")
-                        .to_string(),
-                );
-            }
+        match remove_at(&it.path, it.kind != ItemKind::File, &mut parent, measure) {
+            Ok(bytes) => o.bytes = bytes,
+            Err(e) => settle_error(&mut o, &e),
         }
         out.push(o);
     }
     out
+}
+
+/// The outcome of a removal that failed: a folder kept because it is not empty (or already
+/// gone) is not a failure when it was only to go if empty.
+fn settle_error(o: &mut Outcome, e: &std::io::Error) {
+    let not_empty = e.kind() == std::io::ErrorKind::DirectoryNotEmpty
+        || e.raw_os_error() == Some(rustix::io::Errno::NOTEMPTY.raw_os_error())
+        || e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error());
+    if o.kind == ItemKind::DirIfEmpty && (not_empty || e.kind() == std::io::ErrorKind::NotFound) {
+        o.result = "kept-not-empty";
+    } else {
+        o.result = "failed";
+        o.bytes = 0;
+        o.error = Some(error_text(e));
+    }
+}
+
+/// What a sweep found and did.
+#[derive(Debug, Default)]
+pub struct Swept {
+    /// Every outcome with [`Run::list`]; otherwise only those that are not done.
+    pub outcomes: Vec<Outcome>,
+    /// What was done and not kept in `outcomes`.
+    pub counted: Totals,
+    pub skipped: Vec<Skipped>,
+    /// Records the classification could not make (unreadable folders, broken symlinks, ...).
+    pub errors: Vec<Record>,
+}
+
+/// Classify the trees and remove (or, `dry_run`, list) the cache files `sel` wants, folder by
+/// folder while the walk goes on, in parallel: a folder's cache files are removed by name,
+/// relative to the descriptors the walk opened (never by path, never through a symlink),
+/// then its `__pycache__` if that is left empty. The outcomes are those of [`execute`] on
+/// the same selection, in no particular order (sort them with [`order_outcomes`]).
+pub fn sweep_bytecode(
+    classifier: &Classifier,
+    roots: &[&Path],
+    sel: &Selection,
+    safe_roots: &[Vec<u8>],
+    run: Run,
+) -> Swept {
+    let dry_run = run.dry_run;
+    let found = Mutex::new(Swept::default());
+    let sink = |d: Option<&walk::DirListing<'_>>, records: Vec<Record>| {
+        let mut batch = Swept::default();
+        let mut here: Vec<(Place, Vec<u8>, &'static str)> = Vec::new();
+        for r in records {
+            if r.state == State::Error {
+                batch.errors.push(r);
+                continue;
+            }
+            if !sel.wants(&r) {
+                continue;
+            }
+            let Some(cache) = r.cache else { continue };
+            if r.through_symlink {
+                batch.skipped.push(Skipped {
+                    path: cache,
+                    why: "reached through a symlink: not removed".into(),
+                });
+                continue;
+            }
+            here.push((r.place, cache, r.state.as_str()));
+        }
+        here.sort_by(|a, b| a.1.cmp(&b.1));
+        here.dedup_by(|a, b| a.1 == b.1);
+        if !here.is_empty() {
+            match d {
+                Some(d) => sweep_folder(d, here, safe_roots, run, &mut batch.outcomes),
+                None => {
+                    let plan = Plan {
+                        items: here
+                            .into_iter()
+                            .map(|(_, path, why)| Item {
+                                path,
+                                kind: ItemKind::File,
+                                why: why.to_string(),
+                            })
+                            .collect(),
+                        skipped: Vec::new(),
+                    };
+                    let gone = dry_run.then(HashSet::new);
+                    batch.outcomes = execute_in_order(&plan.items, safe_roots, gone, run.measure);
+                }
+            }
+        }
+        if !run.list {
+            batch.counted.add(&batch.outcomes);
+            batch.outcomes.retain(|o| !o.is_done());
+        }
+        if batch.counted != Totals::default()
+            || !(batch.outcomes.is_empty() && batch.skipped.is_empty() && batch.errors.is_empty())
+        {
+            let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
+            f.counted.files += batch.counted.files;
+            f.counted.folders += batch.counted.folders;
+            f.counted.bytes += batch.counted.bytes;
+            f.outcomes.append(&mut batch.outcomes);
+            f.skipped.append(&mut batch.skipped);
+            f.errors.append(&mut batch.errors);
+        }
+    };
+    classifier.classify_each_in(roots, &sink);
+    found.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Remove one walked folder's selected cache files: those beside the sources relative to the
+/// folder, those in its `__pycache__` relative to that (opened without following a symlink),
+/// then the `__pycache__` itself if it is left empty. Other places (a prefix tree) go by path.
+fn sweep_folder(
+    d: &walk::DirListing<'_>,
+    files: Vec<(Place, Vec<u8>, &'static str)>,
+    safe_roots: &[Vec<u8>],
+    run: Run,
+    out: &mut Vec<Outcome>,
+) {
+    let dry_run = run.dry_run;
+    let pycache_path = join(d.path, b"__pycache__");
+    let mut pycache: Option<std::io::Result<rustix::fd::OwnedFd>> = None;
+    let mut in_pycache: Vec<Vec<u8>> = Vec::new();
+    let mut by_path = Vec::new();
+    for (place, path, why) in files {
+        let (dir, name) = crate::paths::path_split(&path);
+        let mut o = Outcome {
+            path: Vec::new(),
+            kind: ItemKind::File,
+            why: Cow::Borrowed(why),
+            result: if dry_run { "would-remove" } else { "removed" },
+            bytes: 0,
+            error: None,
+        };
+        let r = if place == Place::Pycache && dir == pycache_path.as_slice() {
+            let fd = pycache.get_or_insert_with(|| {
+                walk::open_dir_at(d.fd, b"__pycache__").map_err(std::io::Error::from)
+            });
+            match fd {
+                Ok(fd) => {
+                    in_pycache.push(name.to_vec());
+                    remove_in(
+                        rustix::fd::AsFd::as_fd(fd),
+                        name,
+                        false,
+                        dry_run,
+                        run.measure,
+                    )
+                }
+                Err(e) => Err(std::io::Error::new(e.kind(), error_text(e))),
+            }
+        } else if place == Place::Beside && (dir == d.path || (dir.is_empty() && d.path == b".")) {
+            remove_in(d.fd, name, false, dry_run, run.measure)
+        } else {
+            by_path.push(Item {
+                path,
+                kind: ItemKind::File,
+                why: why.to_string(),
+            });
+            continue;
+        };
+        match r {
+            Ok(bytes) => o.bytes = bytes,
+            Err(e) => {
+                if dry_run && e.kind() == std::io::ErrorKind::NotFound {
+                    o.result = "failed";
+                    o.error = Some("no such file or directory".into());
+                } else {
+                    settle_error(&mut o, &e);
+                }
+                in_pycache.retain(|n| n.as_slice() != name);
+            }
+        }
+        o.path = path;
+        out.push(o);
+    }
+    if !by_path.is_empty() {
+        out.extend(execute_in_order(
+            &by_path,
+            safe_roots,
+            dry_run.then(HashSet::new),
+            run.measure,
+        ));
+    }
+    // The `__pycache__` that held them, if now empty.
+    if let Some(Ok(fd)) = pycache {
+        let mut o = Outcome {
+            path: pycache_path,
+            kind: ItemKind::DirIfEmpty,
+            why: Cow::Borrowed("empty __pycache__"),
+            result: if dry_run { "would-remove" } else { "removed" },
+            bytes: 0,
+            error: None,
+        };
+        if dry_run {
+            let gone: HashSet<&[u8]> = in_pycache.iter().map(Vec::as_slice).collect();
+            let empty = walk::read_entries(rustix::fd::AsFd::as_fd(&fd))
+                .is_ok_and(|es| es.iter().all(|e| gone.contains(e.name.as_slice())));
+            if !empty {
+                o.result = "kept-not-empty";
+            }
+        } else {
+            drop(fd);
+            if let Err(e) =
+                rustix::fs::unlinkat(d.fd, "__pycache__", rustix::fs::AtFlags::REMOVEDIR)
+            {
+                settle_error(&mut o, &std::io::Error::from(e));
+            }
+        }
+        out.push(o);
+    }
+}
+
+/// Sort outcomes as a plan is ordered: files by path, then folders deepest first.
+pub fn order_outcomes(v: &mut [Outcome]) {
+    v.sort_by(|a, b| removal_order(a.kind, &a.path, b.kind, &b.path));
+}
+
+fn removal_order(ka: ItemKind, a: &[u8], kb: ItemKind, b: &[u8]) -> std::cmp::Ordering {
+    let da = ka != ItemKind::File;
+    let db = kb != ItemKind::File;
+    da.cmp(&db).then_with(|| {
+        if da {
+            let depth = |p: &[u8]| p.iter().filter(|&&c| c == b'/').count();
+            depth(b).cmp(&depth(a)).then_with(|| b.cmp(a))
+        } else {
+            a.cmp(b)
+        }
+    })
 }

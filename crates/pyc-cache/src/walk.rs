@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use globset::GlobSet;
-use rustix::fs::{openat, statat, AtFlags, Dir, FileType, Mode, OFlags, CWD};
+use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags, CWD};
 
 /// What a directory entry is, from `d_type` (never following a symlink).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,23 +150,43 @@ pub fn open_dir_at(dirfd: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<Own
     )
 }
 
-/// Read every entry of an open directory.
+/// Read every entry of a directory just opened (from the descriptor's current position: a
+/// fresh descriptor lists everything, and is left at the end). Reads with `getdents64` on the
+/// descriptor itself: no duplicate descriptor per folder, as `Dir::read_from` would make (an
+/// `fcntl`, an `openat` and a `close` more per folder, 20% of a status run's system calls).
 pub fn read_entries(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
-    let mut dir = Dir::read_from(fd)?;
-    let mut out = Vec::new();
-    while let Some(e) = dir.read() {
-        let e = e?;
-        let name: &CStr = e.file_name();
-        let name = name.to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        out.push(Entry {
-            name: name.to_vec(),
-            kind: EntryKind::from_file_type(e.file_type()),
-        });
+    use std::mem::MaybeUninit;
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<MaybeUninit<u8>>> =
+            std::cell::RefCell::new(vec![MaybeUninit::uninit(); 32 * 1024]);
     }
-    Ok(out)
+    BUF.with(|buf| {
+        let mut own;
+        // Re-entrant use on one thread (not expected) gets a buffer of its own.
+        let mut borrowed = buf.try_borrow_mut();
+        let buf: &mut [MaybeUninit<u8>] = match borrowed.as_mut() {
+            Ok(b) => b.as_mut_slice(),
+            Err(_) => {
+                own = vec![MaybeUninit::uninit(); 32 * 1024];
+                own.as_mut_slice()
+            }
+        };
+        let mut dir = rustix::fs::RawDir::new(fd, buf);
+        let mut out = Vec::new();
+        while let Some(e) = dir.next() {
+            let e = e?;
+            let name: &CStr = e.file_name();
+            let name = name.to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            out.push(Entry {
+                name: name.to_vec(),
+                kind: EntryKind::from_file_type(e.file_type()),
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// Resolve `d_type == DT_UNKNOWN` (some file systems) with one `lstat`.

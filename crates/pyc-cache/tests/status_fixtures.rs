@@ -78,6 +78,7 @@ fn fixture_files() -> Vec<PathBuf> {
 
 struct Checked {
     scenarios: usize,
+    broken: usize,
 }
 
 fn check_version(doc: &Value, c: &mut Checked) {
@@ -134,75 +135,99 @@ fn check_version(doc: &Value, c: &mut Checked) {
         if sc["pycache_prefix"].as_bool().unwrap_or(false) {
             target.prefix = Some(prefix.to_str().unwrap().as_bytes().to_vec());
         }
-        let classifier = Classifier::new(
-            vec![target],
-            ClassifyOptions {
-                cwd: work.to_str().unwrap().as_bytes().to_vec(),
-                ..Default::default()
-            },
-        );
-        let records = classifier.classify_tree(&[work.as_path()]).records;
-        let show = |rs: &[Record]| {
-            rs.iter()
-                .map(|r| {
-                    format!(
-                        "{} {} {:?} {:?} {:?}",
-                        r.source_display(),
-                        r.cache_display(),
-                        r.state,
-                        r.reason,
-                        r.detail
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n    ")
-        };
-        let ctx = format!(
-            "{version} {name}: interpreter {} ({:?}), pyc said:\n    {}",
-            sc["interpreter_outcome"],
-            sc["interpreter_reason"],
-            show(&records)
-        );
-        let outcome = sc["interpreter_outcome"].as_str().unwrap();
-        if source.is_some() {
-            let verdict = records
-                .iter()
-                .find(|r| {
-                    r.target_index == Some(0)
-                        && r.state != State::Unwritable
-                        && r.source.as_deref().is_some_and(|s| s.ends_with(b"/m.py"))
-                })
-                .unwrap_or_else(|| panic!("no verdict: {ctx}"));
-            match outcome {
-                "cache" => assert_eq!(verdict.state, State::Fresh, "{ctx}"),
-                "compiled" => assert!(
-                    matches!(verdict.state, State::Stale | State::Missing),
-                    "{ctx}"
-                ),
-                other => panic!("unexpected outcome {other}: {ctx}"),
-            }
-            let allowed: &[Reason] = match sc["interpreter_reason"].as_str() {
-                Some("magic") => &[Reason::Magic, Reason::Truncated],
-                Some("eof") => &[Reason::Truncated],
-                Some("stale") if legacy => &[Reason::Mtime, Reason::Truncated],
-                Some("stale") => &[Reason::Mtime, Reason::Size],
-                Some("hash") => &[Reason::Hash],
-                Some("flags") => &[Reason::Flags],
-                _ => &[],
+        // Twice: the header check alone (the interpreter's freshness decision), and with
+        // --verify (which also predicts whether loading the body succeeds).
+        for verify in [false, true] {
+            let classifier = Classifier::new(
+                vec![target.clone()],
+                ClassifyOptions {
+                    cwd: work.to_str().unwrap().as_bytes().to_vec(),
+                    verify,
+                    ..Default::default()
+                },
+            );
+            let records = classifier.classify_tree(&[work.as_path()]).records;
+            let show = |rs: &[Record]| {
+                rs.iter()
+                    .map(|r| {
+                        format!(
+                            "{} {} {:?} {:?} {:?}",
+                            r.source_display(),
+                            r.cache_display(),
+                            r.state,
+                            r.reason,
+                            r.detail
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n    ")
             };
-            if !allowed.is_empty() {
-                assert!(
-                    verdict.reason.is_some_and(|r| allowed.contains(&r)),
-                    "reason: {ctx}"
-                );
+            let ctx = format!(
+                "{version} {name} (verify {verify}): interpreter {} ({:?}, {}), pyc said:\n    {}",
+                sc["interpreter_outcome"],
+                sc["interpreter_reason"],
+                sc["interpreter_log"],
+                show(&records)
+            );
+            let outcome = sc["interpreter_outcome"].as_str().unwrap();
+            if source.is_some() {
+                let verdict = records
+                    .iter()
+                    .find(|r| {
+                        r.target_index == Some(0)
+                            && r.state != State::Unwritable
+                            && r.source.as_deref().is_some_and(|s| s.ends_with(b"/m.py"))
+                    })
+                    .unwrap_or_else(|| panic!("no verdict: {ctx}"));
+                match outcome {
+                    "cache" => assert_eq!(verdict.state, State::Fresh, "{ctx}"),
+                    // The header passes, the body does not load: the import fails.
+                    "error" if !verify => assert_eq!(verdict.state, State::Fresh, "{ctx}"),
+                    "error" => {
+                        assert_eq!(verdict.state, State::Broken, "{ctx}");
+                        let non_code = sc["interpreter_log"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|l| l.as_str().unwrap().contains("Non-code object"));
+                        let want = if non_code {
+                            Reason::NotCode
+                        } else {
+                            Reason::BadMarshal
+                        };
+                        assert_eq!(verdict.reason, Some(want), "{ctx}");
+                        c.broken += 1;
+                    }
+                    "compiled" => assert!(
+                        matches!(verdict.state, State::Stale | State::Missing),
+                        "{ctx}"
+                    ),
+                    other => panic!("unexpected outcome {other}: {ctx}"),
+                }
+                let allowed: &[Reason] = match sc["interpreter_reason"].as_str() {
+                    _ if outcome == "error" => &[],
+                    Some("magic") => &[Reason::Magic, Reason::Truncated],
+                    Some("eof") => &[Reason::Truncated],
+                    Some("stale") if legacy => &[Reason::Mtime, Reason::Truncated],
+                    Some("stale") => &[Reason::Mtime, Reason::Size],
+                    Some("hash") => &[Reason::Hash],
+                    Some("flags") => &[Reason::Flags],
+                    _ => &[],
+                };
+                if !allowed.is_empty() {
+                    assert!(
+                        verdict.reason.is_some_and(|r| allowed.contains(&r)),
+                        "reason: {ctx}"
+                    );
+                }
+            } else {
+                let want = match outcome {
+                    "cache" => State::Sourceless,
+                    "not-found" => State::Orphan,
+                    other => panic!("unexpected outcome {other}: {ctx}"),
+                };
+                assert!(records.iter().any(|r| r.state == want), "{ctx}");
             }
-        } else {
-            let want = match outcome {
-                "cache" => State::Sourceless,
-                "not-found" => State::Orphan,
-                other => panic!("unexpected outcome {other}: {ctx}"),
-            };
-            assert!(records.iter().any(|r| r.state == want), "{ctx}");
         }
         c.scenarios += 1;
     }
@@ -210,7 +235,10 @@ fn check_version(doc: &Value, c: &mut Checked) {
 
 #[test]
 fn verdicts_equal_the_interpreters() {
-    let mut c = Checked { scenarios: 0 };
+    let mut c = Checked {
+        scenarios: 0,
+        broken: 0,
+    };
     let mut versions = Vec::new();
     for f in fixture_files() {
         let doc: Value = serde_json::from_str(&fs::read_to_string(&f).unwrap()).unwrap();
@@ -223,6 +251,12 @@ fn verdicts_equal_the_interpreters() {
         versions.join(", ")
     );
     assert!(c.scenarios > 200, "too few scenarios: {}", c.scenarios);
+    // truncated, garbage and non-code bodies for each of 11 versions
+    assert!(
+        c.broken >= 33,
+        "too few broken bodies checked: {}",
+        c.broken
+    );
 }
 
 #[test]

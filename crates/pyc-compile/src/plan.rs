@@ -15,6 +15,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use pyc_cache::walk::EntryKind;
 use rayon::prelude::*;
 
 /// One source to compile.
@@ -145,19 +146,59 @@ fn walk_dir(
     levels: usize,
     errors: &std::sync::Mutex<Vec<String>>,
 ) -> Vec<(PathBuf, bool)> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
+    // Listed with getdents on a descriptor of our own (std's read_dir adds an fstat per
+    // folder through opendir); d_type gives the kind without a stat on most file systems.
+    let dir_bytes = bytes(dir);
+    let listed = rustix::fs::openat(
+        rustix::fs::CWD,
+        if dir_bytes.is_empty() {
+            &b"."[..]
+        } else {
+            dir_bytes
+        },
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .and_then(|fd| pyc_cache::walk::read_entries(std::os::fd::AsFd::as_fd(&fd)));
+    let entries = match listed {
+        Ok(entries) => entries,
         Err(e) => {
             if let Ok(mut errs) = errors.lock() {
-                errs.push(format!("{}: cannot list: {e}", dir.display()));
+                errs.push(format!(
+                    "{}: cannot list: {}",
+                    dir.display(),
+                    std::io::Error::from(e)
+                ));
             }
             return Vec::new();
         }
     };
-    let mut items: Vec<(Vec<u8>, std::fs::FileType)> = entries
-        .flatten()
-        .filter_map(|e| Some((e.file_name().as_bytes().to_vec(), e.file_type().ok()?)))
-        .filter(|(n, _)| n != b"__pycache__")
+    let mut items: Vec<(Vec<u8>, EntryKind)> = entries
+        .into_iter()
+        .filter(|e| e.name != b"__pycache__")
+        .map(|e| {
+            let kind = match e.kind {
+                // DT_UNKNOWN (some file systems): one lstat.
+                EntryKind::Unknown => {
+                    std::fs::symlink_metadata(OsStr::from_bytes(&py_join(dir_bytes, &e.name)))
+                        .map(|m| {
+                            let t = m.file_type();
+                            if t.is_symlink() {
+                                EntryKind::Symlink
+                            } else if t.is_dir() {
+                                EntryKind::Dir
+                            } else if t.is_file() {
+                                EntryKind::File
+                            } else {
+                                EntryKind::Unknown
+                            }
+                        })
+                        .unwrap_or(EntryKind::Unknown)
+                }
+                k => k,
+            };
+            (e.name, kind)
+        })
         .collect();
     items.sort_by(|a, b| a.0.cmp(&b.0));
     // Each entry: a file to yield, or a directory to descend into.
@@ -165,11 +206,10 @@ fn walk_dir(
         File(PathBuf, bool),
         Dir(PathBuf),
     }
-    let dir_bytes = bytes(dir);
     let plan: Vec<Item> = items
         .into_iter()
-        .filter_map(|(name, ft)| {
-            if ft.is_file() {
+        .filter_map(|(name, kind)| {
+            if kind == EntryKind::File {
                 // Not a directory: yielded, and only `.py` names matter.
                 return is_py(&name).then(|| {
                     Item::File(
@@ -179,14 +219,15 @@ fn walk_dir(
                 });
             }
             let full = PathBuf::from(OsStr::from_bytes(&py_join(dir_bytes, &name)));
-            let is_dir = if ft.is_symlink() {
+            let is_link = kind == EntryKind::Symlink;
+            let is_dir = if is_link {
                 std::fs::metadata(&full).is_ok_and(|m| m.is_dir())
             } else {
-                ft.is_dir()
+                kind == EntryKind::Dir
             };
             if !is_dir {
                 is_py(&name).then_some(Item::File(full, false))
-            } else if levels > 0 && !ft.is_symlink() && name != b"." && name != b".." {
+            } else if levels > 0 && !is_link && name != b"." && name != b".." {
                 Some(Item::Dir(full))
             } else {
                 None
@@ -239,9 +280,14 @@ pub fn collect(dests: &[PathBuf], opts: &WalkOptions) -> (Vec<SourceFile>, Vec<S
                 path: f,
             })
             .collect();
-        for s in kept {
-            if seen.insert(s.path.clone()) {
-                out.push(s);
+        if dests.len() == 1 {
+            // One tree: the walk names every file once.
+            out.extend(kept);
+        } else {
+            for s in kept {
+                if seen.insert(s.path.clone()) {
+                    out.push(s);
+                }
             }
         }
     }

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use pyc_cache::classify::{Classifier, ClassifyOptions, Target};
 use pyc_cache::clean::{
-    bytecode_items, debris_items, empty_folder_items, erase_items, execute, ItemKind, Outcome,
-    Plan, Selection, DEBRIS_DEFAULT, DEBRIS_TOPICS, DEFAULT_IGNORE,
+    debris_items, empty_folder_items, erase_items, execute, order_outcomes, sweep_bytecode,
+    Outcome, Plan, Run, Selection, Totals, DEBRIS_DEFAULT, DEBRIS_TOPICS, DEFAULT_IGNORE,
 };
 
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
@@ -219,14 +219,25 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         ClassifyOptions {
             walk: walk.clone(),
             cwd: Vec::new(),
+            verify: false,
         },
     );
-    let records = classifier.classify_tree(&roots).records;
-    let errors: Vec<_> = records
-        .iter()
-        .filter(|r| r.state == pyc_cache::classify::State::Error)
-        .collect();
-    let mut plan = bytecode_items(&records, &sel);
+    // Cache files go folder by folder while the tree is walked (in parallel, relative to the
+    // walk's open folders); debris, --erase and --folders are planned afterwards, on what is left.
+    // A quiet text run shows no totals: it need not stat every file to count the bytes.
+    let run = Run {
+        dry_run: args.dry_run,
+        measure: !(args.quiet && args.format == Format::Text),
+        list: args.format == Format::Json || args.dry_run || args.verbose,
+    };
+    let swept = sweep_bytecode(&classifier, &roots, &sel, &safe_roots, run);
+    let errors = swept.errors;
+    let mut outcomes = swept.outcomes;
+    let mut totals = swept.counted;
+    let mut plan = Plan {
+        items: Vec::new(),
+        skipped: swept.skipped,
+    };
     let topics = debris_topics(&args.debris);
     if !topics.is_empty() {
         let d = debris_items(&roots, &topics, &walk);
@@ -255,44 +266,30 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     pyc_cache::clean::order(&mut plan.items);
-    let mut outcomes = execute(&plan, &safe_roots, args.dry_run);
+    let more = execute(&plan, &safe_roots, run, &outcomes);
+    outcomes.extend(more);
     if args.folders {
         let f = empty_folder_items(&roots, &walk);
-        if args.dry_run {
-            // Predict with the files a real run would have removed.
-            let mut all = plan.clone();
-            all.items.extend(f.items);
-            pyc_cache::clean::order(&mut all.items);
-            outcomes = execute(&all, &safe_roots, true);
-        } else {
-            outcomes.extend(execute(&f, &safe_roots, false));
-        }
+        let more = execute(&f, &safe_roots, run, &outcomes);
+        outcomes.extend(more);
     }
-    report(&args, &outcomes, &plan, &errors)
+    // The same path can be listed twice (a cache file inside a debris folder, in a dry run).
+    order_outcomes(&mut outcomes);
+    outcomes.dedup_by(|a, b| a.path == b.path);
+    totals.add(&outcomes);
+    report(&args, &outcomes, totals, &plan, &errors)
 }
 
 fn report(
     args: &Args,
     outcomes: &[Outcome],
+    totals: Totals,
     plan: &Plan,
-    errors: &[&pyc_cache::classify::Record],
+    errors: &[pyc_cache::classify::Record],
 ) -> anyhow::Result<ExitCode> {
-    let done = |o: &&Outcome| o.result == "removed" || o.result == "would-remove";
-    let files = outcomes
-        .iter()
-        .filter(done)
-        .filter(|o| o.kind == ItemKind::File)
-        .count();
-    let dirs = outcomes
-        .iter()
-        .filter(done)
-        .filter(|o| o.kind != ItemKind::File)
-        .count();
-    let bytes: u64 = outcomes.iter().filter(done).map(|o| o.bytes).sum();
-    let failed: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|o| o.result == "failed" || o.result == "refused")
-        .collect();
+    let done = |o: &&Outcome| o.is_done();
+    let (files, dirs, bytes) = (totals.files, totals.folders, totals.bytes);
+    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.is_failure()).collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {

@@ -51,13 +51,18 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Exit 1 when any verdict is stale, missing or unwritable (for CI).
+    /// Exit 1 when any verdict is stale, missing, unwritable or broken (for CI).
     #[arg(long)]
     check: bool,
     /// List every problem file (the summary shows the first 20 of each kind), and foreign
     /// files too.
     #[arg(short, long)]
     verbose: bool,
+    /// Also read every fresh cache file whole and unmarshal it: one whose header the
+    /// interpreter accepts but whose body it cannot load (a truncated or corrupted file) is
+    /// `broken`, an import that fails on every start. Costs a read and a parse per file.
+    #[arg(long)]
+    verify: bool,
 }
 
 /// The options that decide targets, shared with `pyc clean`.
@@ -197,6 +202,7 @@ fn tags_in_trees(roots: &[&Path], walk: &pyc_cache::walk::WalkOptions) -> Vec<Py
         ClassifyOptions {
             walk: walk.clone(),
             cwd: Vec::new(),
+            verify: false,
         },
     );
     let found = Mutex::new(std::collections::BTreeSet::new());
@@ -240,7 +246,7 @@ pub fn walk_options(exclude: &[String]) -> anyhow::Result<pyc_cache::walk::WalkO
 fn is_finding(s: State) -> bool {
     matches!(
         s,
-        State::Stale | State::Missing | State::Unwritable | State::Error
+        State::Stale | State::Missing | State::Unwritable | State::Error | State::Broken
     )
 }
 
@@ -257,7 +263,7 @@ impl Paint {
         let code = match s {
             State::Fresh => "32",
             State::Stale | State::Unwritable => "33",
-            State::Missing | State::Error => "31",
+            State::Missing | State::Error | State::Broken => "31",
             State::Orphan | State::Leftover => "35",
             State::Foreign | State::Sourceless => "36",
         };
@@ -319,6 +325,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ClassifyOptions {
             walk,
             cwd: Vec::new(),
+            verify: args.verify,
         },
     );
     let keep_all = args.format == Format::Json;
@@ -411,7 +418,7 @@ fn print_summary(
     for (ti, target) in targets.iter().enumerate() {
         let levels: Vec<String> = target.optimizations.iter().map(u32::to_string).collect();
         let mut parts = Vec::new();
-        for s in [State::Fresh, State::Stale, State::Missing] {
+        for s in [State::Fresh, State::Stale, State::Missing, State::Broken] {
             let n = t.per_target.get(&(ti, s)).copied().unwrap_or(0);
             if n > 0 || s == State::Fresh {
                 parts.push(format!("{n} {}", paint.state(s)));
@@ -461,6 +468,7 @@ fn print_summary(
     // Problem files, grouped by state.
     let order = [
         State::Error,
+        State::Broken,
         State::Stale,
         State::Missing,
         State::Unwritable,

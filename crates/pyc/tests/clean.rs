@@ -366,3 +366,86 @@ fn stale_for_a_target_only() {
     assert!(!r.join("__pycache__/b.cpython-311.pyc").exists());
     assert!(r.join("__pycache__/a.cpython-312.pyc").exists());
 }
+
+#[test]
+fn bytes_freed_count_a_file_only_at_its_last_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path().join("tree");
+    fs::create_dir_all(r.join("pkg/__pycache__")).unwrap();
+    fs::write(r.join("pkg/a.py"), "x = 1\n").unwrap();
+    fs::write(r.join("pkg/b.py"), "x = 2\n").unwrap();
+    let a = r.join("pkg/__pycache__/a.cpython-312.pyc");
+    let b = r.join("pkg/__pycache__/b.cpython-312.pyc");
+    fs::write(&a, vec![0u8; 1000]).unwrap();
+    fs::write(&b, vec![0u8; 3000]).unwrap();
+    // b has a second link outside the tree: removing the one inside frees nothing.
+    fs::hard_link(&b, tmp.path().join("b-elsewhere.pyc")).unwrap();
+    for dry in [true, false] {
+        let mut c = pyc();
+        c.arg("clean").arg(&r).args(["--format", "json"]);
+        if dry {
+            c.arg("--dry-run");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["removed_files"], 2, "{doc}");
+        assert_eq!(doc["removed_folders"], 1, "{doc}");
+        assert_eq!(doc["bytes_freed"], 1000, "{doc}");
+        let sizes: Vec<u64> = doc["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["bytes"].as_u64().unwrap())
+            .collect();
+        assert_eq!(sizes, [1000, 0, 0], "{doc}");
+    }
+    assert!(!r.join("pkg/__pycache__").exists());
+    assert!(tmp.path().join("b-elsewhere.pyc").exists());
+}
+
+#[test]
+fn quiet_run_removes_the_same_as_a_listed_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trees: Vec<_> = ["quiet", "listed"]
+        .iter()
+        .map(|n| tmp.path().join(n))
+        .collect();
+    for r in &trees {
+        for i in 0..40 {
+            let d = r.join(format!("p{}", i % 7));
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join(format!("m{i}.py")), "x = 1\n").unwrap();
+            pyc_file(&d.join(format!("__pycache__/m{i}.cpython-312.pyc")));
+            pyc_file(&d.join(format!("__pycache__/m{i}.cpython-312.opt-1.pyc")));
+        }
+        // A folder that also holds something else keeps its __pycache__.
+        fs::write(r.join("p3/__pycache__/notes.txt"), "keep\n").unwrap();
+        pyc_file(&r.join("p5/sourceless.pyc"));
+    }
+    let q = pyc()
+        .arg("clean")
+        .arg(&trees[0])
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(q.status.success(), "{q:?}");
+    assert!(q.stdout.is_empty() && q.stderr.is_empty(), "{q:?}");
+    let v = pyc()
+        .arg("clean")
+        .arg(&trees[1])
+        .arg("-v")
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{v:?}");
+    assert_eq!(listing(&trees[0]), listing(&trees[1]));
+    let left = listing(&trees[0]);
+    assert!(left.contains("p3/__pycache__/notes.txt"), "{left:?}");
+    assert!(left.contains("p5/sourceless.pyc"), "{left:?}");
+    assert!(
+        !left.iter().any(|p| p.ends_with(".cpython-312.pyc")),
+        "{left:?}"
+    );
+    let removed = String::from_utf8_lossy(&v.stdout);
+    assert_eq!(removed.matches("removed ").count(), 80 + 6, "{removed}");
+}

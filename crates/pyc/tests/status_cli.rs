@@ -301,3 +301,68 @@ fn missing_root_is_one_stderr_line_and_exit_2() {
         assert!(out.stdout.is_empty(), "format {format}: no report expected");
     }
 }
+
+#[test]
+fn verify_finds_bodies_that_would_not_load() {
+    // A real 3.12 module body (made by CPython 3.12, scripts/gen_dis_goldens.py), behind
+    // headers that match the sources: whole for a.py, cut in half for b.py.
+    let real = fs::read(pyc_testutil::fixtures("dis/3.12/basic.pyc")).unwrap();
+    let body = &real[16..];
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    fs::create_dir_all(d.join("pkg/__pycache__")).unwrap();
+    fs::write(d.join("pkg/a.py"), "x = 1\n").unwrap();
+    fs::write(d.join("pkg/b.py"), "x = 2\n").unwrap();
+    let mut a = fresh_header(&d.join("pkg/a.py"), 3531);
+    a.extend_from_slice(body);
+    fs::write(d.join("pkg/__pycache__/a.cpython-312.pyc"), a).unwrap();
+    let mut b = fresh_header(&d.join("pkg/b.py"), 3531);
+    b.extend_from_slice(&body[..body.len() / 2]);
+    fs::write(d.join("pkg/__pycache__/b.cpython-312.pyc"), b).unwrap();
+
+    let states = |verify: bool| {
+        let mut c = pyc(d);
+        c.args(["status", "--python", "3.12", "--format", "json", "--check"]);
+        if verify {
+            c.arg("--verify");
+        }
+        let out = c.output().unwrap();
+        let recs = json(&out);
+        let mut s: Vec<(String, String, String)> = recs
+            .iter()
+            .filter(|r| r["target"].is_string())
+            .map(|r| {
+                (
+                    r["source"].as_str().unwrap().to_string(),
+                    r["state"].as_str().unwrap().to_string(),
+                    r["reason"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        s.sort();
+        (out.status.code(), s)
+    };
+    // The header check alone: both load by the interpreter's freshness rules.
+    let (code, s) = states(false);
+    assert_eq!(code, Some(0));
+    assert_eq!(s[0].1, "fresh");
+    assert_eq!(s[1].1, "fresh");
+    // Reading the bodies: b's import would fail (EOFError), on every start.
+    let (code, s) = states(true);
+    assert_eq!(code, Some(1), "{s:?}");
+    assert_eq!(s[0], ("pkg/a.py".into(), "fresh".into(), "".into()));
+    assert_eq!(
+        s[1],
+        ("pkg/b.py".into(), "broken".into(), "bad-marshal".into())
+    );
+    let out = pyc(d)
+        .args(["status", "--python", "3.12", "--verify"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1 fresh") && text.contains("1 broken"),
+        "{text}"
+    );
+    assert!(text.contains("pkg/b.py  [3.12]  bad-marshal"), "{text}");
+}
