@@ -6,11 +6,13 @@
 //! run). It is put in its own process group so that the terminal's Ctrl-C reaches only pyc,
 //! which then stops feeding work and lets the workers end when their stdin closes.
 //!
-//! Protocol (ASCII lines):
+//! Protocol (ASCII header lines, each followed by the raw bytes whose length it gives: no
+//! encoding to undo on either side):
 //! * worker → pyc, once: `READY <magic as hex>`, checked against the probed magic number;
-//! * pyc → worker: `<levels, comma separated> <dfile base64> <source base64>`;
-//! * worker → pyc, one line per level: `OK <marshal base64>` or
-//!   `ERR <line number or -> <message base64>` (`SyntaxError: invalid syntax`).
+//! * pyc → worker: `<levels, comma separated> <dfile length> <source length>`, then the dfile
+//!   and source bytes;
+//! * worker → pyc, one answer per level: `OK <length>` then `marshal.dumps(code)`, or
+//!   `ERR <line number or -> <length>` then the UTF-8 message (`SyntaxError: invalid syntax`).
 //!
 //! pyc reads the source and sends its bytes, so the header it writes (mtime, size, hash)
 //! describes exactly the bytes that were compiled.
@@ -41,18 +43,20 @@ def main():
     if py3:
         import os
         fsdecode = os.fsdecode
-    def enc(b):
-        return binascii.b2a_base64(b).strip()
     stdout.write(b'READY ' + binascii.hexlify(magic) + b'\n')
     stdout.flush()
     while True:
         line = stdin.readline()
         if not line:
             return
-        fields = line.rstrip(b'\n').split(b' ')
+        fields = line.split()
         levels = [int(x) for x in fields[0].split(b',')]
-        dfile = binascii.a2b_base64(fields[1])
-        source = binascii.a2b_base64(fields[2])
+        ndfile = int(fields[1])
+        nsource = int(fields[2])
+        dfile = stdin.read(ndfile)
+        source = stdin.read(nsource)
+        if len(dfile) != ndfile or len(source) != nsource:
+            return
         if py3:
             dfile = fsdecode(dfile)
         else:
@@ -65,7 +69,9 @@ def main():
                     code = compile(source, dfile, 'exec', 0, True, level)
                 else:
                     code = compile(source, dfile, 'exec')
-                out.append(b'OK ' + enc(marshal.dumps(code)))
+                data = marshal.dumps(code)
+                out.append(b'OK %d\n' % len(data))
+                out.append(data)
             except Exception:
                 e = sys.exc_info()[1]
                 lineno = None
@@ -77,8 +83,9 @@ def main():
                 if not isinstance(text, bytes):
                     text = text.encode('utf-8', 'backslashreplace')
                 num = b'-' if lineno is None else str(lineno).encode('ascii')
-                out.append(b'ERR ' + num + b' ' + enc(text))
-        stdout.write(b'\n'.join(out) + b'\n')
+                out.append(b'ERR ' + num + b' %d\n' % len(text))
+                out.append(text)
+        stdout.write(b''.join(out))
         stdout.flush()
 main()
 "#;
@@ -125,7 +132,7 @@ pub struct Worker {
     /// Requests go to a writer thread, so sending never blocks on a busy or hung worker
     /// (pyc keeps a few requests queued per worker, so it never waits for pyc between files).
     requests: Option<mpsc::Sender<Vec<u8>>>,
-    lines: Receiver<std::io::Result<Vec<u8>>>,
+    lines: Receiver<std::io::Result<Frame>>,
     stderr_tail: Arc<Mutex<VecDeque<u8>>>,
 }
 
@@ -172,24 +179,10 @@ impl Worker {
             std::thread::spawn(move || {
                 let mut r = BufReader::with_capacity(1 << 16, stdout);
                 loop {
-                    let mut line = Vec::new();
-                    match r.read_until(b'\n', &mut line) {
-                        Ok(0) => {
-                            let _ = tx.send(Err(std::io::ErrorKind::UnexpectedEof.into()));
-                            return;
-                        }
-                        Ok(_) => {
-                            if line.last() == Some(&b'\n') {
-                                line.pop();
-                            }
-                            if tx.send(Ok(line)).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
+                    let frame = read_frame(&mut r);
+                    let end = frame.is_err();
+                    if tx.send(frame).is_err() || end {
+                        return;
                     }
                 }
             });
@@ -217,7 +210,7 @@ impl Worker {
             lines: rx,
             stderr_tail: tail,
         };
-        let ready = w.line(timeout)?;
+        let ready = w.line(timeout)?.head;
         let hex = ready
             .strip_prefix(b"READY ")
             .ok_or_else(|| {
@@ -247,17 +240,17 @@ impl Worker {
             .unwrap_or_default()
     }
 
-    fn line(&mut self, timeout: Duration) -> Result<Vec<u8>, WorkerError> {
+    fn line(&mut self, timeout: Duration) -> Result<Frame, WorkerError> {
         self.line_or_stop(timeout, None)
     }
 
-    /// The next line, waiting at most `timeout`; when `stop` becomes true meanwhile (Ctrl-C),
-    /// the worker is killed at once.
+    /// The next answer, waiting at most `timeout`; when `stop` becomes true meanwhile
+    /// (Ctrl-C), the worker is killed at once.
     fn line_or_stop(
         &mut self,
         timeout: Duration,
         stop: Option<&AtomicBool>,
-    ) -> Result<Vec<u8>, WorkerError> {
+    ) -> Result<Frame, WorkerError> {
         let deadline = Instant::now() + timeout;
         let slice = Duration::from_millis(50);
         let got = loop {
@@ -297,18 +290,15 @@ impl Worker {
     /// Queue a request: compile `source` at each of `levels` (filename `dfile` in the code
     /// objects). The answers come from [`Worker::receive`], in request order.
     pub fn send(&mut self, levels: &[u8], dfile: &[u8], source: &[u8]) -> Result<(), WorkerError> {
-        let mut req = levels
+        let levels = levels
             .iter()
             .map(|l| l.to_string())
             .collect::<Vec<_>>()
-            .join(",")
-            .into_bytes();
-        req.reserve(dfile.len() / 3 * 4 + source.len() / 3 * 4 + 16);
-        req.push(b' ');
-        req.extend(base64::encode(dfile));
-        req.push(b' ');
-        req.extend(base64::encode(source));
-        req.push(b'\n');
+            .join(",");
+        let mut req = format!("{levels} {} {}\n", dfile.len(), source.len()).into_bytes();
+        req.reserve(dfile.len() + source.len());
+        req.extend_from_slice(dfile);
+        req.extend_from_slice(source);
         match &self.requests {
             Some(tx) if tx.send(req).is_ok() => Ok(()),
             _ => Err(WorkerError::Protocol("the worker's input is closed".into())),
@@ -325,8 +315,8 @@ impl Worker {
     ) -> Result<Vec<Outcome>, WorkerError> {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let line = self.line_or_stop(timeout, Some(stop))?;
-            out.push(parse_answer(&line)?);
+            let frame = self.line_or_stop(timeout, Some(stop))?;
+            out.push(parse_answer(frame)?);
         }
         Ok(out)
     }
@@ -376,19 +366,63 @@ fn parse_magic_hex(hex: &[u8]) -> Option<u16> {
     Some(u16::from(lo) | (u16::from(hi) << 8))
 }
 
-fn parse_answer(line: &[u8]) -> Result<Outcome, WorkerError> {
-    let bad = || WorkerError::Protocol(format!("bad answer {:?}", String::from_utf8_lossy(line)));
-    if let Some(b64) = line.strip_prefix(b"OK ") {
-        return base64::decode(b64).map(Outcome::Code).ok_or_else(bad);
+/// One message from the worker: its header line (without the newline) and the bytes after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Frame {
+    head: Vec<u8>,
+    body: Vec<u8>,
+}
+
+/// The most an answer may claim to carry (a pyc of a source pyc accepts is far smaller).
+const MAX_ANSWER: u64 = 1 << 30;
+
+/// Read one frame: a line; for `OK n` and `ERR line n`, then exactly `n` bytes.
+fn read_frame(r: &mut impl BufRead) -> std::io::Result<Frame> {
+    let mut head = Vec::new();
+    if r.read_until(b'\n', &mut head)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
-    let rest = line.strip_prefix(b"ERR ").ok_or_else(bad)?;
-    let mut parts = rest.splitn(2, |&b| b == b' ');
-    let num = parts.next().ok_or_else(bad)?;
-    let msg = base64::decode(parts.next().ok_or_else(bad)?).ok_or_else(bad)?;
+    if head.last() == Some(&b'\n') {
+        head.pop();
+    }
+    let mut body = Vec::new();
+    if head.starts_with(b"OK ") || head.starts_with(b"ERR ") {
+        let n: u64 = head
+            .rsplit(|&b| b == b' ')
+            .next()
+            .and_then(|n| std::str::from_utf8(n).ok())
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n <= MAX_ANSWER)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("bad answer {:?}", String::from_utf8_lossy(&head)),
+                )
+            })?;
+        r.take(n).read_to_end(&mut body)?;
+        if body.len() as u64 != n {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(Frame { head, body })
+}
+
+fn parse_answer(frame: Frame) -> Result<Outcome, WorkerError> {
+    let bad = || {
+        WorkerError::Protocol(format!(
+            "bad answer {:?}",
+            String::from_utf8_lossy(&frame.head)
+        ))
+    };
+    if frame.head.starts_with(b"OK ") {
+        return Ok(Outcome::Code(frame.body));
+    }
+    let rest = frame.head.strip_prefix(b"ERR ").ok_or_else(bad)?;
+    let num = rest.split(|&b| b == b' ').next().ok_or_else(bad)?;
     let line_no = std::str::from_utf8(num).ok().and_then(|n| n.parse().ok());
     Ok(Outcome::Error {
         line: line_no,
-        message: String::from_utf8_lossy(&msg).into_owned(),
+        message: String::from_utf8_lossy(&frame.body).into_owned(),
     })
 }
 
@@ -483,22 +517,42 @@ mod tests {
 
     #[test]
     fn answers_are_parsed() {
+        let frames = |data: &[u8]| {
+            let mut r = std::io::Cursor::new(data.to_vec());
+            let mut out = Vec::new();
+            while let Ok(f) = read_frame(&mut r) {
+                out.push(f);
+            }
+            out
+        };
+        let fs = frames(b"READY cb0d0d0a\nOK 4\nfo\noERR 3 14\nSyntaxError: xERR - 1\nx");
+        assert_eq!(fs.len(), 4);
+        assert_eq!(fs[0].head, b"READY cb0d0d0a");
+        let mut it = fs.into_iter().skip(1);
         assert_eq!(
-            parse_answer(b"OK Zm9v").unwrap(),
-            Outcome::Code(b"foo".to_vec())
+            parse_answer(it.next().unwrap()).unwrap(),
+            Outcome::Code(b"fo\no".to_vec())
         );
         assert_eq!(
-            parse_answer(b"ERR 3 U3ludGF4RXJyb3I6IHg=").unwrap(),
+            parse_answer(it.next().unwrap()).unwrap(),
             Outcome::Error {
                 line: Some(3),
                 message: "SyntaxError: x".into()
             }
         );
         assert!(matches!(
-            parse_answer(b"ERR - eA==").unwrap(),
+            parse_answer(it.next().unwrap()).unwrap(),
             Outcome::Error { line: None, .. }
         ));
-        assert!(parse_answer(b"what").is_err());
+        // A short body, a bad or huge length: errors, never a long allocation.
+        assert_eq!(frames(b"OK 5\nabc").len(), 0);
+        assert_eq!(frames(b"OK x\n").len(), 0);
+        assert_eq!(frames(b"OK 99999999999999\n").len(), 0);
+        assert!(parse_answer(Frame {
+            head: b"what".to_vec(),
+            body: Vec::new()
+        })
+        .is_err());
         assert_eq!(parse_magic_hex(b"cb0d0d0a"), Some(3531));
         assert_eq!(parse_magic_hex(b"cb0d0d0b"), None);
     }

@@ -33,6 +33,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+// Maps keyed by object addresses use FxHash: addresses are not chosen by the input, and the
+// canonical rewrite of every compiled pyc hashes each object several times (SipHash was ~3%
+// of a cold `pyc compile`). Maps keyed by bytes from the file keep std's keyed SipHash, so a
+// hostile pyc cannot make them collide.
+type PtrMap<V> = rustc_hash::FxHashMap<*const Object, V>;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -69,7 +75,7 @@ pub enum WriteError {
 
 /// Canonical marshal bytes of `obj`.
 pub fn dumps(obj: &ObjRef, options: WriteOptions) -> Result<Vec<u8>, WriteError> {
-    let cache = Rc::new(RefCell::new(HashMap::new()));
+    let cache = Rc::new(RefCell::new(PtrMap::default()));
     let mut w = Writer::new(options, cache);
     w.dump(obj)?;
     Ok(w.out)
@@ -121,10 +127,10 @@ struct Writer {
     options: WriteOptions,
     out: Vec<u8>,
     /// Objects seen more than once (pass 1) → their ref index once written (pass 2).
-    shared: HashMap<*const Object, Option<u32>>,
+    shared: PtrMap<Option<u32>>,
     next_ref: u32,
     /// Each object equal to an earlier one → that one (Python 3, marshal 3+).
-    canon: HashMap<*const Object, *const Object>,
+    canon: PtrMap<*const Object>,
     /// Python 2 interned strings written so far → their `R` index.
     strings: HashMap<Box<[u8]>, u32>,
     /// Element order of each set, by canonical bytes; shared with the writers that compute
@@ -133,16 +139,16 @@ struct Writer {
     set_order: SetOrders,
 }
 
-type SetOrders = Rc<RefCell<HashMap<*const Object, Rc<[usize]>>>>;
+type SetOrders = Rc<RefCell<PtrMap<Rc<[usize]>>>>;
 
 impl Writer {
     fn new(options: WriteOptions, set_order: SetOrders) -> Writer {
         Writer {
             options,
             out: Vec::new(),
-            shared: HashMap::new(),
+            shared: PtrMap::default(),
             next_ref: 0,
-            canon: HashMap::new(),
+            canon: PtrMap::default(),
             strings: HashMap::new(),
             set_order,
         }
@@ -172,7 +178,7 @@ impl Writer {
     /// process happened to share. Post-order, each distinct object once.
     fn dedup(&mut self, root: &ObjRef) {
         let mut by_value: HashMap<Vec<u8>, *const Object> = HashMap::new();
-        let mut done: HashMap<*const Object, ()> = HashMap::new();
+        let mut done: PtrMap<()> = PtrMap::default();
         let mut stack: Vec<(ObjRef, bool)> = vec![(root.clone(), false)];
         while let Some((o, expanded)) = stack.pop() {
             let p = key(&o);
@@ -283,7 +289,7 @@ impl Writer {
     /// Pass 1: which objects occur more than once (children are visited at first sight only,
     /// as later occurrences become references).
     fn find_shared(&mut self, root: &ObjRef) -> Result<(), WriteError> {
-        let mut seen: HashMap<*const Object, ()> = HashMap::new();
+        let mut seen: PtrMap<()> = PtrMap::default();
         let mut stack: Vec<ObjRef> = vec![root.clone()];
         while let Some(o) = stack.pop() {
             if o.is_singleton() {
