@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--pyc", default=os.path.join(sb.ROOT, "target", "release", "pyc"))
     ap.add_argument("--pyclean")
+    ap.add_argument("--anchor-repeat", type=int, default=1, help="runs of pyclean (slow) per tree")
     a = ap.parse_args()
     py = sb.pyenv_python()
     os.makedirs(sb.WORK, exist_ok=True)
@@ -100,7 +101,7 @@ def main():
             ("floor: find -prune -exec rm -rf", run(["find", "{TREE}", "-name", "__pycache__", "-prune", "-exec", "rm", "-rf", "{}", "+"], t, a.repeat)),
             ("pyc clean -q", run([a.pyc, "clean", "{TREE}", "-q"], t, a.repeat)),
             ("pyc clean (summary, bytes counted)", run([a.pyc, "clean", "{TREE}"], t, a.repeat)),
-            ("pyclean -q", run([pyclean_exe(a.pyclean), "{TREE}", "-q"], t, 1)),
+            ("pyclean -q", run([pyclean_exe(a.pyclean), "{TREE}", "-q"], t, a.anchor_repeat)),
             ("find | xargs -P%d rm -rf" % ncpu, run(["sh", "-c", "find \"$1\" -name __pycache__ -prune -print0 | xargs -0 -P%d -n 200 rm -rf" % ncpu, "sh", "{TREE}"], t, a.repeat)),
         ]
         floor, pyc = rows[0][1], rows[1][1]
