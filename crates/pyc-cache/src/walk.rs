@@ -5,7 +5,11 @@
 //! so no file is stat-ed by the walker. The visitor gets the directory's descriptor and can
 //! open or stat entries relative to it (`openat`/`statat`) without re-resolving the path.
 //!
-//! Symlinked folders are never descended (a root given as a symlink is, as `find -H` does).
+//! Symlinked folders are not descended (a root given as a symlink is, as `find -H` does),
+//! unless [`WalkOptions::follow_links`] asks for it (`find -L`): then a symlink to a folder is
+//! walked like a folder (a folder reached by two paths is walked under both, as the importer
+//! would import it under both), and a link back to one of its own ancestors (by device and
+//! inode) is reported as a loop, not followed.
 //! Problems (unreadable folders, entries of unknown type that cannot be stat-ed) are reported
 //! per path through the `issue` callback and never stop the walk.
 
@@ -95,6 +99,8 @@ pub struct WalkOptions {
     pub ignore: Vec<Vec<u8>>,
     /// Folder names descended by the visitor itself, not by the walker (`__pycache__`).
     pub not_descended: Vec<Vec<u8>>,
+    /// Walk into symlinked folders too (loops reported, not followed).
+    pub follow_links: bool,
 }
 
 impl WalkOptions {
@@ -204,6 +210,33 @@ struct Ctx<'v> {
     issue: &'v (dyn Fn(WalkIssue) + Sync),
 }
 
+/// The folders from a root down to one folder, by (device, inode): kept only when links are
+/// followed, to find loops (a link to an ancestor).
+type Ancestors = Option<Arc<Vec<(u64, u64)>>>;
+
+/// With `follow_links`: may the folder open as `fd` be walked? One that is among its own
+/// `ancestors` is a loop, reported and not walked. Returns the ancestors of its children.
+fn admit(ctx: &Ctx<'_>, path: &[u8], fd: &OwnedFd, ancestors: &Ancestors) -> Option<Ancestors> {
+    if !ctx.opts.follow_links {
+        return Some(None);
+    }
+    let id = match rustix::fs::fstat(fd) {
+        Ok(st) => (st.st_dev, st.st_ino),
+        Err(_) => return Some(None),
+    };
+    let chain = ancestors.as_deref().map(Vec::as_slice).unwrap_or(&[]);
+    if chain.contains(&id) {
+        (ctx.issue)(WalkIssue {
+            path: path.to_vec(),
+            message: "symlink loop: a link to a folder above it, not followed".into(),
+        });
+        return None;
+    }
+    let mut next = chain.to_vec();
+    next.push(id);
+    Some(Some(Arc::new(next)))
+}
+
 /// Walk `roots` in parallel, calling `visit` once per directory (roots that are files are
 /// visited as their parent folder restricted to that one name).
 pub fn walk(
@@ -227,7 +260,9 @@ pub fn walk(
                     let ctx = &ctx;
                     // `.` walks as bare names (`pkg/m.py`, not `./pkg/m.py`), as find would not.
                     let path = if path == b"." { Vec::new() } else { path };
-                    scope.spawn(move |s| walk_dir(s, ctx, path, Arc::new(fd)));
+                    if let Some(anc) = admit(ctx, &path, &fd, &None) {
+                        scope.spawn(move |s| walk_dir(s, ctx, path, Arc::new(fd), anc));
+                    }
                 }
                 Err(rustix::io::Errno::NOTDIR) => visit_single_file(&ctx, &path),
                 Err(e) => (ctx.issue)(WalkIssue {
@@ -273,7 +308,13 @@ fn visit_single_file(ctx: &Ctx<'_>, path: &[u8]) {
     }
 }
 
-fn walk_dir<'s>(scope: &rayon::Scope<'s>, ctx: &'s Ctx<'s>, path: Vec<u8>, fd: Arc<OwnedFd>) {
+fn walk_dir<'s>(
+    scope: &rayon::Scope<'s>,
+    ctx: &'s Ctx<'s>,
+    path: Vec<u8>,
+    fd: Arc<OwnedFd>,
+    ancestors: Ancestors,
+) {
     let mut entries = match read_entries(fd.as_fd()) {
         Ok(e) => e,
         Err(e) => {
@@ -291,13 +332,37 @@ fn walk_dir<'s>(scope: &rayon::Scope<'s>, ctx: &'s Ctx<'s>, path: Vec<u8>, fd: A
         entries: &entries,
         only: None,
     });
-    for e in entries.iter().filter(|e| e.kind == EntryKind::Dir) {
+    let follow = ctx.opts.follow_links;
+    for e in entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Dir || (follow && e.kind == EntryKind::Symlink))
+    {
         let child = join(&path, &e.name);
         if ctx.opts.ignored_dir(&child, &e.name) {
             continue;
         }
-        match open_dir_at(fd.as_fd(), &e.name) {
-            Ok(cfd) => scope.spawn(move |s| walk_dir(s, ctx, child, Arc::new(cfd))),
+        let opened = if e.kind == EntryKind::Symlink {
+            // Only with follow_links: the link's target, if it is a folder.
+            match openat(
+                fd.as_fd(),
+                e.name.as_slice(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(cfd) => Ok(cfd),
+                // A link to a file, or a broken link: not a folder (the visitor reports it).
+                Err(rustix::io::Errno::NOTDIR) | Err(rustix::io::Errno::NOENT) => continue,
+                Err(err) => Err(err),
+            }
+        } else {
+            open_dir_at(fd.as_fd(), &e.name)
+        };
+        match opened {
+            Ok(cfd) => {
+                if let Some(anc) = admit(ctx, &child, &cfd, &ancestors) {
+                    scope.spawn(move |s| walk_dir(s, ctx, child, Arc::new(cfd), anc))
+                }
+            }
             // Replaced by a symlink since it was listed: not followed.
             Err(rustix::io::Errno::LOOP) | Err(rustix::io::Errno::NOTDIR) => {}
             Err(rustix::io::Errno::NOENT) => {}

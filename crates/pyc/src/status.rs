@@ -48,6 +48,11 @@ pub struct Args {
     /// Skip paths matching this glob (matched against the path and the bare name). Repeatable.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Walk into symlinked folders too, even out of the tree (as the importer follows them);
+    /// each folder once, a link back to an ancestor is reported as a loop. Default: symlinked
+    /// folders are not entered.
+    #[arg(short = 'L', long)]
+    follow_links: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -285,7 +290,8 @@ struct Tally {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let walk = walk_options(&args.exclude)?;
+    let mut walk = walk_options(&args.exclude)?;
+    walk.follow_links = args.follow_links;
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
     // A root that is not there is an argument error: say so on stderr, before probing any
     // interpreter (problems found inside the trees are part of the report instead).

@@ -366,3 +366,50 @@ fn verify_finds_bodies_that_would_not_load() {
     );
     assert!(text.contains("pkg/b.py  [3.12]  bad-marshal"), "{text}");
 }
+
+#[test]
+fn symlinked_folders_only_with_follow_links_and_loops_are_cut() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    fs::create_dir_all(d.join("tree/pkg")).unwrap();
+    fs::create_dir_all(d.join("outside/lib")).unwrap();
+    fs::write(d.join("outside/lib/m.py"), "x = 1\n").unwrap();
+    fs::write(d.join("tree/pkg/a.py"), "y = 1\n").unwrap();
+    std::os::unix::fs::symlink("../../outside/lib", d.join("tree/pkg/lib")).unwrap();
+    std::os::unix::fs::symlink("..", d.join("tree/pkg/up")).unwrap();
+    let sources = |follow: bool| {
+        let mut c = pyc(d);
+        c.args(["status", "tree", "--python", "3.12", "--format", "json"]);
+        if follow {
+            c.arg("-L");
+        }
+        let out = c.output().unwrap();
+        let recs = json(&out);
+        let mut srcs: Vec<String> = recs
+            .iter()
+            .filter(|r| r["state"] == "missing")
+            .map(|r| r["source"].as_str().unwrap().to_string())
+            .collect();
+        srcs.sort();
+        let errors: Vec<String> = recs
+            .iter()
+            .filter(|r| r["state"] == "error")
+            .map(|r| format!("{} {}", r["source"], r["detail"]))
+            .collect();
+        (out.status.code(), srcs, errors)
+    };
+    // Default: nothing out of the tree, no loop met.
+    let (code, srcs, errors) = sources(false);
+    assert_eq!(code, Some(0));
+    assert_eq!(srcs, ["tree/pkg/a.py"]);
+    assert!(errors.is_empty(), "{errors:?}");
+    // -L: the linked folder's module too; the link to an ancestor is a loop, reported once.
+    let (code, srcs, errors) = sources(true);
+    assert_eq!(code, Some(2), "a loop is an error");
+    assert_eq!(srcs, ["tree/pkg/a.py", "tree/pkg/lib/m.py"]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("tree/pkg/up") && errors[0].contains("loop"),
+        "{errors:?}"
+    );
+}
