@@ -677,8 +677,25 @@ fn read_all(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<u8>> {
 /// Why a cache file that passed the header check would fail to load, if it would: its body
 /// read as that version's `marshal.loads` reads it must be a code object.
 fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
-    let data = match std::fs::read(crate::bytes_path(cache)) {
-        Ok(d) => d,
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking open and a regular-file check: a FIFO must not hang the run.
+    let read = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(OFlags::NONBLOCK.bits() as i32)
+        .open(crate::bytes_path(cache))
+        .and_then(|mut f| {
+            if !f.metadata()?.is_file() {
+                return Ok(None);
+            }
+            let mut data = Vec::new();
+            f.read_to_end(&mut data)?;
+            Ok(Some(data))
+        });
+    let data = match read {
+        Ok(Some(d)) => d,
+        // Not a regular file: the header check already decided what it could.
+        Ok(None) => return None,
         // Read a moment ago: it changed or went since; the next import decides anew.
         Err(e) => return Some((Reason::BadMarshal, format!("cannot read the body: {e}"))),
     };
