@@ -674,6 +674,9 @@ fn read_all(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<u8>> {
     }
 }
 
+/// The largest cache file `--verify` reads whole (1 GiB).
+const VERIFY_MAX_BYTES: u64 = 1 << 30;
+
 /// Why a cache file that passed the header check would fail to load, if it would: its body
 /// read as that version's `marshal.loads` reads it must be a code object.
 fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
@@ -685,7 +688,10 @@ fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
         .custom_flags(OFlags::NONBLOCK.bits() as i32)
         .open(crate::bytes_path(cache))
         .and_then(|mut f| {
-            if !f.metadata()?.is_file() {
+            let meta = f.metadata()?;
+            // Not a regular file, or too large to read whole here (no real pyc comes near):
+            // left to the header check's verdict.
+            if !meta.is_file() || meta.len() > VERIFY_MAX_BYTES {
                 return Ok(None);
             }
             let mut data = Vec::new();
@@ -694,7 +700,6 @@ fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
         });
     let data = match read {
         Ok(Some(d)) => d,
-        // Not a regular file: the header check already decided what it could.
         Ok(None) => return None,
         // Read a moment ago: it changed or went since; the next import decides anew.
         Err(e) => return Some((Reason::BadMarshal, format!("cannot read the body: {e}"))),
