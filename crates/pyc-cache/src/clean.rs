@@ -74,8 +74,8 @@ pub struct Item {
     #[serde(serialize_with = "ser_bytes")]
     pub path: Vec<u8>,
     pub kind: ItemKind,
-    /// "orphan", "stale", "foreign", "leftover", "sourceless", "fresh", "debris:pytest",
-    /// "erase", "empty __pycache__", "empty folder".
+    /// "cache" (a cache file, no targets given), "orphan", "stale", "foreign", "leftover",
+    /// "sourceless", "fresh", "debris:pytest", "erase", "empty __pycache__", "empty folder".
     pub why: String,
 }
 
@@ -752,6 +752,7 @@ pub fn sweep_bytecode(
     run: Run,
 ) -> Swept {
     let dry_run = run.dry_run;
+    let no_targets = classifier.targets.is_empty();
     let found = Mutex::new(Swept::default());
     let sink = |d: Option<&walk::DirListing<'_>>, records: Vec<Record>| {
         let mut batch = Swept::default();
@@ -772,7 +773,14 @@ pub fn sweep_bytecode(
                 });
                 continue;
             }
-            here.push((r.place, cache, r.state.as_str()));
+            // With no targets every cache file is "foreign" to none in particular: it is
+            // simply a cache file.
+            let why = if no_targets && r.state == State::Foreign {
+                "cache"
+            } else {
+                r.state.as_str()
+            };
+            here.push((r.place, cache, why));
         }
         here.sort_by(|a, b| a.1.cmp(&b.1));
         here.dedup_by(|a, b| a.1 == b.1);

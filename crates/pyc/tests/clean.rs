@@ -448,4 +448,7 @@ fn quiet_run_removes_the_same_as_a_listed_run() {
     );
     let removed = String::from_utf8_lossy(&v.stdout);
     assert_eq!(removed.matches("removed ").count(), 80 + 6, "{removed}");
+    // With no targets a cache file is just that: not "foreign" to some interpreter.
+    assert_eq!(removed.matches("(cache)").count(), 80, "{removed}");
+    assert!(!removed.contains("(foreign)"), "{removed}");
 }
