@@ -261,6 +261,14 @@ impl Writer {
                 k = vec![b'u'];
                 k.extend_from_slice(s.utf8_bytes());
             }
+            // Singletons are written by type code alone, but a container's key names its
+            // items by identity: separate `None` objects must stand for one, or equal tuples
+            // of them would stay apart (and merge only after a round trip).
+            Object::None => k = vec![b'N'],
+            Object::True => k = vec![b'T'],
+            Object::False => k = vec![b'F'],
+            Object::Ellipsis => k = vec![b'.'],
+            Object::StopIteration => k = vec![b'S'],
             Object::Tuple(xs) => k = ptrs(b'(', &mut xs.iter(), false),
             Object::FrozenSet(xs) => k = ptrs(b'>', &mut xs.iter(), true),
             Object::Slice(parts) => k = ptrs(b':', &mut parts.iter(), false),

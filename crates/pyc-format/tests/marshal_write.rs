@@ -384,3 +384,22 @@ fn live_fresh_and_warm_compiles_agree_once_canonical() {
     }
     pyc_testutil::report_used("fresh vs warm compiles, canonical", &used);
 }
+
+#[test]
+fn equal_tuples_of_separate_singletons_are_one_object() {
+    // Found by round_trip_py3: two `(None, None)` tuples built from separate `None` objects
+    // were kept apart, while after a round trip (the reader shares `None`) they merged, so
+    // the canonical form was not a fixed point.
+    let n = || Arc::new(Object::None);
+    let t = || Arc::new(Object::Tuple(vec![n(), n()]));
+    let o = Arc::new(Object::Dict(vec![(t(), n()), (n(), t())]));
+    let opts = WriteOptions {
+        marshal_version: 3,
+        format: CodeFormat::Py311,
+    };
+    let bytes = dumps(&o, opts).unwrap();
+    // CPython 3.12: t = (None, None); marshal.dumps({t: None, None: t}, 3)
+    assert_eq!(bytes, b"{\xa8\x02\0\0\0NNNNr\0\0\0\x000");
+    let back = loads(&bytes, opts.format).unwrap();
+    assert_eq!(dumps(&back, opts).unwrap(), bytes);
+}
