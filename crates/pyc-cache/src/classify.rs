@@ -677,9 +677,10 @@ fn read_all(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<u8>> {
 /// The largest cache file `--verify` reads whole (1 GiB).
 const VERIFY_MAX_BYTES: u64 = 1 << 30;
 
-/// Why a cache file that passed the header check would fail to load, if it would: its body
-/// read as that version's `marshal.loads` reads it must be a code object.
-fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
+/// Why a cache file that passed the header check would not be loaded after all, if so: its
+/// body, read as that version's `marshal.loads` reads it, must be a code object (`broken`
+/// otherwise), and it must be readable (`stale`, unreadable, otherwise).
+fn verify_body(cache: &[u8]) -> Option<(State, Reason, String)> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     // Non-blocking open and a regular-file check: a FIFO must not hang the run.
@@ -701,16 +702,23 @@ fn verify_body(cache: &[u8]) -> Option<(Reason, String)> {
     let data = match read {
         Ok(Some(d)) => d,
         Ok(None) => return None,
-        // Read a moment ago: it changed or went since; the next import decides anew.
-        Err(e) => return Some((Reason::BadMarshal, format!("cannot read the body: {e}"))),
+        // `get_data` raising OSError: the importer compiles the source instead (stale).
+        Err(e) => {
+            return Some((
+                State::Stale,
+                Reason::Unreadable,
+                format!("cannot read the body: {e}"),
+            ))
+        }
     };
     match pyc_format::read_pyc(&data) {
         Ok(_) => None,
         Err(pyc_format::PycError::NotCode(what)) => Some((
+            State::Broken,
             Reason::NotCode,
             format!("the body is a {what}, not a code object"),
         )),
-        Err(e) => Some((Reason::BadMarshal, e.to_string())),
+        Err(e) => Some((State::Broken, Reason::BadMarshal, e.to_string())),
     }
 }
 
@@ -1228,8 +1236,8 @@ impl Classifier {
                                     rec.detail = det;
                                     if s == State::Fresh && self.opts.verify {
                                         if let Some(cache) = &rec.cache {
-                                            if let Some((r, det)) = verify_body(cache) {
-                                                rec.state = State::Broken;
+                                            if let Some((st, r, det)) = verify_body(cache) {
+                                                rec.state = st;
                                                 rec.reason = Some(r);
                                                 rec.detail = Some(det);
                                             }

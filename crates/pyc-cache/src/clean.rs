@@ -545,7 +545,9 @@ fn remove_in(
     };
     if !dry_run {
         // A folder to remove that is now a symlink: the symlink goes, not what it points to.
-        let flags = if is_dir && !is_file {
+        // Anything else that was listed as a folder gets `rmdir` (a file there: ENOTDIR).
+        let is_link = FileType::from_raw_mode(st.st_mode) == FileType::Symlink;
+        let flags = if is_dir && !is_link {
             AtFlags::REMOVEDIR
         } else {
             AtFlags::empty()
@@ -787,20 +789,18 @@ pub fn sweep_bytecode(
         if !here.is_empty() {
             match d {
                 Some(d) => sweep_folder(d, here, safe_roots, run, &mut batch.outcomes),
+                // Not in a walked folder (prefix-tree orphans): by path, parent `O_NOFOLLOW`.
                 None => {
-                    let plan = Plan {
-                        items: here
-                            .into_iter()
-                            .map(|(_, path, why)| Item {
-                                path,
-                                kind: ItemKind::File,
-                                why: why.to_string(),
-                            })
-                            .collect(),
-                        skipped: Vec::new(),
-                    };
+                    let items: Vec<Item> = here
+                        .into_iter()
+                        .map(|(_, path, why)| Item {
+                            path,
+                            kind: ItemKind::File,
+                            why: why.to_string(),
+                        })
+                        .collect();
                     let gone = dry_run.then(HashSet::new);
-                    batch.outcomes = execute_in_order(&plan.items, safe_roots, gone, run.measure);
+                    batch.outcomes = execute_in_order(&items, safe_roots, gone, run.measure);
                 }
             }
         }
@@ -866,7 +866,7 @@ fn sweep_folder(
                 }
                 Err(e) => Err(std::io::Error::new(e.kind(), error_text(e))),
             }
-        } else if place == Place::Beside && (dir == d.path || (dir.is_empty() && d.path == b".")) {
+        } else if place == Place::Beside && dir == d.path {
             remove_in(d.fd, name, false, dry_run, run.measure)
         } else {
             by_path.push(Item {
@@ -879,12 +879,7 @@ fn sweep_folder(
         match r {
             Ok(bytes) => o.bytes = bytes,
             Err(e) => {
-                if dry_run && e.kind() == std::io::ErrorKind::NotFound {
-                    o.result = "failed";
-                    o.error = Some("no such file or directory".into());
-                } else {
-                    settle_error(&mut o, &e);
-                }
+                settle_error(&mut o, &e);
                 in_pycache.retain(|n| n.as_slice() != name);
             }
         }

@@ -195,6 +195,14 @@ pub fn read_entries(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
     })
 }
 
+/// [`read_entries`], with every `DT_UNKNOWN` kind (some file systems) resolved by one `lstat`
+/// relative to the folder: the listing the walker itself uses.
+pub fn list_dir(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
+    let mut entries = read_entries(fd)?;
+    resolve_unknown(fd, &mut entries);
+    Ok(entries)
+}
+
 /// Resolve `d_type == DT_UNKNOWN` (some file systems) with one `lstat`.
 fn resolve_unknown(fd: BorrowedFd<'_>, entries: &mut [Entry]) {
     for e in entries.iter_mut().filter(|e| e.kind == EntryKind::Unknown) {
@@ -291,9 +299,8 @@ fn visit_single_file(ctx: &Ctx<'_>, path: &[u8]) {
             })
         }
     };
-    match read_entries(fd.as_fd()) {
-        Ok(mut entries) => {
-            resolve_unknown(fd.as_fd(), &mut entries);
+    match list_dir(fd.as_fd()) {
+        Ok(entries) => {
             (ctx.visit)(&DirListing {
                 path: parent,
                 fd: fd.as_fd(),
@@ -315,7 +322,7 @@ fn walk_dir<'s>(
     fd: Arc<OwnedFd>,
     ancestors: Ancestors,
 ) {
-    let mut entries = match read_entries(fd.as_fd()) {
+    let mut entries = match list_dir(fd.as_fd()) {
         Ok(e) => e,
         Err(e) => {
             return (ctx.issue)(WalkIssue {
@@ -324,7 +331,6 @@ fn walk_dir<'s>(
             })
         }
     };
-    resolve_unknown(fd.as_fd(), &mut entries);
     entries.retain(|e| !ctx.opts.excluded(&join(&path, &e.name), &e.name));
     (ctx.visit)(&DirListing {
         path: &path,

@@ -15,32 +15,7 @@ use pyc_cache::classify::{
 use serde_json::Value;
 
 fn b64(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64 {c}"),
-        }
-    };
-    let mut out = Vec::new();
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c) << (18 - 6 * i);
-        }
-        out.push((n >> 16) as u8);
-        if chunk.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if chunk.len() > 3 {
-            out.push(n as u8);
-        }
-    }
-    out
+    pyc_testutil::b64decode(s).unwrap_or_else(|| panic!("bad base64 {s:?}"))
 }
 
 fn set_mtime_ns(path: &Path, ns: i64) {

@@ -146,8 +146,10 @@ fn walk_dir(
     levels: usize,
     errors: &std::sync::Mutex<Vec<String>>,
 ) -> Vec<(PathBuf, bool)> {
-    // Listed with getdents on a descriptor of our own (std's read_dir adds an fstat per
-    // folder through opendir); d_type gives the kind without a stat on most file systems.
+    // Listed as the cache walker lists (getdents on a descriptor of our own: std's read_dir
+    // adds an fstat per folder through opendir); d_type gives the kind without a stat on most
+    // file systems. Kinds other than file, folder and symlink go through compile_file's own
+    // `isfile` check.
     let dir_bytes = bytes(dir);
     let listed = rustix::fs::openat(
         rustix::fs::CWD,
@@ -159,7 +161,7 @@ fn walk_dir(
         rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
-    .and_then(|fd| pyc_cache::walk::read_entries(std::os::fd::AsFd::as_fd(&fd)));
+    .and_then(|fd| pyc_cache::walk::list_dir(std::os::fd::AsFd::as_fd(&fd)));
     let entries = match listed {
         Ok(entries) => entries,
         Err(e) => {
@@ -176,29 +178,7 @@ fn walk_dir(
     let mut items: Vec<(Vec<u8>, EntryKind)> = entries
         .into_iter()
         .filter(|e| e.name != b"__pycache__")
-        .map(|e| {
-            let kind = match e.kind {
-                // DT_UNKNOWN (some file systems): one lstat.
-                EntryKind::Unknown => {
-                    std::fs::symlink_metadata(OsStr::from_bytes(&py_join(dir_bytes, &e.name)))
-                        .map(|m| {
-                            let t = m.file_type();
-                            if t.is_symlink() {
-                                EntryKind::Symlink
-                            } else if t.is_dir() {
-                                EntryKind::Dir
-                            } else if t.is_file() {
-                                EntryKind::File
-                            } else {
-                                EntryKind::Unknown
-                            }
-                        })
-                        .unwrap_or(EntryKind::Unknown)
-                }
-                k => k,
-            };
-            (e.name, kind)
-        })
+        .map(|e| (e.name, e.kind))
         .collect();
     items.sort_by(|a, b| a.0.cmp(&b.0));
     // Each entry: a file to yield, or a directory to descend into.

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pyc_compile::fresh::{classify, header, target_for, InvalidationMode, SourceStat, Verdict};
-use pyc_compile::worker::base64;
 use pyc_format::{canonical_pyc, is_canonical_pyc};
 use pyc_format::{header_size, version_info, PyVersion};
 
@@ -43,7 +42,7 @@ fn fixtures() -> Vec<Fixture> {
                 .map(|(k, b)| {
                     (
                         k.clone(),
-                        base64::decode(b.as_str().unwrap().as_bytes()).unwrap(),
+                        pyc_testutil::b64decode(b.as_str().unwrap()).unwrap(),
                     )
                 })
                 .collect();

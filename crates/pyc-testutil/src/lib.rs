@@ -109,3 +109,57 @@ pub fn report_used(test: &str, used: &[LivePython]) {
     let names: Vec<&str> = used.iter().map(|p| p.version.as_str()).collect();
     eprintln!("{test}: live interpreters used: {}", names.join(", "));
 }
+
+/// Decode standard base64 (RFC 4648, padded: what Python's `base64.b64encode` writes), as the
+/// fixture scripts store bytes in JSON. `None` for anything else.
+pub fn b64decode(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    }
+    let text = text.trim().as_bytes();
+    if !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for chunk in text.chunks(4) {
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | value(c)?;
+        }
+        n <<= 6 * pad as u32;
+        out.push((n >> 16) as u8);
+        if pad < 2 {
+            out.push((n >> 8) as u8);
+        }
+        if pad < 1 {
+            out.push(n as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn b64decode_known_values() {
+        // Python: base64.b64encode(b"f"), b"fo", b"foobar", bytes(range(256))[:5]
+        assert_eq!(super::b64decode("Zg==").unwrap(), b"f");
+        assert_eq!(super::b64decode("Zm8=").unwrap(), b"fo");
+        assert_eq!(super::b64decode("Zm9vYmFy").unwrap(), b"foobar");
+        assert_eq!(super::b64decode("AAECAwQ=").unwrap(), [0, 1, 2, 3, 4]);
+        assert_eq!(super::b64decode(""), Some(Vec::new()));
+        assert_eq!(super::b64decode("Zg=x"), None);
+        assert_eq!(super::b64decode("abc"), None);
+    }
+}
