@@ -1,12 +1,16 @@
 //! Fuzz the pyc reader: whole pycs (header + marshal body) and bare marshal data for every
 //! code layout. Whatever the bytes: no panic, no hang, bounded memory. When a pyc loads, the
 //! repr of every constant, the `Code` view accessors and the canonical writer must work, and
-//! the canonical form must be a fixed point.
+//! the canonical form must be a fixed point; the fast canonical path must agree with the general
+//! one wherever it answers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pyc_format::code::CodeFormat;
-use pyc_format::{canonical_pyc, loads, read_pyc, Object, PyVersion, Repr};
+use pyc_format::{
+    canonical_pyc, canonical_pyc_fast, canonical_pyc_general, loads, read_pyc, Object, PyVersion,
+    Repr,
+};
 
 fn exercise(o: &Object, version: PyVersion, budget: &mut usize) {
     if *budget == 0 {
@@ -25,6 +29,14 @@ fn exercise(o: &Object, version: PyVersion, budget: &mut usize) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The fast canonical path answers only where the general one gives the same bytes.
+    if let Some(fast) = canonical_pyc_fast(data) {
+        assert_eq!(
+            canonical_pyc_general(data).ok(),
+            Some(fast),
+            "fast and general canonical paths differ"
+        );
+    }
     if let Ok(pyc) = read_pyc(data) {
         let version = pyc.header.magic.version().unwrap_or(PyVersion::new(3, 12));
         let mut budget = 10_000;

@@ -19,6 +19,7 @@
 //! assert_eq!(h.invalidation, Invalidation::Timestamp { mtime: 16, source_size: Some(5) });
 //! ```
 
+pub mod canonical_fast;
 pub mod code;
 pub mod header;
 pub mod magic;
@@ -36,7 +37,8 @@ pub use header::{hex, utc_datetime, Header, HeaderError, Invalidation};
 pub use magic::{classify, header_size, lookup_magic, magic_bytes, magic_token, MagicKind};
 pub use marshal::{loads, read_pyc, MarshalError, MarshalErrorKind, Pyc, PycError};
 pub use marshal_write::{
-    canonical_pyc, dumps, is_canonical_pyc, CanonicalError, WriteError, WriteOptions,
+    canonical_pyc, canonical_pyc_fast, canonical_pyc_general, dumps, is_canonical_pyc,
+    CanonicalError, WriteError, WriteOptions,
 };
 pub use object::{ObjRef, Object, PyBytes, PyStr};
 pub use repr::{float_repr, repr, Repr, ReprError};

@@ -82,7 +82,49 @@ pub fn dumps(obj: &ObjRef, options: WriteOptions) -> Result<Vec<u8>, WriteError>
 }
 
 /// The canonical form of a whole pyc: the header as is, then the canonical marshal body.
+///
+/// Data as CPython's compiler writes it goes the fast way ([`crate::canonical_fast`]: straight
+/// from the bytes); anything that path declines is read into objects and written by
+/// [`dumps`], which defines the form. Both give the same bytes.
 pub fn canonical_pyc(data: &[u8]) -> Result<Vec<u8>, CanonicalError> {
+    if let Some(out) = canonical_pyc_fast(data) {
+        return Ok(out);
+    }
+    canonical_pyc_general(data)
+}
+
+/// [`canonical_pyc`] by the fast path alone; `None` where it declines.
+pub fn canonical_pyc_fast(data: &[u8]) -> Option<Vec<u8>> {
+    use crate::magic::MagicKind;
+    thread_local! {
+        static SCRATCH: RefCell<crate::canonical_fast::Scratch> = RefCell::default();
+    }
+    let header = crate::header::Header::parse(data).ok()?;
+    let MagicKind::Known(entry) = header.magic else {
+        return None;
+    };
+    let format = crate::code::CodeFormat::for_magic(entry.magic, entry.version)?;
+    let marshal_version = version_info(entry.version)?.marshal_version;
+    let body = data.get(header.size..)?;
+    let mut out = Vec::with_capacity(data.len());
+    out.extend_from_slice(data.get(..header.size)?);
+    SCRATCH.with(|cell| {
+        let mut scratch = cell.try_borrow_mut().ok()?;
+        let r = crate::canonical_fast::canonical_marshal(
+            body,
+            marshal_version,
+            format,
+            &mut scratch,
+            &mut out,
+        );
+        scratch.trim();
+        r
+    })?;
+    Some(out)
+}
+
+/// [`canonical_pyc`] by the general path alone (objects, then [`dumps`]).
+pub fn canonical_pyc_general(data: &[u8]) -> Result<Vec<u8>, CanonicalError> {
     let pyc = read_pyc(data)?;
     let version = pyc
         .header

@@ -274,7 +274,7 @@ pub(crate) fn push_code_point(out: &mut Vec<u8>, c: u32) -> Option<()> {
 }
 
 /// UTF-8 where encoded surrogates (ED A0..BF xx) are allowed, as CPython's `surrogatepass`.
-fn valid_surrogatepass(b: &[u8]) -> bool {
+pub(crate) fn valid_surrogatepass(b: &[u8]) -> bool {
     let mut i = 0;
     let cont = |x: Option<&u8>| matches!(x, Some(0x80..=0xBF));
     while let Some(&b0) = b.get(i) {
