@@ -7,7 +7,8 @@ run, same interpreter (CPython 3.12 from pyenv), same trees, same core count.
 
 1. Cold compile of the standard library plus large PyPI packages (sympy, django, their
    dependencies): `python -m compileall -q -j0 TREE` versus `pyc compile -q --python 3.12 TREE`
-   (both default to one worker per core). Every __pycache__ is removed before each run.
+   (both default to one worker per core). Every __pycache__ is moved away before each run
+   (see clear_caches: why not deleted, and --delete).
 2. uv: its compile step cannot be run alone, so it is isolated by difference:
    `uv pip install --reinstall --compile-bytecode` minus `uv pip install --reinstall
    --no-compile` on the same venv (the reinstall comes from uv's cache). pyc and compileall
@@ -73,14 +74,37 @@ def timed(cmd, cwd=None):
         return wall, Done(p.returncode, out.read(), err.read(), ru.ru_utime + ru.ru_stime)
 
 
+TRASH = os.path.join(WORK, "trash")
+DELETE = False  # --delete: clear caches by deleting them right before each run
+
+
 def clear_caches(tree):
+    """Remove every __pycache__ from `tree` before a cold run.
+
+    By default they are moved into bench/work/trash/ (deleted when the bench ends), not
+    deleted. This machine's ext4 runs without a journal, and without a journal ext4 will not
+    reuse an inode deleted in the last 60 seconds (`recently_deleted()` in fs/ext4/ialloc.c):
+    every file created after a big delete scans past all the freed inodes, a cost that grows
+    with the square of the files deleted. A real cold compile (a fresh checkout, a container
+    build) does not follow thousands of deletions, and journaled ext4, xfs, btrfs and overlayfs
+    never pay it, so by default the bench keeps it out of both tools' times. `--delete` puts
+    it back (both tools pay it equally)."""
     for root, dirs, _ in os.walk(tree):
         if "__pycache__" in dirs:
-            shutil.rmtree(os.path.join(root, "__pycache__"))
+            src = os.path.join(root, "__pycache__")
+            if DELETE:
+                shutil.rmtree(src)
+            else:
+                os.makedirs(TRASH, exist_ok=True)
+                os.rename(src, os.path.join(TRASH, "%d" % len(os.listdir(TRASH))))
             dirs.remove("__pycache__")
     # Settle the deletions before the timed run, so that neither tool pays for the other's
     # pending writeback.
     subprocess.call(["sync"])
+
+
+def empty_trash():
+    shutil.rmtree(TRASH, ignore_errors=True)
 
 
 def count(tree, suffix):
@@ -150,7 +174,22 @@ def main():
     ap.add_argument("--copies", type=int, default=0, help="copies for the no-op tree (default: ~100k sources)")
     ap.add_argument("--skip-uv", action="store_true")
     ap.add_argument("--only", choices=["cold", "uv", "noop"], help="run one part")
+    ap.add_argument("--delete", action="store_true",
+                    help="clear caches by deleting them just before each cold run (see clear_caches)")
     args = ap.parse_args()
+    global DELETE
+    DELETE = args.delete
+    if os.path.isdir(TRASH):
+        empty_trash()
+        print("emptied the trash of an earlier run; waiting 65 s for ext4 to reuse its inodes")
+        time.sleep(65)
+    try:
+        run(args)
+    finally:
+        empty_trash()
+
+
+def run(args):
     os.makedirs(WORK, exist_ok=True)
     pys = pyenv_interpreters()
     if "3.12" not in pys:

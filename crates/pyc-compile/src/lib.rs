@@ -29,7 +29,6 @@ pub mod worker;
 pub mod write;
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 
 use std::path::PathBuf;
@@ -268,11 +267,24 @@ fn path_from(b: Vec<u8>) -> PathBuf {
     PathBuf::from(std::ffi::OsString::from_vec(b))
 }
 
+/// The source's bytes and its stat, taken on the open file (so both describe one file).
 fn read_source(path: &std::path::Path) -> std::io::Result<(Vec<u8>, SourceStat)> {
-    let mut f = std::fs::File::open(path)?;
+    let f = std::fs::File::open(path)?;
     let meta = f.metadata()?;
-    let mut data = Vec::with_capacity(meta.len() as usize);
-    f.read_to_end(&mut data)?;
+    // Room for the whole file and one byte more: the read that returns 0 confirms the end
+    // without another round of growing.
+    let mut data = Vec::with_capacity((meta.len() as usize).saturating_add(1));
+    loop {
+        if data.len() == data.capacity() {
+            data.reserve(data.len().max(8192));
+        }
+        match rustix::io::read(&f, rustix::buffer::spare_capacity(&mut data)) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok((data, SourceStat::from_metadata(&meta)))
 }
 

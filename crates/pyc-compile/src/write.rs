@@ -55,9 +55,11 @@ pub fn pyc_mode(source_mode: Option<u32>) -> u32 {
 }
 
 fn temp_name(path: &Path) -> PathBuf {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = *PID.get_or_init(std::process::id);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.{n}.pyc-tmp", std::process::id()));
+    name.push(format!(".{pid}.{n}.pyc-tmp"));
     path.with_file_name(name)
 }
 
@@ -71,14 +73,25 @@ fn ensure_parent(path: &Path) -> Result<(), WriteError> {
 /// Write `data` to `path` atomically with permission bits `mode` (see the module docs).
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), WriteError> {
     check_target(path)?;
-    ensure_parent(path)?;
     let tmp = temp_name(path);
-    let result = (|| {
-        let mut f = OpenOptions::new()
+    let create = || {
+        OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
-            .open(&tmp)?;
+            .open(&tmp)
+    };
+    // The folder usually exists (it is created with its first file): only a missing one
+    // costs a second try.
+    let file = match create() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ensure_parent(path)?;
+            create()
+        }
+        other => other,
+    };
+    let result = (|| {
+        let mut f = file?;
         f.write_all(data)?;
         drop(f);
         std::fs::rename(&tmp, path)
