@@ -148,9 +148,10 @@ pub fn classify(
     target: &Target,
     mode: InvalidationMode,
     stat: &SourceStat,
+    verify: bool,
     source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
 ) -> Verdict {
-    classify_at(rustix::fs::CWD, cfile, target, mode, stat, source)
+    classify_at(rustix::fs::CWD, cfile, target, mode, stat, verify, source)
 }
 
 /// [`classify`] for `name` relative to the open directory `dir` (one path component to look up
@@ -161,6 +162,7 @@ pub fn classify_at(
     target: &Target,
     mode: InvalidationMode,
     stat: &SourceStat,
+    verify: bool,
     source: &mut dyn FnMut() -> Result<Vec<u8>, String>,
 ) -> Verdict {
     use rustix::fs::{openat, Mode, OFlags};
@@ -195,7 +197,44 @@ pub fn classify_at(
             return Verdict::Stale;
         }
     }
+    if verify && !body_loads(&fd, head) {
+        return Verdict::Stale;
+    }
     Verdict::Fresh
+}
+
+/// The most `--verify` reads of one pyc (no real pyc comes near).
+const VERIFY_MAX_BYTES: u64 = 1 << 30;
+
+/// `--verify`: does the whole pyc (its `head` already read from `fd`) load as a code object,
+/// as the interpreter's `marshal.loads` would? A file that cannot be read counts as not
+/// loading (it is rewritten); one that is not a regular file, or is huge, is left to the header
+/// check's verdict (as `pyc status --verify` does).
+fn body_loads(fd: &std::os::fd::OwnedFd, head: &[u8]) -> bool {
+    let Ok(st) = rustix::fs::fstat(fd) else {
+        return false;
+    };
+    let size = st.st_size as u64;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+        || size > VERIFY_MAX_BYTES
+    {
+        return true;
+    }
+    let mut data = Vec::with_capacity(size as usize + 1);
+    data.extend_from_slice(head);
+    loop {
+        if data.len() == data.capacity() {
+            data.reserve(8192);
+        }
+        match rustix::io::read(fd, rustix::buffer::spare_capacity(&mut data)) {
+            Ok(0) => break,
+            Ok(_) if data.len() as u64 > VERIFY_MAX_BYTES => return true,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    pyc_format::read_pyc(&data).is_ok()
 }
 
 /// The shared classification's target for an interpreter with `magic` (its version's rules),
@@ -248,20 +287,41 @@ mod tests {
         .unwrap();
         let mut no_source = || -> Result<Vec<u8>, String> { panic!("source not needed") };
         assert_eq!(
-            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
+            classify(
+                &p,
+                &t312,
+                InvalidationMode::Timestamp,
+                &st,
+                false,
+                &mut no_source
+            ),
             Verdict::Missing
         );
         let mut data = header(3531, InvalidationMode::Timestamp, &st, [0; 8]);
         data.extend(b"body");
         std::fs::write(&p, &data).unwrap();
         assert_eq!(
-            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
+            classify(
+                &p,
+                &t312,
+                InvalidationMode::Timestamp,
+                &st,
+                false,
+                &mut no_source
+            ),
             Verdict::Fresh
         );
         // Same mtime, other size: stale (compileall would skip it).
         let st2 = SourceStat { size: 4, ..st };
         assert_eq!(
-            classify(&p, &t312, InvalidationMode::Timestamp, &st2, &mut no_source),
+            classify(
+                &p,
+                &t312,
+                InvalidationMode::Timestamp,
+                &st2,
+                false,
+                &mut no_source
+            ),
             Verdict::Stale
         );
         // A timestamp pyc does not satisfy a hash request.
@@ -271,18 +331,33 @@ mod tests {
                 &t312,
                 InvalidationMode::CheckedHash,
                 &st,
+                false,
                 &mut no_source
             ),
             Verdict::Stale
         );
         // Another interpreter's magic is stale.
         assert_eq!(
-            classify(&p, &t313, InvalidationMode::Timestamp, &st, &mut no_source),
+            classify(
+                &p,
+                &t313,
+                InvalidationMode::Timestamp,
+                &st,
+                false,
+                &mut no_source
+            ),
             Verdict::Stale
         );
         std::fs::write(&p, b"\xcb\x0d").unwrap();
         assert_eq!(
-            classify(&p, &t312, InvalidationMode::Timestamp, &st, &mut no_source),
+            classify(
+                &p,
+                &t312,
+                InvalidationMode::Timestamp,
+                &st,
+                false,
+                &mut no_source
+            ),
             Verdict::Stale
         );
     }

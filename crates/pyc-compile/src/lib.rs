@@ -149,6 +149,9 @@ pub struct Options {
     pub mode: InvalidationMode,
     /// `-f`: compile even what is fresh.
     pub force: bool,
+    /// `--verify`: a pyc is fresh only if its whole body also loads (a truncated or corrupt
+    /// pyc behind a fresh header is compiled again).
+    pub verify: bool,
     /// `-b`: `NAME.pyc` beside the source.
     pub legacy: bool,
     /// `--hardlink-dupes`: a level whose pyc equals the previous level's becomes a hard link.
@@ -167,6 +170,7 @@ impl Default for Options {
             levels: vec![0],
             mode: InvalidationMode::default_from_env(),
             force: false,
+            verify: false,
             legacy: false,
             hardlink_dupes: false,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -438,11 +442,14 @@ fn classify_source(
                             target,
                             mode,
                             &stat,
+                            opts.verify,
                             &mut source,
                         ),
                         // No cache folder: nothing in it.
                         Ok(None) => Verdict::Missing,
-                        Err(()) => fresh::classify(&cfile, target, mode, &stat, &mut source),
+                        Err(()) => {
+                            fresh::classify(&cfile, target, mode, &stat, opts.verify, &mut source)
+                        }
                     }
                 }
                 _ => Verdict::Stale,

@@ -158,11 +158,31 @@ fn freshness_verdicts_on_real_pycs() {
                 let mut hash = || Ok(source.clone());
                 let own = mode_of(key);
                 assert_eq!(
-                    classify(&path, &target, own, &stat, &mut hash),
+                    classify(&path, &target, own, &stat, false, &mut hash),
                     Verdict::Fresh,
                     "{} {name} {key}",
                     fx.version
                 );
+                // The interpreter's own pyc also loads whole (--verify keeps it) ...
+                assert_eq!(
+                    classify(&path, &target, own, &stat, true, &mut hash),
+                    Verdict::Fresh,
+                    "{} {name} {key} --verify",
+                    fx.version
+                );
+                // ... and one cut short behind its fresh header does not.
+                std::fs::write(&path, &pyc[..pyc.len() - 1]).unwrap();
+                assert_eq!(
+                    classify(&path, &target, own, &stat, false, &mut hash),
+                    Verdict::Fresh
+                );
+                assert_eq!(
+                    classify(&path, &target, own, &stat, true, &mut hash),
+                    Verdict::Stale,
+                    "{} {name} {key}: truncated, --verify",
+                    fx.version
+                );
+                std::fs::write(&path, pyc).unwrap();
                 if info.source_hash.is_some() {
                     for other in [
                         InvalidationMode::Timestamp,
@@ -171,7 +191,7 @@ fn freshness_verdicts_on_real_pycs() {
                     ] {
                         if other != own {
                             assert_eq!(
-                                classify(&path, &target, other, &stat, &mut hash),
+                                classify(&path, &target, other, &stat, false, &mut hash),
                                 Verdict::Stale,
                                 "{} {name} {key} as {other:?}",
                                 fx.version
@@ -182,7 +202,7 @@ fn freshness_verdicts_on_real_pycs() {
                 if own == InvalidationMode::Timestamp {
                     let touched = SourceStat::at(fx.mtime + 1, source.len() as u64);
                     assert_eq!(
-                        classify(&path, &target, own, &touched, &mut hash),
+                        classify(&path, &target, own, &touched, false, &mut hash),
                         Verdict::Stale
                     );
                 }

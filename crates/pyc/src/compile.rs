@@ -45,6 +45,11 @@ pub struct Args {
     /// Compile even what is up to date.
     #[arg(short = 'f', long)]
     force: bool,
+    /// Also read every up-to-date pyc whole: one whose header is fresh but whose body does not
+    /// load (truncated, corrupt: the interpreter accepts it by its header, then every import
+    /// fails) is compiled again.
+    #[arg(long)]
+    verify: bool,
     /// Directory to put in the code objects instead of the source's (tracebacks show it).
     #[arg(short = 'd', long = "ddir", value_name = "DESTDIR")]
     ddir: Option<PathBuf>,
@@ -54,8 +59,9 @@ pub struct Args {
     /// Path to put before the source paths in the code objects (after `-s`).
     #[arg(short = 'p', long = "prepend-prefix", value_name = "PREPENDDIR")]
     prependdir: Option<PathBuf>,
-    /// Skip files whose full path matches this regular expression (Rust `regex` syntax: no
-    /// look-around or back-references).
+    /// Skip files whose full path matches this regular expression, searched as compileall's
+    /// `re.search` does (Python-like syntax with look-around and back-references,
+    /// fancy-regex).
     #[arg(short = 'x', long = "exclude", value_name = "REGEX")]
     exclude: Option<String>,
     /// Descend at most this many directory levels (default: unlimited).
@@ -190,7 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exclude = args
         .exclude
         .as_deref()
-        .map(regex::bytes::Regex::new)
+        .map(fancy_regex::Regex::new)
         .transpose()
         .context("-x: not a regular expression pyc understands")?;
     let dests = destinations(&args)?;
@@ -255,6 +261,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         levels,
         mode,
         force: args.force,
+        verify: args.verify,
         legacy: args.legacy,
         hardlink_dupes: args.hardlink_dupes,
         jobs: args

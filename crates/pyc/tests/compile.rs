@@ -406,6 +406,58 @@ fn incremental_runs() {
     }
 }
 
+/// A pyc with a fresh header and a truncated or corrupt body is up to date for a plain run
+/// (as for compileall and the interpreter's check); `--verify` compiles it again, to the same
+/// bytes as before, and leaves the good ones alone.
+#[test]
+fn verify_recompiles_pycs_whose_body_does_not_load() {
+    let pythons = live_pythons();
+    let used: Vec<LivePython> = pythons.iter().rev().take(1).cloned().collect();
+    report_used("verify_recompiles_pycs_whose_body_does_not_load", &used);
+    let Some(py) = used.first() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("w");
+    varied_tree(py, &work.join("t"));
+    let exe = py.path.to_string_lossy().into_owned();
+    let args = ["compile", "t", "--format", "json", "--python", exe.as_str()];
+    let first = json(&pyc(&work, tmp.path(), &args));
+    assert_eq!(first["failed"], 0, "{first}");
+    let good = pycs_only(&snapshot(&work));
+    // Break two pycs behind their headers: one truncated, one with a garbage body.
+    let mut broken: Vec<String> = good.keys().take(2).cloned().collect();
+    broken.sort();
+    let (a, b) = (work.join(&broken[0]), work.join(&broken[1]));
+    let data = std::fs::read(&a).unwrap();
+    std::fs::write(&a, &data[..data.len() / 2]).unwrap();
+    let mut data = std::fs::read(&b).unwrap();
+    let head = if version(py) >= PyVersion::new(3, 7) {
+        16
+    } else {
+        12
+    };
+    data.truncate(head);
+    data.extend(b"this is not marshal data");
+    std::fs::write(&b, &data).unwrap();
+
+    let plain = json(&pyc(&work, tmp.path(), &args));
+    assert_eq!(plain["written"], 0, "the header check alone: {plain}");
+    let mut vargs = args.to_vec();
+    vargs.push("--verify");
+    let verified = json(&pyc(&work, tmp.path(), &vargs));
+    let mut files: Vec<String> = verified["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["cache"].as_str().unwrap().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files, broken, "{verified}");
+    assert_eq!(pycs_only(&snapshot(&work)), good);
+    let again = json(&pyc(&work, tmp.path(), &vargs));
+    assert_eq!(again["written"], 0, "{again}");
+    assert_eq!(again["interpreters_started"], 0, "{again}");
+}
+
 /// A syntax error is reported as `file:line: message`, the other files are compiled, exit 1.
 #[test]
 fn syntax_errors_are_reported_and_the_rest_compiled() {
@@ -621,6 +673,14 @@ fn options_match_compileall() {
         (&["-d", "/x/y"], &["-d", "/x/y"]),
         (&["-s", "t", "-p", "/opt"], &["-s", "t", "-p", "/opt"]),
         (&["-x", "strings|sub"], &["-x", "strings|sub"]),
+        // Python's `re` features that Rust's regex lacks: look-ahead, back-references, \Z.
+        (&["-x", "common_(?!strings)"], &["-x", "common_(?!strings)"]),
+        (&["-x", r"(m)\1o"], &["-x", r"(m)\1o"]),
+        (
+            &["-x", r"(?<!common_)basic\.py\Z"],
+            &["-x", r"(?<!common_)basic\.py\Z"],
+        ),
+        (&["-x", r"walrus\.py\Z"], &["-x", r"walrus\.py\Z"]),
         (&["-r", "0"], &["-r", "0"]),
         (&["-l"], &["-l"]),
         (
