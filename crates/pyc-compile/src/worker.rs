@@ -285,11 +285,32 @@ impl Worker {
 
     /// The worker is gone: its exit status and the last words on stderr.
     fn crashed(&mut self) -> WorkerError {
-        let status = self
-            .child
-            .wait()
-            .map(|s| s.to_string())
-            .unwrap_or_else(|e| e.to_string());
+        // Closed stdout normally means exited; one that lingers is given a moment, then
+        // killed (never waited on forever).
+        let mut status = None;
+        for _ in 0..50 {
+            match self.child.try_wait() {
+                Ok(Some(s)) => {
+                    status = Some(s.to_string());
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(4)),
+                Err(e) => {
+                    status = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let status = match status {
+            Some(s) => s,
+            None => {
+                let _ = self.child.kill();
+                self.child
+                    .wait()
+                    .map(|s| format!("{s}, killed: it had closed its output"))
+                    .unwrap_or_else(|e| e.to_string())
+            }
+        };
         // The process has exited: what is left in the stderr pipe is all there is.
         self.drain_stderr();
         WorkerError::Crashed {

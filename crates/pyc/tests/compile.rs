@@ -489,8 +489,8 @@ fn syntax_errors_are_reported_and_the_rest_compiled() {
     }
 }
 
-/// A stand-in interpreter: the real one, whose worker hangs on sources starting with `#HANG`
-/// and dies on `#CRASH`.
+/// A stand-in interpreter: the real one, whose worker hangs on sources starting with `#HANG`,
+/// dies on `#CRASH`, and closes its output but lives on with `#CLOSE`.
 fn faulty_python(dir: &Path, real: &Path) -> PathBuf {
     let script = format!(
         r#"#!{real}
@@ -503,6 +503,7 @@ if '-c' in args:
             "code = compile(source",
             "source.startswith(b'#HANG') and __import__('time').sleep(120); "
             "source.startswith(b'#CRASH') and os._exit(3); "
+            "source.startswith(b'#CLOSE') and (os.close(1), __import__('time').sleep(120)); "
             "code = compile(source")
 os.execv({real:?}, [{real:?}] + args)
 "#,
@@ -514,8 +515,8 @@ os.execv({real:?}, [{real:?}] + args)
     p
 }
 
-/// A worker that hangs past `--timeout` or crashes is killed, the file reported, and a new
-/// worker takes the remaining files.
+/// A worker that hangs past `--timeout`, crashes, or closes its output and lingers is killed,
+/// the file reported, and a new worker takes the remaining files.
 #[test]
 fn hung_or_crashed_workers_are_replaced() {
     let pythons: Vec<LivePython> = live_pythons()
@@ -539,6 +540,7 @@ fn hung_or_crashed_workers_are_replaced() {
     )
     .unwrap();
     std::fs::write(t.join("crash.py"), "#CRASH\nx = 1\n# padding, padding\n").unwrap();
+    std::fs::write(t.join("close.py"), "#CLOSE\nx = 1\n# padding, pad\n").unwrap();
     let out = pyc(
         tmp.path(),
         tmp.path(),
@@ -559,7 +561,7 @@ fn hung_or_crashed_workers_are_replaced() {
     let report = json(&out);
     assert_eq!(report["written"], 6, "{report}");
     let failures = report["failures"].as_array().unwrap();
-    assert_eq!(failures.len(), 2, "{report}");
+    assert_eq!(failures.len(), 3, "{report}");
     let msg = |name: &str| {
         failures
             .iter()
@@ -569,6 +571,8 @@ fn hung_or_crashed_workers_are_replaced() {
     };
     assert!(msg("hang.py").contains("did not answer"), "{report}");
     assert!(msg("crash.py").contains("worker exited"), "{report}");
+    // Not waited on for its 120 s: killed once its output is gone.
+    assert!(msg("close.py").contains("closed its output"), "{report}");
 }
 
 /// Ctrl-C while a worker is busy: pyc stops at once, exit 130, no temporary or partial file.
