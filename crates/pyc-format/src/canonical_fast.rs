@@ -739,32 +739,7 @@ fn leaf_bytes(n: &Node, data: &[u8], out: &mut Vec<u8>) -> bool {
 fn write_leaf(n: &Node, data: &[u8], flag: u8, out: &mut Vec<u8>) -> bool {
     let payload = &data[n.start as usize..(n.start + n.len) as usize];
     match n.kind {
-        Kind::Str => {
-            // As the general writer: ASCII type codes for ASCII text, interned exactly when
-            // identifier-like (the empty string too), short under 256 bytes.
-            let interned = payload
-                .iter()
-                .all(|&c| c.is_ascii_alphanumeric() || c == b'_');
-            if payload.is_ascii() {
-                let short = payload.len() < 256;
-                let code = match (interned, short) {
-                    (true, true) => tc::SHORT_ASCII_INTERNED,
-                    (true, false) => tc::ASCII_INTERNED,
-                    (false, true) => tc::SHORT_ASCII,
-                    (false, false) => tc::ASCII,
-                };
-                out.push(code | flag);
-                if short {
-                    out.push(payload.len() as u8);
-                } else {
-                    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-                }
-            } else {
-                out.push(tc::UNICODE | flag);
-                out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            }
-            out.extend_from_slice(payload);
-        }
+        Kind::Str => crate::marshal_write::write_str_v4(payload, flag, out),
         Kind::Bytes => {
             out.push(tc::STRING | flag);
             out.extend_from_slice(&(payload.len() as u32).to_le_bytes());

@@ -569,30 +569,16 @@ impl Writer {
         let v = self.options.marshal_version;
         let py2 = self.options.format.python2();
         let b = s.utf8_bytes();
-        // Whether a str was interned depends on the producing process; the canonical form
-        // interns exactly the identifier-like ones (CPython's `all_name_chars` rule, which its
-        // compiler applies to string constants; names are interned on load anyway).
-        let interned = b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_');
-        if !py2 && v >= 4 && s.is_ascii() {
-            let short = b.len() < 256;
-            let code = match (interned, short) {
-                (true, true) => tc::SHORT_ASCII_INTERNED,
-                (true, false) => tc::ASCII_INTERNED,
-                (false, true) => tc::SHORT_ASCII,
-                (false, false) => tc::ASCII,
-            };
-            self.out.push(code | flag);
-            if short {
-                self.out.push(b.len() as u8);
-            } else {
-                self.len(b.len());
-            }
-        } else {
-            let interned = !py2 && v >= 3 && interned;
-            self.out
-                .push(if interned { tc::INTERNED } else { tc::UNICODE } | flag);
-            self.len(b.len());
+        if !py2 && v >= 4 {
+            write_str_v4(b, flag, &mut self.out);
+            return;
         }
+        // Python 2 unicode, and marshal 3 (no ASCII type codes): `t` for the identifier-like
+        // ones from marshal 3 on, `u` otherwise.
+        let interned = !py2 && v >= 3 && identifier_like(b);
+        self.out
+            .push(if interned { tc::INTERNED } else { tc::UNICODE } | flag);
+        self.len(b.len());
         self.out.extend_from_slice(b);
     }
 
@@ -631,6 +617,39 @@ impl Writer {
         self.out.push(s.len() as u8);
         self.out.extend_from_slice(s.as_bytes());
     }
+}
+
+/// Whether the canonical form interns a str: whether a str was interned depends on the
+/// producing process, so the form interns exactly the identifier-like ones (CPython's
+/// `all_name_chars` rule, which its compiler applies to string constants; names are interned
+/// on load anyway). The empty string is interned too.
+fn identifier_like(b: &[u8]) -> bool {
+    b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A Python 3 str (UTF-8 bytes `b`, surrogates allowed) as marshal 4+ writes it in canonical
+/// form: ASCII text under the ASCII type codes (short under 256 bytes, interned when
+/// identifier-like), other text as `u`.
+pub(crate) fn write_str_v4(b: &[u8], flag: u8, out: &mut Vec<u8>) {
+    if b.is_ascii() {
+        let short = b.len() < 256;
+        let code = match (identifier_like(b), short) {
+            (true, true) => tc::SHORT_ASCII_INTERNED,
+            (true, false) => tc::ASCII_INTERNED,
+            (false, true) => tc::SHORT_ASCII,
+            (false, false) => tc::ASCII,
+        };
+        out.push(code | flag);
+        if short {
+            out.push(b.len() as u8);
+        } else {
+            out.extend_from_slice(&i32::try_from(b.len()).unwrap_or(i32::MAX).to_le_bytes());
+        }
+    } else {
+        out.push(tc::UNICODE | flag);
+        out.extend_from_slice(&i32::try_from(b.len()).unwrap_or(i32::MAX).to_le_bytes());
+    }
+    out.extend_from_slice(b);
 }
 
 /// `%.17g`.
