@@ -139,6 +139,36 @@ struct Raw {
     check_hash_based_pycs: Option<String>,
 }
 
+/// The interpreter's `sys.path` as it starts in this environment (site and `PYTHONPATH`
+/// included), for `pyc compile` without arguments (compileall's `compile_path`). Entries are
+/// raw bytes (the file system's), in order; one interpreter run.
+pub fn sys_path(executable: &Path) -> Result<Vec<Vec<u8>>, ProbeError> {
+    note_started();
+    // 2.7 and 3.x: entries as the OS's bytes, separated by NUL.
+    const SCRIPT: &str = "import sys, os\n\
+        out = getattr(sys.stdout, 'buffer', sys.stdout)\n\
+        enc = getattr(os, 'fsencode', lambda p: p)\n\
+        out.write(b'\\0'.join(enc(p) for p in sys.path))\n";
+    let out = Command::new(executable)
+        .arg("-c")
+        .arg(SCRIPT)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| ProbeError::Spawn {
+            path: executable.to_path_buf(),
+            source,
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(ProbeError::Failed {
+            path: executable.to_path_buf(),
+            status: out.status.to_string(),
+            stderr: stderr.lines().last().unwrap_or("").to_string(),
+        });
+    }
+    Ok(out.stdout.split(|&b| b == 0).map(<[u8]>::to_vec).collect())
+}
+
 /// Run `executable` with the probe script and read its facts. The environment is inherited, so
 /// `PYTHONPYCACHEPREFIX`, `PYTHONDONTWRITEBYTECODE` and `PYTHONOPTIMIZE` are seen as the
 /// interpreter itself sees them.

@@ -26,6 +26,8 @@ enum ModeArg {
 #[derive(clap::Args)]
 pub struct Args {
     /// Files and directories to compile (directories are walked as compileall walks them).
+    /// Without any: the folders on the interpreter's `sys.path`, not descended, the current
+    /// directory skipped (compileall's default).
     #[arg(value_name = "FILE|DIR")]
     dests: Vec<PathBuf>,
     /// Optimization levels: `-O 0,1,2` or `-O 1 -O 2` (compileall's `-o`). Default: the
@@ -176,8 +178,32 @@ fn destinations(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
             }
         }
     }
-    if dests.is_empty() {
-        bail!("nothing to compile: name files or directories (or -i FILE)");
+    if dests.is_empty() && args.input.is_some() {
+        bail!("nothing to compile: -i named no files or directories");
+    }
+    Ok(dests)
+}
+
+/// No files or directories named: compileall's `compile_path`, the folders on the
+/// interpreter's `sys.path` (the current directory skipped), each without descending (unless
+/// `-r` says otherwise). Entries that are not folders (a zip of the standard library) are
+/// skipped with a note, as compileall's "Can't list" is.
+fn sys_path_destinations(interp: &Interpreter, quiet: u8) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = pyc_python::sys_path(&interp.exe)?;
+    let mut dests = Vec::new();
+    for e in entries {
+        if e.is_empty() || e == b"." {
+            if quiet == 0 {
+                eprintln!("pyc: skipping the current directory (on sys.path)");
+            }
+            continue;
+        }
+        let p = crate::output::bytes_path(&e).to_path_buf();
+        if p.is_dir() {
+            dests.push(p);
+        } else if quiet < 2 {
+            eprintln!("pyc: {}: not a folder, skipped (on sys.path)", p.display());
+        }
     }
     Ok(dests)
 }
@@ -199,8 +225,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(fancy_regex::Regex::new)
         .transpose()
         .context("-x: not a regular expression pyc understands")?;
-    let dests = destinations(&args)?;
+    let mut dests = destinations(&args)?;
     let interps = interpreters(&args)?;
+    let sys_path_mode = dests.is_empty();
+    if sys_path_mode {
+        let [interp] = interps.as_slice() else {
+            bail!(
+                "nothing to compile: name files or directories (without any, pyc compiles the \
+                 folders on one interpreter's sys.path, as compileall does)"
+            );
+        };
+        dests = sys_path_destinations(interp, args.quiet)?;
+    }
 
     let mut levels: Vec<u8> = if args.optimize.is_empty() {
         vec![interps.first().map_or(0, |i| i.optimize)]
@@ -248,7 +284,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let walk = plan::WalkOptions {
-        max_depth: args.max_depth.or(args.no_recurse.then_some(0)),
+        max_depth: args
+            .max_depth
+            .or((args.no_recurse || sys_path_mode).then_some(0)),
         exclude,
         limit_symlinks_to: args.limit_symlinks.clone(),
         ddir: args.ddir.as_deref().map(|p| path_bytes(p).to_vec()),

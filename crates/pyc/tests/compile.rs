@@ -406,6 +406,100 @@ fn incremental_runs() {
     }
 }
 
+/// Without files or directories, pyc compiles the folders on the interpreter's `sys.path`
+/// as compileall's `compile_path` does: top level only, the current directory skipped, entries
+/// that are not folders noted and skipped. A stand-in interpreter answers the `sys.path` query
+/// with folders of the test (so nothing outside it is written); its workers are the real ones.
+#[test]
+fn no_arguments_compile_the_folders_on_sys_path() {
+    let pythons: Vec<LivePython> = live_pythons().into_iter().rev().take(1).collect();
+    report_used("no_arguments_compile_the_folders_on_sys_path", &pythons);
+    let Some(py) = pythons.first() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (d1, d2, cwd) = (
+        tmp.path().join("d1"),
+        tmp.path().join("d2"),
+        tmp.path().join("cwd"),
+    );
+    for d in [&d1, &d2, &cwd, &d1.join("sub")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(d1.join("a.py"), "A = 1\n").unwrap();
+    std::fs::write(d1.join("sub/b.py"), "B = 1\n").unwrap();
+    std::fs::write(d2.join("c.py"), "C = 1\n").unwrap();
+    std::fs::write(cwd.join("x.py"), "X = 1\n").unwrap();
+    let fake_path = format!(
+        "['', {:?}, {:?}, {:?}]",
+        d1.to_str().unwrap(),
+        tmp.path().join("python3.zip").to_str().unwrap(),
+        d2.to_str().unwrap()
+    );
+    let real = py.path.display().to_string();
+    let script = format!(
+        r#"#!{real}
+import os, sys
+args = sys.argv[1:]
+if '-c' in args and 'sys.path' in args[args.index('-c') + 1]:
+    out = getattr(sys.stdout, 'buffer', sys.stdout)
+    out.write(b'\0'.join(p.encode() for p in {fake_path}))
+    sys.exit(0)
+os.execv({real:?}, [{real:?}] + args)
+"#
+    );
+    let fake = tmp.path().join("fake-python");
+    std::fs::write(&fake, script).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = pyc(
+        &cwd,
+        tmp.path(),
+        &[
+            "compile",
+            "--python",
+            fake.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let mut sources: Vec<String> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["source"].as_str().unwrap().to_string())
+        .collect();
+    sources.sort();
+    let want = vec![
+        d1.join("a.py").display().to_string(),
+        d2.join("c.py").display().to_string(),
+    ];
+    assert_eq!(sources, want, "{report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("python3.zip: not a folder"), "{stderr}");
+    // Several interpreters and no paths: which sys.path is meant is unclear, so it is an error.
+    let out = pyc(
+        &cwd,
+        tmp.path(),
+        &[
+            "compile",
+            "--python",
+            fake.to_str().unwrap(),
+            "--python",
+            &real,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A pyc with a fresh header and a truncated or corrupt body is up to date for a plain run
 /// (as for compileall and the interpreter's check); `--verify` compiles it again, to the same
 /// bytes as before, and leaves the good ones alone.
