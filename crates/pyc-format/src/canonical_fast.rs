@@ -140,8 +140,8 @@ pub fn canonical_marshal(
     if format.python2() || !(4..=6).contains(&marshal_version) {
         return None;
     }
-    // A data-independent seed: value ids do not depend on hash order, and a keyed hash per
-    // process keeps crafted collisions out.
+    // One random seed per process: value ids do not depend on hash order, and a keyed hash
+    // keeps crafted collisions out.
     static HASHER: std::sync::OnceLock<hashbrown::DefaultHashBuilder> = std::sync::OnceLock::new();
     let hasher = HASHER.get_or_init(Default::default);
     let s = scratch;
@@ -492,7 +492,7 @@ impl Parser<'_, '_> {
     fn finish(&mut self, me: u32) {
         let s = &mut *self.s;
         let data = self.data;
-        let h = value_hash(self.hasher, s, data, me);
+        let h = value_hash(self.hasher, &s.nodes, &s.kids, data, me);
         let found = {
             let (nodes, kids) = (&s.nodes, &s.kids);
             s.values
@@ -505,7 +505,7 @@ impl Parser<'_, '_> {
                 let hasher = self.hasher;
                 let (nodes, kids) = (&s.nodes, &s.kids);
                 s.values
-                    .insert_unique(h, me, |&rep| value_hash_ro(hasher, nodes, kids, data, rep));
+                    .insert_unique(h, me, |&rep| value_hash(hasher, nodes, kids, data, rep));
                 me
             }
         };
@@ -515,14 +515,10 @@ impl Parser<'_, '_> {
     }
 }
 
-fn value_hash(hasher: &hashbrown::DefaultHashBuilder, s: &Scratch, data: &[u8], me: u32) -> u64 {
-    value_hash_ro(hasher, &s.nodes, &s.kids, data, me)
-}
-
 /// Hash of a node's value: kind and payload bytes, or kind and the value ids of the items
 /// (sorted for a frozenset, whose kids are already in canonical order, itself a function of
 /// the values).
-fn value_hash_ro(
+fn value_hash(
     hasher: &hashbrown::DefaultHashBuilder,
     nodes: &[Node],
     kids: &[u32],
