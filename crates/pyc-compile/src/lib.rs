@@ -503,6 +503,9 @@ const PIPELINE: usize = 3;
 struct Sent<'j> {
     job: &'j Job,
     key: PoolKey,
+    /// The worker the request went to ([`worker::Worker::id`]): if it has been replaced
+    /// since, the job goes to the new one instead of taking its answers.
+    worker: u64,
     data: Vec<u8>,
     stat: SourceStat,
 }
@@ -597,9 +600,12 @@ impl Shared<'_> {
             let Some(sent) = in_flight.pop_front() else {
                 break;
             };
-            let Some(w) = workers.get_mut(&sent.key) else {
-                retry.push_back(sent.job);
-                continue;
+            let w = match workers.get_mut(&sent.key) {
+                Some(w) if w.id() == sent.worker => w,
+                _ => {
+                    retry.push_back(sent.job);
+                    continue;
+                }
             };
             match w.receive(sent.job.levels.len(), self.opts.timeout, self.stop) {
                 Ok(outcomes) => self.finish(&sent, outcomes),
@@ -666,6 +672,7 @@ impl Shared<'_> {
         Some(Sent {
             job,
             key,
+            worker: w.id(),
             data,
             stat,
         })

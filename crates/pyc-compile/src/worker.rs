@@ -139,6 +139,9 @@ const SLICE: Duration = Duration::from_millis(50);
 /// busy or hung worker (a full pipe either way cannot deadlock them), and a file costs about
 /// one wake-up of each side.
 pub struct Worker {
+    /// Unique in this process: answers are only ever taken from the worker that got the
+    /// request.
+    id: u64,
     child: Child,
     /// None once closed (that ends the worker's loop).
     stdin: Option<ChildStdin>,
@@ -203,7 +206,9 @@ impl Worker {
         nonblocking(&stdin);
         nonblocking(&stdout);
         nonblocking(&stderr);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let mut w = Worker {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             child,
             stdin: Some(stdin),
             stdout,
@@ -436,12 +441,18 @@ impl Worker {
         self.out_pos = 0;
     }
 
+    /// This worker's id (unique in the process).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Queue a request: compile `source` at each of `levels` (filename `dfile` in the code
     /// objects). The answers come from [`Worker::receive`], in request order.
+    ///
+    /// A worker whose input is closed (it died) still takes the request: the bytes go nowhere,
+    /// and [`Worker::receive`] reports the death at the request it died on, the oldest one
+    /// unanswered, so the right file is blamed and the others can go to a new worker.
     pub fn send(&mut self, levels: &[u8], dfile: &[u8], source: &[u8]) -> Result<(), WorkerError> {
-        if self.stdin.is_none() {
-            return Err(WorkerError::Protocol("the worker's input is closed".into()));
-        }
         let levels = levels
             .iter()
             .map(|l| l.to_string())

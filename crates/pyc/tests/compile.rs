@@ -584,7 +584,8 @@ fn syntax_errors_are_reported_and_the_rest_compiled() {
 }
 
 /// A stand-in interpreter: the real one, whose worker hangs on sources starting with `#HANG`,
-/// dies on `#CRASH`, and closes its output but lives on with `#CLOSE`.
+/// dies on `#CRASH` (closing its input first, so that pyc's next request meets a closed pipe),
+/// and closes its output but lives on with `#CLOSE`.
 fn faulty_python(dir: &Path, real: &Path) -> PathBuf {
     let script = format!(
         r#"#!{real}
@@ -596,9 +597,20 @@ if '-c' in args:
         args[i + 1] = args[i + 1].replace(
             "code = compile(source",
             "source.startswith(b'#HANG') and __import__('time').sleep(120); "
-            "source.startswith(b'#CRASH') and os._exit(3); "
+            "source.startswith(b'#CRASH') and (os.close(0), __import__('time').sleep(0.3), os._exit(3)); "
             "source.startswith(b'#CLOSE') and (os.close(1), __import__('time').sleep(120)); "
             "code = compile(source")
+        # The second worker started closes its input before READY and dies soon after it:
+        # every request pyc sends it meets a closed pipe.
+        starts = os.path.join(os.path.dirname(sys.argv[0]), 'starts')
+        n = len(open(starts).read()) if os.path.exists(starts) else 0
+        open(starts, 'a').write('x')
+        if n == 1 and os.path.exists(os.path.join(os.path.dirname(sys.argv[0]), 'die-second')):
+            args[i + 1] = args[i + 1].replace(
+                "    stdout.write(b'READY '",
+                "    os.close(0)\n    stdout.write(b'READY '").replace(
+                "stdout.flush()\n    while True:",
+                "stdout.flush()\n    __import__('time').sleep(0.3); os._exit(4)\n    while True:")
 os.execv({real:?}, [{real:?}] + args)
 "#,
         real = real.display()
@@ -633,6 +645,15 @@ fn hung_or_crashed_workers_are_replaced() {
         "#HANG\nx = 1\n# padding to sort first by size\n",
     )
     .unwrap();
+    // Second by size: after the hang, the new worker answers it and then dies on crash.py,
+    // while pyc is still writing this file's pyc: pyc's next request meets a closed pipe.
+    // Neither it nor the requests queued behind it may take another worker's answers (they
+    // once did, when that error replaced the worker under the queued requests).
+    std::fs::write(
+        t.join("first.py"),
+        "x = 1\n# padding to sort after hang.py!!\n",
+    )
+    .unwrap();
     std::fs::write(t.join("crash.py"), "#CRASH\nx = 1\n# padding, padding\n").unwrap();
     std::fs::write(t.join("close.py"), "#CLOSE\nx = 1\n# padding, pad\n").unwrap();
     let out = pyc(
@@ -653,7 +674,24 @@ fn hung_or_crashed_workers_are_replaced() {
     );
     assert_eq!(out.status.code(), Some(1));
     let report = json(&out);
-    assert_eq!(report["written"], 6, "{report}");
+    assert_eq!(report["written"], 7, "{report}");
+    let mut written: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["source"].as_str().unwrap())
+        .collect();
+    written.sort_unstable();
+    let want = [
+        "t/first.py",
+        "t/ok0.py",
+        "t/ok1.py",
+        "t/ok2.py",
+        "t/ok3.py",
+        "t/ok4.py",
+        "t/ok5.py",
+    ];
+    assert_eq!(written, want, "{report}");
     let failures = report["failures"].as_array().unwrap();
     assert_eq!(failures.len(), 3, "{report}");
     let msg = |name: &str| {
@@ -667,6 +705,83 @@ fn hung_or_crashed_workers_are_replaced() {
     assert!(msg("crash.py").contains("worker exited"), "{report}");
     // Not waited on for its 120 s: killed once its output is gone.
     assert!(msg("close.py").contains("closed its output"), "{report}");
+}
+
+/// A worker that dies right after starting, before it reads a request: pyc's requests to it
+/// meet a closed pipe. One file is reported (the oldest request, as for any death), the rest
+/// go to a new worker, and every pyc written holds its own source's code: the same bytes as
+/// a clean run's.
+#[test]
+fn a_worker_dead_at_start_never_hands_its_files_to_another() {
+    let pythons: Vec<LivePython> = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(3, 6))
+        .rev()
+        .take(1)
+        .collect();
+    report_used(
+        "a_worker_dead_at_start_never_hands_its_files_to_another",
+        &pythons,
+    );
+    let Some(py) = pythons.first() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = faulty_python(tmp.path(), &py.path);
+    std::fs::write(tmp.path().join("die-second"), "").unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for root in [&a, &b] {
+        let t = root.join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        // Sizes differ, so the order is the same in both runs; the first is a hang.
+        std::fs::write(t.join("hang.py"), format!("#HANG\n{}\n", "#".repeat(40))).unwrap();
+        for i in 0..8 {
+            let pad = "#".repeat(30 - i);
+            std::fs::write(t.join(format!("m{i}.py")), format!("x = {i}\n{pad}\n")).unwrap();
+        }
+    }
+    std::fs::remove_file(b.join("t/hang.py")).unwrap();
+    let exe = py.path.to_string_lossy().into_owned();
+    let clean = pyc(
+        &b,
+        tmp.path(),
+        &["compile", "t", "--python", &exe, "--jobs", "1"],
+    );
+    assert!(clean.status.success());
+    let out = pyc(
+        &a,
+        tmp.path(),
+        &[
+            "compile",
+            "t",
+            "--python",
+            fake.to_str().unwrap(),
+            "--jobs",
+            "1",
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    let report = json(&out);
+    let failures = report["failures"].as_array().unwrap();
+    // The hang, and one file blamed for the worker that died at start.
+    assert_eq!(failures.len(), 2, "{report}");
+    assert!(
+        failures
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("worker exited")),
+        "{report}"
+    );
+    let ours = pycs_only(&snapshot(&a));
+    let theirs = pycs_only(&snapshot(&b));
+    assert_eq!(ours.len(), 7, "{report}");
+    for (path, bytes) in &ours {
+        assert_eq!(
+            Some(bytes),
+            theirs.get(path),
+            "{path} holds another file's code"
+        );
+    }
 }
 
 /// Ctrl-C while a worker is busy: pyc stops at once, exit 130, no temporary or partial file.
