@@ -27,6 +27,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,7 +63,6 @@ class Done:
 def timed(cmd, cwd=None):
     """Wall time and the result; `cpu` is user+sys of the process and the children it reaped
     (compileall -j0's forkserver workers are not its children: not counted)."""
-    import tempfile
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=out, stderr=err)
@@ -89,14 +89,18 @@ def clear_caches(tree):
     build) does not follow thousands of deletions, and journaled ext4, xfs, btrfs and overlayfs
     never pay it, so by default the bench keeps it out of both tools' times. `--delete` puts
     it back (both tools pay it equally)."""
+    if not DELETE:
+        os.makedirs(TRASH, exist_ok=True)
+        bin_ = tempfile.mkdtemp(dir=TRASH)
+    n = 0
     for root, dirs, _ in os.walk(tree):
         if "__pycache__" in dirs:
             src = os.path.join(root, "__pycache__")
             if DELETE:
                 shutil.rmtree(src)
             else:
-                os.makedirs(TRASH, exist_ok=True)
-                os.rename(src, os.path.join(TRASH, "%d" % len(os.listdir(TRASH))))
+                os.rename(src, os.path.join(bin_, str(n)))
+                n += 1
             dirs.remove("__pycache__")
     # Settle the deletions before the timed run, so that neither tool pays for the other's
     # pending writeback.

@@ -681,36 +681,53 @@ const VERIFY_MAX_BYTES: u64 = 1 << 30;
 /// body, read as that version's `marshal.loads` reads it, must be a code object (`broken`
 /// otherwise), and it must be readable (`stale`, unreadable, otherwise).
 fn verify_body(cache: &[u8]) -> Option<(State, Reason, String)> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    // Non-blocking open and a regular-file check: a FIFO must not hang the run.
-    let read = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(OFlags::NONBLOCK.bits() as i32)
-        .open(crate::bytes_path(cache))
-        .and_then(|mut f| {
-            let meta = f.metadata()?;
-            // Not a regular file, or too large to read whole here (no real pyc comes near):
-            // left to the header check's verdict.
-            if !meta.is_file() || meta.len() > VERIFY_MAX_BYTES {
-                return Ok(None);
-            }
-            let mut data = Vec::new();
-            f.read_to_end(&mut data)?;
-            Ok(Some(data))
-        });
-    let data = match read {
-        Ok(Some(d)) => d,
-        Ok(None) => return None,
+    // Non-blocking open: a FIFO must not hang the run (verify_fd reads regular files only).
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    match openat(CWD, crate::bytes_path(cache), flags, Mode::empty()) {
+        Ok(fd) => verify_fd(fd.as_fd()),
         // `get_data` raising OSError: the importer compiles the source instead (stale).
-        Err(e) => {
-            return Some((
-                State::Stale,
-                Reason::Unreadable,
-                format!("cannot read the body: {e}"),
-            ))
-        }
+        Err(e) => Some((
+            State::Stale,
+            Reason::Unreadable,
+            format!("cannot read the body: {}", errno_text(e)),
+        )),
+    }
+}
+
+/// [`verify_body`] on an open cache file (read whole from offset 0, whatever was read from
+/// it before): `None` when it loads as a code object, or when it is not a regular file or is
+/// larger than 1 GiB (no real pyc comes near; left to the header check's verdict). Shared
+/// with `pyc compile --verify`, which opened the file for its header check.
+pub fn verify_fd(fd: BorrowedFd<'_>) -> Option<(State, Reason, String)> {
+    let unreadable = |e: rustix::io::Errno| {
+        Some((
+            State::Stale,
+            Reason::Unreadable,
+            format!("cannot read the body: {}", errno_text(e)),
+        ))
     };
+    let st = match rustix::fs::fstat(fd) {
+        Ok(st) => st,
+        Err(e) => return unreadable(e),
+    };
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
+        || st.st_size as u64 > VERIFY_MAX_BYTES
+    {
+        return None;
+    }
+    let mut data = Vec::with_capacity(st.st_size as usize);
+    let mut buf = [0u8; 65536];
+    loop {
+        match rustix::io::pread(fd, &mut buf, data.len() as u64) {
+            Ok(0) => break,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return unreadable(e),
+        }
+        if data.len() as u64 > VERIFY_MAX_BYTES {
+            return None;
+        }
+    }
     match pyc_format::read_pyc(&data) {
         Ok(_) => None,
         Err(pyc_format::PycError::NotCode(what)) => Some((

@@ -10,6 +10,7 @@
 //! the import system trusts an unchecked-hash pyc, but a compile run exists to bring it up to
 //! date.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use pyc_cache::classify::{judge, CheckHashBasedPycs, State, Target};
@@ -197,44 +198,11 @@ pub fn classify_at(
             return Verdict::Stale;
         }
     }
-    if verify && !body_loads(&fd, head) {
+    // --verify: the body must load too (the check `pyc status --verify` makes).
+    if verify && pyc_cache::classify::verify_fd(fd.as_fd()).is_some() {
         return Verdict::Stale;
     }
     Verdict::Fresh
-}
-
-/// The most `--verify` reads of one pyc (no real pyc comes near).
-const VERIFY_MAX_BYTES: u64 = 1 << 30;
-
-/// `--verify`: does the whole pyc (its `head` already read from `fd`) load as a code object,
-/// as the interpreter's `marshal.loads` would? A file that cannot be read counts as not
-/// loading (it is rewritten); one that is not a regular file, or is huge, is left to the header
-/// check's verdict (as `pyc status --verify` does).
-fn body_loads(fd: &std::os::fd::OwnedFd, head: &[u8]) -> bool {
-    let Ok(st) = rustix::fs::fstat(fd) else {
-        return false;
-    };
-    let size = st.st_size as u64;
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
-        || size > VERIFY_MAX_BYTES
-    {
-        return true;
-    }
-    let mut data = Vec::with_capacity(size as usize + 1);
-    data.extend_from_slice(head);
-    loop {
-        if data.len() == data.capacity() {
-            data.reserve(8192);
-        }
-        match rustix::io::read(fd, rustix::buffer::spare_capacity(&mut data)) {
-            Ok(0) => break,
-            Ok(_) if data.len() as u64 > VERIFY_MAX_BYTES => return true,
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => return false,
-        }
-    }
-    pyc_format::read_pyc(&data).is_ok()
 }
 
 /// The shared classification's target for an interpreter with `magic` (its version's rules),

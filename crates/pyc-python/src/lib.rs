@@ -139,6 +139,29 @@ struct Raw {
     check_hash_based_pycs: Option<String>,
 }
 
+/// Run `executable -c script` (stdin closed, environment inherited); its stdout, or why not
+/// (could not start; exited non-zero, with the last line of its stderr).
+fn run_script(executable: &Path, script: &str) -> Result<Vec<u8>, ProbeError> {
+    let out = Command::new(executable)
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| ProbeError::Spawn {
+            path: executable.to_path_buf(),
+            source,
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(ProbeError::Failed {
+            path: executable.to_path_buf(),
+            status: out.status.to_string(),
+            stderr: stderr.lines().last().unwrap_or("").to_string(),
+        });
+    }
+    Ok(out.stdout)
+}
+
 /// The interpreter's `sys.path` as it starts in this environment (site and `PYTHONPATH`
 /// included), for `pyc compile` without arguments (compileall's `compile_path`). Entries are
 /// raw bytes (the file system's), in order; one interpreter run.
@@ -149,24 +172,8 @@ pub fn sys_path(executable: &Path) -> Result<Vec<Vec<u8>>, ProbeError> {
         out = getattr(sys.stdout, 'buffer', sys.stdout)\n\
         enc = getattr(os, 'fsencode', lambda p: p)\n\
         out.write(b'\\0'.join(enc(p) for p in sys.path))\n";
-    let out = Command::new(executable)
-        .arg("-c")
-        .arg(SCRIPT)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| ProbeError::Spawn {
-            path: executable.to_path_buf(),
-            source,
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(ProbeError::Failed {
-            path: executable.to_path_buf(),
-            status: out.status.to_string(),
-            stderr: stderr.lines().last().unwrap_or("").to_string(),
-        });
-    }
-    Ok(out.stdout.split(|&b| b == 0).map(<[u8]>::to_vec).collect())
+    let stdout = run_script(executable, SCRIPT)?;
+    Ok(stdout.split(|&b| b == 0).map(<[u8]>::to_vec).collect())
 }
 
 /// Run `executable` with the probe script and read its facts. The environment is inherited, so
@@ -174,24 +181,8 @@ pub fn sys_path(executable: &Path) -> Result<Vec<Vec<u8>>, ProbeError> {
 /// interpreter itself sees them.
 pub fn probe(executable: &Path) -> Result<Probe, ProbeError> {
     note_started();
-    let out = Command::new(executable)
-        .arg("-c")
-        .arg(PROBE_SCRIPT)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| ProbeError::Spawn {
-            path: executable.to_path_buf(),
-            source,
-        })?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(ProbeError::Failed {
-            path: executable.to_path_buf(),
-            status: out.status.to_string(),
-            stderr: stderr.lines().last().unwrap_or("").to_string(),
-        });
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
+    let stdout = run_script(executable, PROBE_SCRIPT)?;
+    let text = String::from_utf8_lossy(&stdout);
     let raw: Raw = serde_json::from_str(text.trim()).map_err(|_| ProbeError::Output {
         path: executable.to_path_buf(),
         output: text.chars().take(200).collect(),

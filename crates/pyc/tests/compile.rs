@@ -408,8 +408,9 @@ fn incremental_runs() {
 
 /// Without files or directories, pyc compiles the folders on the interpreter's `sys.path`
 /// as compileall's `compile_path` does: top level only, the current directory skipped, entries
-/// that are not folders noted and skipped. A stand-in interpreter answers the `sys.path` query
-/// with folders of the test (so nothing outside it is written); its workers are the real ones.
+/// that are not folders noted and skipped; the same files and bytes as `compile_path` run by
+/// the interpreter with the same `sys.path`. A stand-in interpreter answers the `sys.path`
+/// query with folders of the test (so nothing outside it is written); its workers are real.
 #[test]
 fn no_arguments_compile_the_folders_on_sys_path() {
     let pythons: Vec<LivePython> = live_pythons().into_iter().rev().take(1).collect();
@@ -449,6 +450,30 @@ os.execv({real:?}, [{real:?}] + args)
     let fake = tmp.path().join("fake-python");
     std::fs::write(&fake, script).unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // What compileall's own compile_path writes with that sys.path (then cleared again).
+    let st = Command::new(&py.path)
+        .args([
+            "-c",
+            &format!(
+                "import sys, compileall; sys.path[:] = {fake_path}; \
+                 sys.exit(not compileall.compile_path(quiet=2))"
+            ),
+        ])
+        .current_dir(&cwd)
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let pycs = |root: &Path| -> BTreeMap<String, Vec<u8>> {
+        pycs_only(&snapshot(root))
+            .into_iter()
+            .map(|(k, v)| (k, canonical_pyc(&v).unwrap()))
+            .collect()
+    };
+    let theirs = pycs(tmp.path());
+    for d in [&d1, &d2, &cwd, &d1.join("sub")] {
+        let _ = std::fs::remove_dir_all(d.join("__pycache__"));
+    }
     let out = pyc(
         &cwd,
         tmp.path(),
@@ -478,6 +503,11 @@ os.execv({real:?}, [{real:?}] + args)
         d2.join("c.py").display().to_string(),
     ];
     assert_eq!(sources, want, "{report}");
+    assert_eq!(
+        pycs(tmp.path()),
+        theirs,
+        "the same files and bytes as compile_path"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("python3.zip: not a folder"), "{stderr}");
     // Several interpreters and no paths: which sys.path is meant is unclear, so it is an error.
@@ -621,6 +651,25 @@ os.execv({real:?}, [{real:?}] + args)
     p
 }
 
+/// `pyc compile t` in `cwd` with the stand-in interpreter: one worker thread, a 2 s timeout,
+/// JSON out.
+fn compile_with_stand_in(cwd: &Path, cache: &Path, fake: &Path) -> Output {
+    let fake = fake.to_str().unwrap();
+    let args = [
+        "compile",
+        "t",
+        "--python",
+        fake,
+        "--jobs",
+        "1",
+        "--timeout",
+        "2",
+    ];
+    let mut args = args.to_vec();
+    args.extend(["--format", "json"]);
+    pyc(cwd, cache, &args)
+}
+
 /// A worker that hangs past `--timeout`, crashes, or closes its output and lingers is killed,
 /// the file reported, and a new worker takes the remaining files.
 #[test]
@@ -645,10 +694,9 @@ fn hung_or_crashed_workers_are_replaced() {
         "#HANG\nx = 1\n# padding to sort first by size\n",
     )
     .unwrap();
-    // Second by size: after the hang, the new worker answers it and then dies on crash.py,
-    // while pyc is still writing this file's pyc: pyc's next request meets a closed pipe.
-    // Neither it nor the requests queued behind it may take another worker's answers (they
-    // once did, when that error replaced the worker under the queued requests).
+    // Second by size: the worker started after the hang answers it, then dies on crash.py
+    // with its input closed, so pyc's next request may meet a closed pipe; no answer may then
+    // go to the wrong file (see a_worker_dead_at_start_never_hands_its_files_to_another).
     std::fs::write(
         t.join("first.py"),
         "x = 1\n# padding to sort after hang.py!!\n",
@@ -656,22 +704,7 @@ fn hung_or_crashed_workers_are_replaced() {
     .unwrap();
     std::fs::write(t.join("crash.py"), "#CRASH\nx = 1\n# padding, padding\n").unwrap();
     std::fs::write(t.join("close.py"), "#CLOSE\nx = 1\n# padding, pad\n").unwrap();
-    let out = pyc(
-        tmp.path(),
-        tmp.path(),
-        &[
-            "compile",
-            "t",
-            "--python",
-            fake.to_str().unwrap(),
-            "--jobs",
-            "1",
-            "--timeout",
-            "2",
-            "--format",
-            "json",
-        ],
-    );
+    let out = compile_with_stand_in(tmp.path(), tmp.path(), &fake);
     assert_eq!(out.status.code(), Some(1));
     let report = json(&out);
     assert_eq!(report["written"], 7, "{report}");
@@ -746,22 +779,7 @@ fn a_worker_dead_at_start_never_hands_its_files_to_another() {
         &["compile", "t", "--python", &exe, "--jobs", "1"],
     );
     assert!(clean.status.success());
-    let out = pyc(
-        &a,
-        tmp.path(),
-        &[
-            "compile",
-            "t",
-            "--python",
-            fake.to_str().unwrap(),
-            "--jobs",
-            "1",
-            "--timeout",
-            "2",
-            "--format",
-            "json",
-        ],
-    );
+    let out = compile_with_stand_in(&a, tmp.path(), &fake);
     let report = json(&out);
     let failures = report["failures"].as_array().unwrap();
     // The hang, and one file blamed for the worker that died at start.
