@@ -25,6 +25,7 @@
 
 pub mod fresh;
 pub mod plan;
+pub mod pyre;
 pub mod worker;
 pub mod write;
 

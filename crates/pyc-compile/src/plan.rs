@@ -43,7 +43,7 @@ pub struct WalkOptions {
     /// recursion limit, 1000).
     pub max_depth: Option<usize>,
     /// `-x`: skip files whose full path matches.
-    pub exclude: Option<fancy_regex::Regex>,
+    pub exclude: Option<crate::pyre::ExcludeRegex>,
     /// `-e`: skip symlinks that resolve outside this directory.
     pub limit_symlinks_to: Option<PathBuf>,
     /// `-d`
@@ -114,16 +114,9 @@ impl WalkOptions {
         if !is_py(b.rsplit(|&c| c == b'/').next().unwrap_or(b)) {
             return false;
         }
-        // compileall: `re.search(rx, fullname)` on the str path (a path that is not UTF-8
-        // is matched with U+FFFD where Python has surrogate escapes). A pattern that gives up
-        // (fancy-regex's backtracking limit) excludes nothing.
-        if let Some(rx) = &self.exclude {
-            if rx
-                .is_match(String::from_utf8_lossy(b).as_ref())
-                .unwrap_or(false)
-            {
-                return false;
-            }
+        // compileall: `re.search(rx, fullname)` on the str path.
+        if self.exclude.as_ref().is_some_and(|rx| rx.search(b)) {
+            return false;
         }
         if regular {
             return true;

@@ -1,6 +1,7 @@
 //! `pyc compile`: precompile trees with real interpreters, with compileall's option names.
 
 use std::io::{BufRead, IsTerminal};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -65,7 +66,7 @@ pub struct Args {
     /// `re.search` does (Python-like syntax with look-around and back-references,
     /// fancy-regex).
     #[arg(short = 'x', long = "exclude", value_name = "REGEX")]
-    exclude: Option<String>,
+    exclude: Option<std::ffi::OsString>,
     /// Descend at most this many directory levels (default: unlimited).
     #[arg(short = 'r', long = "max-depth", value_name = "N")]
     max_depth: Option<usize>,
@@ -222,7 +223,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exclude = args
         .exclude
         .as_deref()
-        .map(fancy_regex::Regex::new)
+        .map(|p| pyc_compile::pyre::ExcludeRegex::new(p.as_bytes()))
         .transpose()
         .context("-x: not a regular expression pyc understands")?;
     let mut dests = destinations(&args)?;
@@ -404,11 +405,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             if args.quiet == 0 {
                 let names: Vec<String> = interps.iter().map(|i| i.version.to_string()).collect();
+                let n = |count: usize, one: &str, many: &str| {
+                    format!("{count} {}", if count == 1 { one } else { many })
+                };
                 println!(
-                    "compiled {} pycs for {} ({} sources), {} up to date, {} failed in {:.2}s",
-                    report.written.len(),
+                    "{}: wrote {} ({} compiled), {} up to date, {} failed in {:.2}s",
                     names.join(", "),
-                    report.jobs,
+                    n(report.written.len(), "pyc", "pycs"),
+                    n(report.jobs, "source", "sources"),
                     report.up_to_date,
                     failed,
                     seconds

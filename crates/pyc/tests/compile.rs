@@ -1029,3 +1029,99 @@ fn walk_with_inodes(root: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
     }
     out
 }
+
+/// `-x` on file names that are not UTF-8: Python matches the pattern against the name decoded
+/// with `surrogateescape` (one lone surrogate per undecodable byte), and decodes a pattern
+/// given as raw bytes the same way. pyc excludes the same files as compileall for patterns
+/// that count, name or class those characters. Python runs in UTF-8 mode (`PYTHONUTF8=1`),
+/// the file system encoding pyc assumes.
+#[test]
+fn exclude_matches_compileall_on_undecodable_names() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let pythons: Vec<LivePython> = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(3, 9))
+        .collect();
+    report_used("exclude_matches_compileall_on_undecodable_names", &pythons);
+    let names: &[&[u8]] = &[
+        b"a\xff.py",
+        b"x\xe2\x82A.py",
+        b"b\xc3\xa9.py",
+        b"c\xed\xa0\x80.py",
+        b"d\xf0\x9f\x98.py",
+        b"plain.py",
+    ];
+    let patterns: &[&[u8]] = &[
+        br"\udcff",
+        br"\U0000DCFF",
+        br"[\udc80-\udcff]\.py\Z",
+        br"/x..A",
+        br"/x.A\.py",
+        br"/c...\.py",
+        br"/c.\.py",
+        br"/d...\.py",
+        br"/\w\w\.py\Z",
+        br"/\w\W\.py\Z",
+        b"\xff",
+        b"\xed\xa0",
+        br"\\udcff",
+        br"[^\x00-\x7f]\.py",
+    ];
+    for py in &pythons {
+        for pat in patterns {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut written = Vec::new();
+            for side in ["compileall", "pyc"] {
+                let root = tmp.path().join(side);
+                let t = root.join("t");
+                std::fs::create_dir_all(&t).unwrap();
+                for n in names {
+                    std::fs::write(t.join(OsStr::from_bytes(n)), "x = 1\n").unwrap();
+                }
+                let mut cmd = if side == "compileall" {
+                    let mut c = Command::new(&py.path);
+                    c.args(["-m", "compileall", "-q"]).env("PYTHONUTF8", "1");
+                    c
+                } else {
+                    let mut c = Command::new(pyc_bin());
+                    c.args(["compile", "-q", "--python"])
+                        .arg(&py.path)
+                        .env("PYC_CACHE_DIR", tmp.path().join("cache"));
+                    c
+                };
+                let out = cmd
+                    .arg("-x")
+                    .arg(OsStr::from_bytes(pat))
+                    .arg("t")
+                    .current_dir(&root)
+                    .env_remove("PYTHONDONTWRITEBYTECODE")
+                    .env_remove("PYTHONPYCACHEPREFIX")
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{} {side} -x {:?}: {}",
+                    py.version,
+                    String::from_utf8_lossy(pat),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let mut pycs: Vec<Vec<u8>> = std::fs::read_dir(t.join("__pycache__"))
+                    .map(|d| {
+                        d.map(|e| e.unwrap().file_name().as_bytes().to_vec())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                pycs.sort();
+                written.push(pycs);
+            }
+            assert_eq!(
+                written[0],
+                written[1],
+                "{}: -x {:?} excludes other files than compileall",
+                py.version,
+                String::from_utf8_lossy(pat)
+            );
+        }
+    }
+}
