@@ -12,4 +12,7 @@ for v in "$root"/versions/*; do
   find "$v/lib" -name '*.pyc' -size -8k 2>/dev/null | grep -v site-packages | head -150 |
     while read -r f; do cp "$f" "corpus/marshal_read/$(basename "$v")-$(echo "$f" | md5sum | cut -c1-12).pyc"; done
 done
+# The disassembler starts from the same real pycs.
+mkdir -p corpus/dis_pyc
+cp corpus/marshal_read/* corpus/dis_pyc/
 ls corpus/marshal_read | wc -l
