@@ -18,9 +18,10 @@ pub struct Args {
     /// `.py` sources.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// For `.py` sources: the CPython version (`3.12`) or interpreter whose compiler to use.
-    /// Its fresh cache file is used when there is one; otherwise it compiles the source in
-    /// memory (nothing is written).
+    /// For `.py` sources: the CPython version (`3.12`, found as `pyc python` finds
+    /// interpreters) or interpreter (path or name on PATH) whose compiler to use. Its fresh
+    /// cache file is used when there is one; otherwise it compiles the source in memory
+    /// (nothing is written).
     #[arg(long, value_name = "X.Y|PATH")]
     python: Option<String>,
     /// Show inline cache entries (`dis.dis(show_caches=True)`, 3.11+).
@@ -145,43 +146,6 @@ fn load_pyc(path: &Path) -> Result<Loaded, String> {
         code: pyc_dis::from_marshal::from_marshal(&pyc.code, version),
         warning,
     })
-}
-
-/// The interpreter for `--python`: a path, a name on PATH, or a version (`pythonX.Y` on PATH,
-/// then pyenv's).
-fn find_interpreter(spec: &str) -> anyhow::Result<PathBuf> {
-    let p = Path::new(spec);
-    if p.components().count() > 1 || p.exists() {
-        return Ok(p.to_path_buf());
-    }
-    if let Ok(v) = spec.parse::<PyVersion>() {
-        if let Some(exe) = pyc_python::which(&format!("python{v}")) {
-            return Ok(exe);
-        }
-        let root = std::env::var_os("PYENV_ROOT")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
-        if let Some(root) = root {
-            let mut cands: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| {
-                    let n = e.file_name();
-                    let n = n.to_string_lossy();
-                    n == v.to_string() || n.starts_with(&format!("{v}."))
-                })
-                .map(|e| e.path().join("bin/python"))
-                .filter(|p| p.exists())
-                .collect();
-            cands.sort();
-            if let Some(exe) = cands.pop() {
-                return Ok(exe);
-            }
-        }
-        bail!("no CPython {v} found (looked for python{v} on PATH and in pyenv)");
-    }
-    pyc_python::which(spec).with_context(|| format!("{spec}: no such interpreter"))
 }
 
 /// Compile a source with the interpreter in memory: `marshal.dumps(compile(...))` on stdout.
@@ -575,7 +539,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let Some(spec) = args.python.as_deref() else {
             bail!("disassembling a .py source needs --python X.Y (or an interpreter)");
         };
-        let exe = find_interpreter(spec)?;
+        // The same discovery as `pyc compile` and `pyc python`: a virtualenv, PATH, pyenv,
+        // uv's managed pythons, or a path.
+        let exe = pyc_python::resolve(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?;
         let probe = pyc_python::probe(&exe)?;
         Some(SourceCompiler { exe, probe })
     } else {

@@ -260,12 +260,41 @@ fn sources_compiled_by_live_interpreters() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(
-            normalise(&String::from_utf8(out.stdout).unwrap()),
+            normalise(&String::from_utf8_lossy(&out.stdout)),
             normalise(&String::from_utf8(want.stdout).unwrap()),
             "{}",
             py.version
         );
+        // A version finds an interpreter as `pyc compile` does: the same listing.
+        let by_version = pyc()
+            .arg("dis")
+            .arg(&src)
+            .arg("--python")
+            .arg(&py.version)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&by_version.stdout),
+            String::from_utf8_lossy(&out.stdout),
+            "--python {}: {}",
+            py.version,
+            String::from_utf8_lossy(&by_version.stderr)
+        );
         // Nothing written next to the source.
         assert!(!dir.path().join("__pycache__").exists());
     }
+    // A version that is not installed: one line saying where pyc looked, exit 2.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("m.py");
+    std::fs::write(&src, "x = 1\n").unwrap();
+    let out = pyc()
+        .arg("dis")
+        .arg(&src)
+        .args(["--python", "3.99"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no CPython 3.99 found; looked in:"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
