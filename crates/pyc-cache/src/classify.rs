@@ -588,7 +588,8 @@ enum CacheName<'a> {
         tag: &'a [u8],
         opt: Option<&'a [u8]>,
     },
-    /// `NAME.pyc.NNN`: `_write_atomic`'s temp file.
+    /// `NAME.pyc.NNN`: `_write_atomic`'s temp file; or `NAME.pyc.PID.N.pyc-tmp`,
+    /// `pyc compile`'s (left only by a kill between creating and renaming it).
     Leftover { base: &'a [u8] },
     /// A `.pyc`/`.pyo` name CPython never writes in `__pycache__`.
     OddPyc,
@@ -606,11 +607,23 @@ fn rsplit_dot(s: &[u8]) -> Option<(&[u8], &[u8])> {
         .map(|i| (&s[..i], &s[i + 1..]))
 }
 
+/// `BASE.DIGITS` → `BASE`.
+fn strip_dot_digits(s: &[u8]) -> Option<&[u8]> {
+    let (base, digits) = rsplit_dot(s)?;
+    (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit)).then_some(base)
+}
+
 fn parse_cache_name(name: &[u8]) -> CacheName<'_> {
-    if let Some((base, digits)) = rsplit_dot(name) {
-        if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) && is_pyc_name(base) {
-            return CacheName::Leftover { base };
-        }
+    if let Some(base) = strip_dot_digits(name).filter(|b| is_pyc_name(b)) {
+        return CacheName::Leftover { base };
+    }
+    if let Some(base) = name
+        .strip_suffix(b".pyc-tmp")
+        .and_then(strip_dot_digits)
+        .and_then(strip_dot_digits)
+        .filter(|b| is_pyc_name(b))
+    {
+        return CacheName::Leftover { base };
     }
     if !is_pyc_name(name) {
         return CacheName::Other;

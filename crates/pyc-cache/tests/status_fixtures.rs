@@ -259,6 +259,14 @@ fn leftover_and_sourceless_and_orphan_names() {
     fs::create_dir_all(d.join("pkg/__pycache__")).unwrap();
     fs::write(d.join("pkg/a.py"), "x = 1\n").unwrap();
     fs::write(d.join("pkg/__pycache__/a.cpython-312.pyc.140234"), "").unwrap();
+    // pyc compile's own temporary name (write.rs), and names that only look like it.
+    fs::write(
+        d.join("pkg/__pycache__/a.cpython-312.opt-1.pyc.4242.7.pyc-tmp"),
+        "",
+    )
+    .unwrap();
+    fs::write(d.join("pkg/__pycache__/a.cpython-312.pyc.x.7.pyc-tmp"), "").unwrap();
+    fs::write(d.join("pkg/__pycache__/a.txt.1.2.pyc-tmp"), "").unwrap();
     fs::write(d.join("pkg/__pycache__/gone.cpython-312.opt-1.pyc"), "").unwrap();
     fs::write(d.join("pkg/__pycache__/a.cpython-311.pyc"), "").unwrap();
     fs::write(d.join("pkg/__pycache__/notes.txt"), "").unwrap();
@@ -281,6 +289,12 @@ fn leftover_and_sourceless_and_orphan_names() {
         state_of("a.cpython-312.pyc.140234"),
         Some((State::Leftover, None))
     );
+    assert_eq!(
+        state_of("a.cpython-312.opt-1.pyc.4242.7.pyc-tmp"),
+        Some((State::Leftover, None))
+    );
+    assert_eq!(state_of("a.cpython-312.pyc.x.7.pyc-tmp"), None);
+    assert_eq!(state_of("a.txt.1.2.pyc-tmp"), None);
     assert_eq!(
         state_of("gone.cpython-312.opt-1.pyc"),
         Some((State::Orphan, Some(Reason::SourceGone)))

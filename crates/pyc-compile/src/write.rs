@@ -121,6 +121,21 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn temporary_names_are_what_status_calls_leftovers() {
+        // pyc-cache's classification knows `NAME.pyc.<digits>.<digits>.pyc-tmp` (tested there).
+        let t = temp_name(Path::new("d/__pycache__/m.cpython-312.pyc"));
+        let name = t.file_name().unwrap().to_str().unwrap();
+        let rest = name.strip_prefix("m.cpython-312.pyc.").unwrap();
+        let rest = rest.strip_suffix(".pyc-tmp").unwrap();
+        let (pid, n) = rest.split_once('.').unwrap();
+        assert!(
+            pid.parse::<u32>().is_ok() && n.parse::<u64>().is_ok(),
+            "{name}"
+        );
+        assert_eq!(t.parent(), Some(Path::new("d/__pycache__")));
+    }
+
+    #[test]
     fn writes_replace_and_leave_no_temporaries() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("__pycache__/m.cpython-312.pyc");

@@ -168,6 +168,59 @@ fn orphans_after_a_branch_switch_and_nothing_else() {
     assert_eq!(removed, want);
 }
 
+/// A temporary file of an interrupted write, CPython's (`NAME.pyc.NNN`) or pyc compile's
+/// (`NAME.pyc.PID.N.pyc-tmp`, left only by a kill between create and rename), is a leftover:
+/// `pyc status` says so and the default clean removes it with the rest, so the `__pycache__`
+/// is left empty and goes too.
+#[test]
+fn interrupted_writes_are_leftovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::write(r.join("m.py"), "x = 1\n").unwrap();
+    pyc_file(&r.join("__pycache__/m.cpython-312.pyc"));
+    pyc_file(&r.join("__pycache__/m.cpython-312.pyc.140234"));
+    pyc_file(&r.join("__pycache__/m.cpython-312.pyc.4242.0.pyc-tmp"));
+    let out = pyc()
+        .args(["status", "--python", "3.12", "--format", "json"])
+        .arg(r)
+        .output()
+        .unwrap();
+    let recs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let leftovers: BTreeSet<String> = recs
+        .iter()
+        .filter(|v| v["state"] == "leftover")
+        .map(|v| {
+            v["cache"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        leftovers,
+        BTreeSet::from([
+            "m.cpython-312.pyc.140234".to_string(),
+            "m.cpython-312.pyc.4242.0.pyc-tmp".to_string()
+        ])
+    );
+    let before = listing(r);
+    let out = pyc().arg("clean").arg(r).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let removed: BTreeSet<String> = before.difference(&listing(r)).cloned().collect();
+    assert_eq!(
+        removed,
+        BTreeSet::from([
+            "__pycache__".to_string(),
+            "__pycache__/m.cpython-312.pyc".to_string(),
+            "__pycache__/m.cpython-312.pyc.140234".to_string(),
+            "__pycache__/m.cpython-312.pyc.4242.0.pyc-tmp".to_string()
+        ])
+    );
+}
+
 #[test]
 fn symlinked_folder_outside_the_root_is_not_followed() {
     let tmp = tempfile::tempdir().unwrap();
