@@ -2,14 +2,15 @@
 //! code layout. Whatever the bytes: no panic, no hang, bounded memory. When a pyc loads, the
 //! repr of every constant, the `Code` view accessors and the canonical writer must work, and
 //! the canonical form must be a fixed point; the fast canonical path must agree with the general
-//! one wherever it answers.
+//! one wherever it answers, and `compare_pycs` must find only references between a pyc and its
+//! canonical form.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pyc_format::code::CodeFormat;
 use pyc_format::{
-    canonical_pyc, canonical_pyc_fast, canonical_pyc_general, loads, read_pyc, Object, PyVersion,
-    Repr,
+    canonical_pyc, canonical_pyc_fast, canonical_pyc_general, compare_pycs, loads, read_pyc,
+    BodyDiff, Object, PyVersion, Repr,
 };
 
 fn exercise(o: &Object, version: PyVersion, budget: &mut usize) {
@@ -21,7 +22,13 @@ fn exercise(o: &Object, version: PyVersion, budget: &mut usize) {
     r.max_len = 1 << 14;
     let _ = r.repr(o);
     if let Object::Code(c) = o {
-        let _ = (c.varnames(), c.cellvars(), c.freevars(), c.localsplus(), c.qualname());
+        let _ = (
+            c.varnames(),
+            c.cellvars(),
+            c.freevars(),
+            c.localsplus(),
+            c.qualname(),
+        );
         for k in c.consts() {
             exercise(k, version, budget);
         }
@@ -44,6 +51,14 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(c) = canonical_pyc(data) {
             let again = canonical_pyc(&c).expect("canonical pyc must read back");
             assert_eq!(again, c, "canonical form is not a fixed point");
+            // A pyc and its canonical form hold the same code: `pyc diff` must say so.
+            let d = compare_pycs(data, &c).expect("both headers read");
+            assert!(d.header.is_empty(), "canonical form changed the header");
+            assert!(
+                matches!(d.body, BodyDiff::Identical | BodyDiff::References),
+                "pyc diff against the canonical form: {:?}",
+                d.body
+            );
         }
     }
     for format in [CodeFormat::Py23, CodeFormat::Py38, CodeFormat::Py311] {

@@ -318,7 +318,41 @@ fn text(o: &ObjRef) -> Cow<'_, str> {
     o.as_text().unwrap_or(Cow::Borrowed(""))
 }
 
+/// The value of one field of a code object.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    Int(i64),
+    Obj(&'a ObjRef),
+}
+
 impl Code {
+    /// The value of `field`, `None` for a field this code object's format does not have.
+    pub fn field(&self, field: CodeField) -> Option<FieldValue<'_>> {
+        use FieldValue::{Int, Obj};
+        Some(match field {
+            CodeField::ArgCount => Int(self.argcount.into()),
+            CodeField::PosOnlyArgCount => Int(self.posonlyargcount.into()),
+            CodeField::KwOnlyArgCount => Int(self.kwonlyargcount.into()),
+            CodeField::NLocals => Int(self.nlocals.into()),
+            CodeField::StackSize => Int(self.stacksize.into()),
+            CodeField::Flags => Int(self.flags.into()),
+            CodeField::FirstLineNo => Int(self.firstlineno.into()),
+            CodeField::Code => Obj(&self.code),
+            CodeField::Consts => Obj(&self.consts),
+            CodeField::Names => Obj(&self.names),
+            CodeField::VarNames => Obj(self.varnames.as_ref()?),
+            CodeField::FreeVars => Obj(self.freevars.as_ref()?),
+            CodeField::CellVars => Obj(self.cellvars.as_ref()?),
+            CodeField::LocalsPlusNames => Obj(self.localsplusnames.as_ref()?),
+            CodeField::LocalsPlusKinds => Obj(self.localspluskinds.as_ref()?),
+            CodeField::Filename => Obj(&self.filename),
+            CodeField::Name => Obj(&self.name),
+            CodeField::QualName => Obj(self.qualname.as_ref()?),
+            CodeField::LineTable => Obj(&self.linetable),
+            CodeField::ExceptionTable => Obj(self.exceptiontable.as_ref()?),
+        })
+    }
+
     /// `co_code`.
     pub fn co_code(&self) -> &[u8] {
         bytes(&self.code)

@@ -44,7 +44,7 @@ use std::sync::Arc;
 
 use num_bigint::Sign;
 
-use crate::code::{Code, CodeField, CodeFormat};
+use crate::code::{Code, CodeFormat};
 use crate::marshal::{read_pyc, type_code as tc, PycError};
 use crate::object::{ObjRef, Object, PyStr};
 use crate::version_info;
@@ -707,31 +707,16 @@ fn code_objects(c: &Code) -> Vec<ObjRef> {
 }
 
 fn code_tasks(c: &Code) -> Vec<Task<'_>> {
+    use crate::code::FieldValue;
     c.format
         .fields()
         .iter()
         .filter_map(|&f| {
-            Some(match f {
-                CodeField::ArgCount => Task::Int(c.argcount),
-                CodeField::PosOnlyArgCount => Task::Int(c.posonlyargcount),
-                CodeField::KwOnlyArgCount => Task::Int(c.kwonlyargcount),
-                CodeField::NLocals => Task::Int(c.nlocals),
-                CodeField::StackSize => Task::Int(c.stacksize),
-                CodeField::Flags => Task::Int(c.flags as i32),
-                CodeField::FirstLineNo => Task::Int(c.firstlineno),
-                CodeField::Code => Task::Obj(&c.code),
-                CodeField::Consts => Task::Obj(&c.consts),
-                CodeField::Names => Task::Obj(&c.names),
-                CodeField::VarNames => Task::Obj(c.varnames.as_ref()?),
-                CodeField::FreeVars => Task::Obj(c.freevars.as_ref()?),
-                CodeField::CellVars => Task::Obj(c.cellvars.as_ref()?),
-                CodeField::LocalsPlusNames => Task::Obj(c.localsplusnames.as_ref()?),
-                CodeField::LocalsPlusKinds => Task::Obj(c.localspluskinds.as_ref()?),
-                CodeField::Filename => Task::Obj(&c.filename),
-                CodeField::Name => Task::Obj(&c.name),
-                CodeField::QualName => Task::Obj(c.qualname.as_ref()?),
-                CodeField::LineTable => Task::Obj(&c.linetable),
-                CodeField::ExceptionTable => Task::Obj(c.exceptiontable.as_ref()?),
+            Some(match c.field(f)? {
+                // Integer fields are 32-bit in every format the writer handles (flags as the
+                // same bits).
+                FieldValue::Int(v) => Task::Int(v as i32),
+                FieldValue::Obj(o) => Task::Obj(o),
             })
         })
         .collect()

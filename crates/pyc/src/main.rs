@@ -25,6 +25,7 @@ macro_rules! println {
 
 mod clean;
 mod compile;
+mod diff;
 mod dis;
 mod importtime;
 mod output;
@@ -51,6 +52,8 @@ enum Command {
     Path(path::Args),
     /// Disassemble pyc files exactly as their own CPython version's `dis` does.
     Dis(dis::Args),
+    /// Why two pycs differ: header fields, code, or only marshal's references.
+    Diff(diff::Args),
     /// Is the cache fresh, stale, missing or orphaned, exactly as the interpreter decides?
     Status(status::Args),
     /// Remove what the interpreter can regenerate, and only that.
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Show(a) => show::run(a),
         Command::Path(a) => path::run(a),
         Command::Dis(a) => dis::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Status(a) => status::run(a),
         Command::Clean(a) => clean::run(a),
         Command::Compile(a) => compile::run(a),

@@ -145,7 +145,7 @@ fn print_text(r: &Report) {
 
 /// The whole file, if it is a regular file: a directory, FIFO or device is refused up front
 /// (reading `/dev/zero` or a FIFO would never end).
-fn read_regular_file(file: &std::path::Path) -> Result<Vec<u8>, String> {
+pub fn read_regular_file(file: &std::path::Path) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(file).map_err(crate::output::io_error)?;
     if meta.is_dir() {
         return Err("is a directory, not a file".into());

@@ -1125,3 +1125,101 @@ fn exclude_matches_compileall_on_undecodable_names() {
         }
     }
 }
+
+/// `pyc diff` on what real interpreters wrote: compileall's pycs (one long-lived process) and
+/// pyc compile's (canonical) hold the same code, so every pair is "the same bytes" or differs
+/// only in marshal's references; a pyc of an edited source differs in its code; exit status 0
+/// only for the same bytes.
+#[test]
+fn diff_tells_references_from_code() {
+    let pythons: Vec<LivePython> = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(3, 6))
+        .collect();
+    report_used("diff_tells_references_from_code", &pythons);
+    let mut references = 0;
+    for py in &pythons {
+        let v = version(py);
+        let tmp = tempfile::tempdir().unwrap();
+        let mut pycs = Vec::new();
+        for side in ["compileall", "pyc"] {
+            let root = tmp.path().join(side);
+            corpus_into(&root.join("t"), v);
+            let out = if side == "compileall" {
+                Command::new(&py.path)
+                    .args(["-m", "compileall", "-q", "t"])
+                    .current_dir(&root)
+                    .env_remove("PYTHONDONTWRITEBYTECODE")
+                    .env_remove("SOURCE_DATE_EPOCH")
+                    .env_remove("PYTHONPYCACHEPREFIX")
+                    .output()
+                    .unwrap()
+            } else {
+                let exe = py.path.to_string_lossy().into_owned();
+                pyc(&root, tmp.path(), &["compile", "-q", "--python", &exe, "t"])
+            };
+            assert!(out.status.success(), "{} {side}: {out:?}", py.version);
+            let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("t/__pycache__"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            pycs.push(files);
+        }
+        assert_eq!(pycs[0].len(), pycs[1].len());
+        assert!(!pycs[0].is_empty());
+        for (a, b) in pycs[0].iter().zip(&pycs[1]) {
+            let out = Command::new(pyc_bin())
+                .args(["diff", "--format", "json"])
+                .args([a, b])
+                .output()
+                .unwrap();
+            let d = json(&out);
+            let verdict = d["body"]["verdict"].as_str().unwrap().to_string();
+            assert!(
+                d["header"].as_array().unwrap().is_empty()
+                    && (verdict == "identical" || verdict == "references"),
+                "{} {}: {d}",
+                py.version,
+                a.display()
+            );
+            let same = std::fs::read(a).unwrap() == std::fs::read(b).unwrap();
+            assert_eq!(out.status.code(), Some(if same { 0 } else { 1 }), "{d}");
+            assert_eq!(d["identical"], same);
+            references += usize::from(verdict == "references");
+        }
+        // An edited source: the code differs, and the first difference is named.
+        let root = tmp.path().join("edit");
+        std::fs::create_dir_all(&root).unwrap();
+        for (i, text) in ["x = 1\ny = 'a'\n", "x = 1\ny = 'b'\n"].iter().enumerate() {
+            std::fs::write(root.join("m.py"), text).unwrap();
+            let cfile = root.join(format!("{i}.pyc"));
+            let out = Command::new(&py.path)
+                .args([
+                    "-c",
+                    "import py_compile, sys; py_compile.compile('m.py', sys.argv[1], doraise=True)",
+                ])
+                .arg(&cfile)
+                .current_dir(&root)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        }
+        let out = Command::new(pyc_bin())
+            .args(["diff", "--format", "json"])
+            .args([root.join("0.pyc"), root.join("1.pyc")])
+            .output()
+            .unwrap();
+        let d = json(&out);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(d["body"]["verdict"], "code", "{} {d}", py.version);
+        assert!(
+            d["body"]["code"].as_str().unwrap().starts_with("<module>"),
+            "{d}"
+        );
+        assert_eq!(d["body"]["field"], "co_consts[1]", "{} {d}", py.version);
+        assert_eq!(d["body"]["a"], "'a'");
+        assert_eq!(d["body"]["b"], "'b'");
+    }
+    assert!(references > 0, "no pair differed in references only");
+}

@@ -271,3 +271,46 @@ fn closed_stdout_is_not_an_error_for_any_subcommand() {
         assert!(!err.contains("panicked"), "pyc {args:?} panicked: {err}");
     }
 }
+
+/// `pyc diff` on bad input: a file that is missing, a directory or not a pyc is one stderr
+/// line naming it and exit 2; a body that does not load is named (exit 1, the header still
+/// compared); never a panic.
+#[test]
+fn diff_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::fs::read(real_312()).unwrap();
+    let truncated = write(dir.path(), "cut.pyc", &real[..real.len() - 7]);
+    let text = write(dir.path(), "text.pyc", b"print('hello')\n");
+    let missing = dir.path().join("missing.pyc");
+    for (a, b, bad) in [
+        (&missing, &real_312(), &missing),
+        (&real_312(), &text, &text),
+        (
+            &dir.path().to_path_buf(),
+            &real_312(),
+            &dir.path().to_path_buf(),
+        ),
+    ] {
+        let out = pyc().arg("diff").arg(a).arg(b).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(&*bad.to_string_lossy()), "{err}");
+    }
+    let out = pyc()
+        .args(["diff", "--format", "json"])
+        .arg(real_312())
+        .arg(&truncated)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        !err.contains("panicked") && err.contains("cut.pyc"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["body"]["verdict"], "unreadable");
+    assert_eq!(v["body"]["side"], "b");
+    assert_eq!(v["header"].as_array().unwrap().len(), 0);
+}
