@@ -254,79 +254,23 @@ mod tests {
         )
         .unwrap();
         let mut no_source = || -> Result<Vec<u8>, String> { panic!("source not needed") };
-        assert_eq!(
-            classify(
-                &p,
-                &t312,
-                InvalidationMode::Timestamp,
-                &st,
-                false,
-                &mut no_source
-            ),
-            Verdict::Missing
-        );
-        let mut data = header(3531, InvalidationMode::Timestamp, &st, [0; 8]);
+        let mut verdict = |t: &Target, mode: InvalidationMode, st: &SourceStat| {
+            classify(&p, t, mode, st, false, &mut no_source)
+        };
+        use InvalidationMode::{CheckedHash, Timestamp};
+        assert_eq!(verdict(&t312, Timestamp, &st), Verdict::Missing);
+        let mut data = header(3531, Timestamp, &st, [0; 8]);
         data.extend(b"body");
         std::fs::write(&p, &data).unwrap();
-        assert_eq!(
-            classify(
-                &p,
-                &t312,
-                InvalidationMode::Timestamp,
-                &st,
-                false,
-                &mut no_source
-            ),
-            Verdict::Fresh
-        );
+        assert_eq!(verdict(&t312, Timestamp, &st), Verdict::Fresh);
         // Same mtime, other size: stale (compileall would skip it).
         let st2 = SourceStat { size: 4, ..st };
-        assert_eq!(
-            classify(
-                &p,
-                &t312,
-                InvalidationMode::Timestamp,
-                &st2,
-                false,
-                &mut no_source
-            ),
-            Verdict::Stale
-        );
+        assert_eq!(verdict(&t312, Timestamp, &st2), Verdict::Stale);
         // A timestamp pyc does not satisfy a hash request.
-        assert_eq!(
-            classify(
-                &p,
-                &t312,
-                InvalidationMode::CheckedHash,
-                &st,
-                false,
-                &mut no_source
-            ),
-            Verdict::Stale
-        );
+        assert_eq!(verdict(&t312, CheckedHash, &st), Verdict::Stale);
         // Another interpreter's magic is stale.
-        assert_eq!(
-            classify(
-                &p,
-                &t313,
-                InvalidationMode::Timestamp,
-                &st,
-                false,
-                &mut no_source
-            ),
-            Verdict::Stale
-        );
+        assert_eq!(verdict(&t313, Timestamp, &st), Verdict::Stale);
         std::fs::write(&p, b"\xcb\x0d").unwrap();
-        assert_eq!(
-            classify(
-                &p,
-                &t312,
-                InvalidationMode::Timestamp,
-                &st,
-                false,
-                &mut no_source
-            ),
-            Verdict::Stale
-        );
+        assert_eq!(verdict(&t312, Timestamp, &st), Verdict::Stale);
     }
 }

@@ -373,52 +373,33 @@ impl Worker {
             self.inbuf.drain(..self.in_pos);
             self.in_pos = 0;
         }
-        loop {
+        let (stdout, inbuf) = (&self.stdout, &mut self.inbuf);
+        let closed = read_until_empty(|| {
             // Room for a whole pipe's worth, or the rest of a large answer at once.
-            let want = answer_left(&self.inbuf).clamp(PIPE_SIZE, 64 << 20);
-            if self.inbuf.capacity() - self.inbuf.len() < want {
-                self.inbuf.reserve(want);
+            let want = answer_left(inbuf).clamp(PIPE_SIZE, 64 << 20);
+            if inbuf.capacity() - inbuf.len() < want {
+                inbuf.reserve(want);
             }
-            match rustix::io::read(
-                &self.stdout,
-                rustix::buffer::spare_capacity(&mut self.inbuf),
-            ) {
-                Ok(0) => {
-                    self.eof = true;
-                    return;
-                }
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(rustix::io::Errno::AGAIN) => return,
-                Err(_) => {
-                    self.eof = true;
-                    return;
-                }
-            }
+            rustix::io::read(stdout, rustix::buffer::spare_capacity(inbuf))
+        });
+        if closed {
+            self.eof = true;
         }
     }
 
     fn drain_stderr(&mut self) {
         let Some(err) = &self.stderr else { return };
+        let tail = &mut self.stderr_tail;
         let mut buf = [0u8; 4096];
-        loop {
-            match rustix::io::read(err, &mut buf[..]) {
-                Ok(0) => {
-                    self.stderr = None;
-                    return;
-                }
-                Ok(n) => {
-                    self.stderr_tail.extend(&buf[..n]);
-                    let excess = self.stderr_tail.len().saturating_sub(STDERR_TAIL);
-                    self.stderr_tail.drain(..excess);
-                }
-                Err(rustix::io::Errno::INTR) => {}
-                Err(rustix::io::Errno::AGAIN) => return,
-                Err(_) => {
-                    self.stderr = None;
-                    return;
-                }
-            }
+        let closed = read_until_empty(|| {
+            let n = rustix::io::read(err, &mut buf[..])?;
+            tail.extend(&buf[..n]);
+            let excess = tail.len().saturating_sub(STDERR_TAIL);
+            tail.drain(..excess);
+            Ok(n)
+        });
+        if closed {
+            self.stderr = None;
         }
     }
 
@@ -518,6 +499,19 @@ impl Drop for Worker {
             std::thread::sleep(Duration::from_millis(2));
         }
         self.kill();
+    }
+}
+
+/// Call `read` (one read from a non-blocking pipe) until the pipe is empty for now. True when
+/// it is closed: end of file, or an error other than an interrupted read.
+fn read_until_empty(mut read: impl FnMut() -> rustix::io::Result<usize>) -> bool {
+    loop {
+        match read() {
+            Ok(0) => return true,
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::AGAIN) => return false,
+            Err(_) => return true,
+        }
     }
 }
 

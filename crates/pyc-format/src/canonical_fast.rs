@@ -741,20 +741,15 @@ fn write_leaf(n: &Node, data: &[u8], flag: u8, out: &mut Vec<u8>) -> bool {
             out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
             out.extend_from_slice(payload);
         }
-        Kind::Int => {
-            out.push(tc::INT | flag);
-            out.extend_from_slice(payload);
-        }
-        Kind::Long => {
-            out.push(tc::LONG | flag);
-            out.extend_from_slice(payload);
-        }
-        Kind::Float => {
-            out.push(tc::BINARY_FLOAT | flag);
-            out.extend_from_slice(payload);
-        }
-        Kind::Complex => {
-            out.push(tc::BINARY_COMPLEX | flag);
+        // Payloads written as read (the parser checked them): the type code, then the bytes.
+        Kind::Int | Kind::Long | Kind::Float | Kind::Complex => {
+            let code = match n.kind {
+                Kind::Int => tc::INT,
+                Kind::Long => tc::LONG,
+                Kind::Float => tc::BINARY_FLOAT,
+                _ => tc::BINARY_COMPLEX,
+            };
+            out.push(code | flag);
             out.extend_from_slice(payload);
         }
         _ => return false,

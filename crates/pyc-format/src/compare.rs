@@ -8,10 +8,13 @@
 //! from a real difference by the canonical form ([`crate::canonical_pyc`]), and names the
 //! first field that differs when the code itself does.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::code::{Code, CodeField, FieldValue};
 use crate::header::{Header, HeaderError, Invalidation};
 use crate::magic::MagicKind;
-use crate::object::Object;
+use crate::object::{ObjRef, Object};
 use crate::{canonical_pyc, read_pyc, utc_datetime, Repr};
 
 /// One header field that differs: its name and both values, as text.
@@ -44,6 +47,10 @@ pub enum BodyDiff {
         a: String,
         b: String,
     },
+    /// The canonical forms differ, but the first difference was not found within the
+    /// comparison's limits (a pyc whose objects are shared over and over, or nested very
+    /// deep).
+    NotLocated,
     /// The pycs are for different Python versions: the bodies are not compared field by field.
     Versions,
     /// A body that does not load (`a` or `b`), with the reason.
@@ -153,10 +160,15 @@ fn compare_bodies(a: &[u8], b: &[u8]) -> BodyDiff {
         .magic
         .version()
         .unwrap_or(crate::PyVersion::new(3, 0));
-    let mut names = Vec::new();
-    match first_code_diff(&pa.code, &pb.code, version, &mut names, 0) {
-        Some(d) => d,
-        None => BodyDiff::Encoding,
+    let mut walk = Walk {
+        version,
+        names: Vec::new(),
+        equal: HashMap::new(),
+    };
+    match walk.first_diff(&pa.code, &pb.code, 0) {
+        Ok(Some(d)) => d,
+        Ok(None) => BodyDiff::Encoding,
+        Err(TooMany) => BodyDiff::NotLocated,
     }
 }
 
@@ -170,66 +182,159 @@ fn unreadable(side: char, e: crate::PycError) -> BodyDiff {
 /// Nesting followed before giving up (marshal itself allows 2,000 levels).
 const MAX_NESTING: usize = 200;
 
-fn first_code_diff(
-    a: &Code,
-    b: &Code,
+/// Pairs of objects compared before giving up: a hostile pyc can share objects through
+/// back-references so that walking it as a tree would never end; pairs are remembered, so
+/// each pair is compared once, and there are at most this many.
+const MAX_PAIRS: usize = 1 << 21;
+
+/// The comparison gave up ([`MAX_PAIRS`], [`MAX_NESTING`]).
+struct TooMany;
+
+/// The walk over two code trees: the chain of code object names so far, and the verdicts on
+/// the pairs of objects compared (by address: both trees are alive for the whole walk).
+struct Walk {
     version: crate::PyVersion,
-    names: &mut Vec<String>,
-    depth: usize,
-) -> Option<BodyDiff> {
-    if depth > MAX_NESTING {
-        return None;
-    }
-    names.push(a.name().into_owned());
-    let here = match &a.qualname {
-        Some(_) => format!("{} (line {})", a.qualname(), a.firstlineno),
-        None => format!("{} (line {})", names.join("."), a.firstlineno),
-    };
-    let show = |o: &Object| short_repr(o, version);
-    for &field in a.format.fields() {
-        let (x, y) = (a.field(field), b.field(field));
-        if x == y {
-            continue;
+    names: Vec<String>,
+    equal: HashMap<(*const Object, *const Object), bool>,
+}
+
+impl Walk {
+    /// Whether two values are equal (as [`Object`]'s `==`), each pair compared once.
+    fn same(&mut self, a: &ObjRef, b: &ObjRef) -> Result<bool, TooMany> {
+        let key = (Arc::as_ptr(a), Arc::as_ptr(b));
+        if let Some(&r) = self.equal.get(&key) {
+            return Ok(r);
         }
-        let diff = |field: String, x: String, y: String| BodyDiff::Code {
-            code: here.clone(),
-            field,
-            a: x,
-            b: y,
+        if self.equal.len() >= MAX_PAIRS {
+            return Err(TooMany);
+        }
+        use Object::*;
+        let r = match (&**a, &**b) {
+            (Tuple(x), Tuple(y))
+            | (List(x), List(y))
+            | (Set(x), Set(y))
+            | (FrozenSet(x), FrozenSet(y)) => self.all_same(x.iter().zip(y), x.len() == y.len())?,
+            (Dict(x), Dict(y)) | (FrozenDict(x), FrozenDict(y)) => self.all_same(
+                x.iter()
+                    .zip(y)
+                    .flat_map(|((k, v), (l, w))| [(k, l), (v, w)]),
+                x.len() == y.len(),
+            )?,
+            (Slice(x), Slice(y)) => self.all_same(x.iter().zip(y.iter()), true)?,
+            (Code(x), Code(y)) => self.same_code(x, y)?,
+            // Leaves, and values of different kinds.
+            (x, y) => x == y,
         };
-        let value = |v: Option<FieldValue<'_>>| match v {
-            Some(FieldValue::Int(i)) if field == CodeField::Flags => format!("{i:#x}"),
-            Some(FieldValue::Int(i)) => i.to_string(),
-            Some(FieldValue::Obj(o)) => show(o),
-            None => "-".into(),
-        };
-        if let (CodeField::Consts, Some(FieldValue::Obj(x)), Some(FieldValue::Obj(y))) =
-            (field, x, y)
-        {
-            if let (Some(xs), Some(ys)) = (x.as_tuple(), y.as_tuple()) {
-                for (i, (p, q)) in xs.iter().zip(ys).enumerate() {
-                    if p == q {
-                        continue;
-                    }
-                    if let (Object::Code(cp), Object::Code(cq)) = (&**p, &**q) {
-                        if let Some(d) = first_code_diff(cp, cq, version, names, depth + 1) {
-                            return Some(d);
-                        }
-                        continue;
-                    }
-                    return Some(diff(format!("co_consts[{i}]"), show(p), show(q)));
-                }
-                return Some(diff(
-                    "len(co_consts)".into(),
-                    xs.len().to_string(),
-                    ys.len().to_string(),
-                ));
+        self.equal.insert(key, r);
+        Ok(r)
+    }
+
+    fn all_same<'o>(
+        &mut self,
+        pairs: impl Iterator<Item = (&'o ObjRef, &'o ObjRef)>,
+        same_len: bool,
+    ) -> Result<bool, TooMany> {
+        if !same_len {
+            return Ok(false);
+        }
+        for (x, y) in pairs {
+            if !self.same(x, y)? {
+                return Ok(false);
             }
         }
-        return Some(diff(field.attr().into(), value(x), value(y)));
+        Ok(true)
     }
-    names.pop();
-    None
+
+    fn same_field(
+        &mut self,
+        x: Option<FieldValue<'_>>,
+        y: Option<FieldValue<'_>>,
+    ) -> Result<bool, TooMany> {
+        Ok(match (x, y) {
+            (Some(FieldValue::Obj(x)), Some(FieldValue::Obj(y))) => self.same(x, y)?,
+            (x, y) => x == y,
+        })
+    }
+
+    fn same_code(&mut self, a: &Code, b: &Code) -> Result<bool, TooMany> {
+        if a.format != b.format {
+            return Ok(false);
+        }
+        for &f in a.format.fields() {
+            if !self.same_field(a.field(f), b.field(f))? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The first difference between two code objects, depth first in file order.
+    fn first_diff(
+        &mut self,
+        a: &Code,
+        b: &Code,
+        depth: usize,
+    ) -> Result<Option<BodyDiff>, TooMany> {
+        if depth > MAX_NESTING {
+            return Err(TooMany);
+        }
+        self.names.push(a.name().into_owned());
+        let here = match &a.qualname {
+            Some(_) => format!("{} (line {})", a.qualname(), a.firstlineno),
+            None => format!("{} (line {})", self.names.join("."), a.firstlineno),
+        };
+        let version = self.version;
+        let show = |o: &Object| short_repr(o, version);
+        let diff = |field: String, x: String, y: String| {
+            Ok(Some(BodyDiff::Code {
+                code: here.clone(),
+                field,
+                a: x,
+                b: y,
+            }))
+        };
+        for &field in a.format.fields() {
+            let (x, y) = (a.field(field), b.field(field));
+            if self.same_field(x, y)? {
+                continue;
+            }
+            if let (CodeField::Consts, Some(FieldValue::Obj(x)), Some(FieldValue::Obj(y))) =
+                (field, x, y)
+            {
+                if let (Some(xs), Some(ys)) = (x.as_tuple(), y.as_tuple()) {
+                    for (i, (p, q)) in xs.iter().zip(ys).enumerate() {
+                        if self.same(p, q)? {
+                            continue;
+                        }
+                        if let (Object::Code(cp), Object::Code(cq)) = (&**p, &**q) {
+                            match self.first_diff(cp, cq, depth + 1)? {
+                                Some(d) => return Ok(Some(d)),
+                                None => continue,
+                            }
+                        }
+                        return diff(format!("co_consts[{i}]"), show(p), show(q));
+                    }
+                    if xs.len() != ys.len() {
+                        return diff(
+                            "len(co_consts)".into(),
+                            xs.len().to_string(),
+                            ys.len().to_string(),
+                        );
+                    }
+                    continue;
+                }
+            }
+            let value = |v: Option<FieldValue<'_>>| match v {
+                Some(FieldValue::Int(i)) if field == CodeField::Flags => format!("{i:#x}"),
+                Some(FieldValue::Int(i)) => i.to_string(),
+                Some(FieldValue::Obj(o)) => show(o),
+                None => "-".into(),
+            };
+            return diff(field.attr().into(), value(x), value(y));
+        }
+        self.names.pop();
+        Ok(None)
+    }
 }
 
 /// A value's repr, cut to about 100 characters.
@@ -248,6 +353,46 @@ fn short_repr(o: &Object, version: crate::PyVersion) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 3.12 pyc (header of `header`) whose module code has `consts` as its constants.
+    fn with_consts(header: &[u8], consts: ObjRef) -> Vec<u8> {
+        let pyc = read_pyc(header).unwrap();
+        let mut code = (*pyc.code).clone();
+        code.consts = consts;
+        let body = crate::marshal_write::dumps(
+            &Arc::new(Object::Code(Arc::new(code))),
+            crate::marshal_write::WriteOptions {
+                marshal_version: 4,
+                format: pyc.format,
+            },
+        )
+        .unwrap();
+        [&header[..pyc.header.size], &body[..]].concat()
+    }
+
+    #[test]
+    fn shared_objects_are_compared_once() {
+        // Constants that are a tuple of two references to a tuple of two references... 64
+        // levels deep: 2**64 leaves as a tree, 65 objects as marshal stores them. The two
+        // pycs differ only in the innermost leaf.
+        let fixture =
+            std::fs::read(pyc_testutil::fixtures("headers/3.12").join("ts-mtime0.pyc")).unwrap();
+        let dag = |leaf: i64| {
+            let mut t = Arc::new(Object::Int(leaf));
+            for _ in 0..64 {
+                t = Arc::new(Object::Tuple(vec![t.clone(), t]));
+            }
+            Arc::new(Object::Tuple(vec![Arc::new(Object::None), t]))
+        };
+        let (a, b) = (with_consts(&fixture, dag(1)), with_consts(&fixture, dag(2)));
+        assert!(a.len() < 2000, "{}", a.len());
+        let d = compare_pycs(&a, &b).unwrap();
+        let BodyDiff::Code { field, .. } = &d.body else {
+            panic!("{d:?}");
+        };
+        assert_eq!(field, "co_consts[1]");
+        assert!(compare_pycs(&a, &a).unwrap().identical());
+    }
 
     #[test]
     fn a_bad_header_names_its_side() {

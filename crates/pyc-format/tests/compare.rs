@@ -8,6 +8,11 @@ fn header_pyc(version: &str, name: &str) -> Vec<u8> {
     std::fs::read(pyc_testutil::fixtures("headers").join(version).join(name)).unwrap()
 }
 
+/// `compare_pycs` of two header fixtures, `(version, file name)` each.
+fn diff(a: (&str, &str), b: (&str, &str)) -> pyc_format::PycDiff {
+    compare_pycs(&header_pyc(a.0, a.1), &header_pyc(b.0, b.1)).unwrap()
+}
+
 fn fields(d: &pyc_format::PycDiff) -> Vec<&str> {
     d.header.iter().map(|f| f.field).collect()
 }
@@ -15,31 +20,22 @@ fn fields(d: &pyc_format::PycDiff) -> Vec<&str> {
 #[test]
 fn the_same_source_at_other_mtimes_differs_in_the_header_only() {
     for v in ["2.7", "3.6", "3.12", "3.15"] {
-        let d = compare_pycs(
-            &header_pyc(v, "ts-mtime0.pyc"),
-            &header_pyc(v, "ts-mtime1.pyc"),
-        )
-        .unwrap();
+        let d = diff((v, "ts-mtime0.pyc"), (v, "ts-mtime1.pyc"));
         assert_eq!(fields(&d), ["mtime"], "{v}");
         assert_eq!(d.header[0].a, "0 (1970-01-01T00:00:00Z)");
         assert_eq!(d.body, BodyDiff::Identical, "{v}");
         assert!(!d.identical());
-        let same = compare_pycs(
-            &header_pyc(v, "ts-mtime0.pyc"),
-            &header_pyc(v, "ts-mtime0.pyc"),
-        )
-        .unwrap();
+        let same = diff((v, "ts-mtime0.pyc"), (v, "ts-mtime0.pyc"));
         assert!(same.identical(), "{v}");
     }
 }
 
 #[test]
 fn checked_and_unchecked_hash_differ_in_the_mode() {
-    let d = compare_pycs(
-        &header_pyc("3.12", "checked-hash-doc.pyc"),
-        &header_pyc("3.12", "unchecked-hash-doc.pyc"),
-    )
-    .unwrap();
+    let d = diff(
+        ("3.12", "checked-hash-doc.pyc"),
+        ("3.12", "unchecked-hash-doc.pyc"),
+    );
     assert_eq!(fields(&d), ["invalidation"]);
     assert_eq!(
         (d.header[0].a.as_str(), d.header[0].b.as_str()),
@@ -47,22 +43,14 @@ fn checked_and_unchecked_hash_differ_in_the_mode() {
     );
     assert_eq!(d.body, BodyDiff::Identical);
     // Against a timestamp pyc of the same source: the mode, and no mtime/hash pair to compare.
-    let d = compare_pycs(
-        &header_pyc("3.12", "ts-mtime0.pyc"),
-        &header_pyc("3.12", "checked-hash-doc.pyc"),
-    )
-    .unwrap();
+    let d = diff(("3.12", "ts-mtime0.pyc"), ("3.12", "checked-hash-doc.pyc"));
     assert_eq!(fields(&d), ["invalidation"]);
 }
 
 #[test]
 fn optimization_levels_differ_in_the_code() {
     // -O keeps the docstring and drops asserts; -OO drops the docstring too.
-    let d = compare_pycs(
-        &header_pyc("3.12", "ts-opt1.pyc"),
-        &header_pyc("3.12", "ts-opt2.pyc"),
-    )
-    .unwrap();
+    let d = diff(("3.12", "ts-opt1.pyc"), ("3.12", "ts-opt2.pyc"));
     let BodyDiff::Code { code, field, a, b } = &d.body else {
         panic!("{d:?}");
     };
@@ -73,11 +61,7 @@ fn optimization_levels_differ_in_the_code() {
 
 #[test]
 fn other_versions_are_not_compared_field_by_field() {
-    let d = compare_pycs(
-        &header_pyc("3.11", "ts-mtime0.pyc"),
-        &header_pyc("3.12", "ts-mtime0.pyc"),
-    )
-    .unwrap();
+    let d = diff(("3.11", "ts-mtime0.pyc"), ("3.12", "ts-mtime0.pyc"));
     assert_eq!(fields(&d)[0], "magic");
     assert!(d.header[0].a.contains("CPython 3.11"), "{d:?}");
     assert_eq!(d.body, BodyDiff::Versions);

@@ -91,6 +91,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         println!("  (`pyc dis` of both files shows the instructions)");
                     }
                 }
+                BodyDiff::NotLocated => println!(
+                    "body    the code differs (the canonical forms differ); the first \
+                     difference was not located: the objects are shared or nested beyond \
+                     pyc diff's limits"
+                ),
                 BodyDiff::Versions => {
                     println!("body    not compared: pycs of different Python versions")
                 }
