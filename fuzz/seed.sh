@@ -16,3 +16,17 @@ done
 mkdir -p corpus/dis_pyc
 cp corpus/marshal_read/* corpus/dis_pyc/
 ls corpus/marshal_read | wc -l
+# pyc diff: pairs (2-byte length, then two pycs): each real pyc with itself, and with the
+# next one of the same interpreter.
+mkdir -p corpus/diff_pycs
+python3 - <<'PY'
+import os, struct
+src = "corpus/marshal_read"
+names = sorted(n for n in os.listdir(src) if os.path.getsize(os.path.join(src, n)) < 8000)
+for a, b in zip(names, names[1:] + names[:1]):
+    da, db = (open(os.path.join(src, n), "rb").read() for n in (a, b))
+    for tag, other in (("self", da), ("next", db)):
+        with open("corpus/diff_pycs/%s-%s" % (tag, a), "wb") as f:
+            f.write(struct.pack("<H", len(da)) + da + other)
+PY
+ls corpus/diff_pycs | wc -l

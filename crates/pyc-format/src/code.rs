@@ -122,7 +122,16 @@ impl CodeField {
         )
     }
 
-    /// The attribute name (`co_argcount`...).
+    /// The attribute name as the code objects of `format` call it: the line table was
+    /// `co_lnotab` before 3.10.
+    pub fn attr_in(self, format: CodeFormat) -> &'static str {
+        match self {
+            CodeField::LineTable if format < CodeFormat::Py310 => "co_lnotab",
+            _ => self.attr(),
+        }
+    }
+
+    /// The attribute name (`co_argcount`...), as the newest versions call it.
     pub fn attr(self) -> &'static str {
         use CodeField::*;
         match self {

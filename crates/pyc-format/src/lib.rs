@@ -34,7 +34,7 @@ pub mod siphash;
 pub mod version;
 
 pub use code::{Code, CodeFormat};
-pub use compare::{compare_pycs, BodyDiff, FieldDiff, PycDiff};
+pub use compare::{compare_pycs, BodyDiff, CodeDiff, CodeFieldDiff, FieldDiff, PycDiff};
 pub use header::{hex, utc_datetime, Header, HeaderError, Invalidation};
 pub use magic::{classify, header_size, lookup_magic, magic_bytes, magic_token, MagicKind};
 pub use marshal::{loads, read_pyc, MarshalError, MarshalErrorKind, Pyc, PycError};

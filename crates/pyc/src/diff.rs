@@ -1,6 +1,7 @@
 //! `pyc diff A.pyc B.pyc`: why two pycs differ. Header fields one by one; for the bodies,
-//! whether the code differs (and where first) or only the way marshal wrote it (the
-//! `FLAG_REF` placement that depends on the compiling process, python/cpython#78274).
+//! whether the code differs (every code object that does, and its fields) or only the way
+//! marshal wrote it (the `FLAG_REF` placement that depends on the compiling process,
+//! python/cpython#78274).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,11 +84,55 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "body    the same code and values, written with other marshal type codes \
                      (such as interned and plain strings)"
                 ),
-                BodyDiff::Code { code, field, a, b } => {
-                    println!("body    the code differs; first in {code}, {field}:");
-                    println!("  a  {a}");
-                    println!("  b  {b}");
-                    if field.as_str() == "co_code" {
+                BodyDiff::Code { objects, truncated } => {
+                    let n = objects.len();
+                    let plural = if n == 1 { "" } else { "s" };
+                    println!("body    the code differs in {n} code object{plural}:");
+                    let mut has_code = false;
+                    // Code objects that only moved (lines added or removed above them) are
+                    // summed up on one line after the others.
+                    let moved_only = |o: &&pyc_format::CodeDiff| matches!(&o.fields[..], [f] if f.field == "co_firstlineno");
+                    let moved: Vec<&pyc_format::CodeDiff> =
+                        objects.iter().filter(moved_only).collect();
+                    for o in objects.iter().filter(|o| !moved_only(o)) {
+                        if let Some(c) = o.only_in {
+                            println!("  {}: only in {}", o.code, name(c));
+                            continue;
+                        }
+                        println!("  {}", o.code);
+                        let width = o.fields.iter().map(|f| f.field.len()).max().unwrap_or(0);
+                        for f in &o.fields {
+                            println!("    {:width$}  {}  |  {}", f.field, f.a, f.b);
+                            has_code |= f.field == "co_code";
+                        }
+                    }
+                    if !moved.is_empty() {
+                        const SHOWN: usize = 8;
+                        let names: Vec<String> = moved
+                            .iter()
+                            .take(SHOWN)
+                            .map(|o| match o.code.split_once(" (line ") {
+                                Some((name, _)) => {
+                                    format!("{name} ({} -> {})", o.fields[0].a, o.fields[0].b)
+                                }
+                                None => o.code.clone(),
+                            })
+                            .collect();
+                        let more = if moved.len() > SHOWN { ", ..." } else { "" };
+                        println!(
+                            "  {} only moved (co_firstlineno): {}{more}",
+                            if moved.len() == 1 {
+                                "1 code object".to_string()
+                            } else {
+                                format!("{} code objects", moved.len())
+                            },
+                            names.join(", ")
+                        );
+                    }
+                    if *truncated {
+                        println!("  (stopped at pyc diff's limits: more code objects may differ)");
+                    }
+                    if has_code {
                         println!("  (`pyc dis` of both files shows the instructions)");
                     }
                 }

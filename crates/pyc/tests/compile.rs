@@ -1188,10 +1188,16 @@ fn diff_tells_references_from_code() {
             assert_eq!(d["identical"], same);
             references += usize::from(verdict == "references");
         }
-        // An edited source: the code differs, and the first difference is named.
+        // An edited source: every code object that differs is listed with its fields, the
+        // nested ones paired by name (a function added before `g` makes `g` differ in its
+        // first line only; the unchanged `C.n` is not listed).
         let root = tmp.path().join("edit");
         std::fs::create_dir_all(&root).unwrap();
-        for (i, text) in ["x = 1\ny = 'a'\n", "x = 1\ny = 'b'\n"].iter().enumerate() {
+        let texts = [
+            "def f(x):\n    return x + 'a'\nclass C:\n    def m(self):\n        return lambda: 1\n    def n(self):\n        return 2\ndef g():\n    pass\n",
+            "def f(x):\n    return x + 'bb'\nclass C:\n    def m(self):\n        return lambda: 2\n    def n(self):\n        return 2\ndef h():\n    return 3\ndef g():\n    pass\n",
+        ];
+        for (i, text) in texts.iter().enumerate() {
             std::fs::write(root.join("m.py"), text).unwrap();
             let cfile = root.join(format!("{i}.pyc"));
             let out = Command::new(&py.path)
@@ -1213,13 +1219,68 @@ fn diff_tells_references_from_code() {
         let d = json(&out);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(d["body"]["verdict"], "code", "{} {d}", py.version);
-        assert!(
-            d["body"]["code"].as_str().unwrap().starts_with("<module>"),
-            "{d}"
+        assert_eq!(d["body"]["truncated"], false, "{d}");
+        let objects = d["body"]["objects"].as_array().unwrap();
+        // A code object's own name, whatever the version calls its place.
+        let name = |o: &serde_json::Value| {
+            let place = o["code"].as_str().unwrap().split(" (line ").next().unwrap();
+            match place.rfind('<').filter(|_| place.ends_with('>')) {
+                Some(i) => place[i..].to_string(),
+                None => place.rsplit('.').next().unwrap().to_string(),
+            }
+        };
+        let find = |n: &str| {
+            objects
+                .iter()
+                .find(|o| name(o) == n)
+                .unwrap_or_else(|| panic!("{n}: {d}"))
+        };
+        let fields = |n: &str| -> Vec<String> {
+            let fs = find(n)["fields"].as_array().unwrap();
+            fs.iter()
+                .map(|f| f["field"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut names: Vec<String> = objects.iter().map(name).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["<lambda>", "<module>", "f", "g", "h"],
+            "{} {d}",
+            py.version
         );
-        assert_eq!(d["body"]["field"], "co_consts[1]", "{} {d}", py.version);
-        assert_eq!(d["body"]["a"], "'a'");
-        assert_eq!(d["body"]["b"], "'b'");
+        let c1 = find("f")["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["field"] == "co_consts[1]")
+            .unwrap_or_else(|| panic!("{d}"));
+        assert_eq!(
+            (c1["a"].as_str(), c1["b"].as_str()),
+            (Some("'a'"), Some("'bb'"))
+        );
+        assert_eq!(fields("<lambda>"), ["co_consts[1]"], "{} {d}", py.version);
+        assert_eq!(fields("g"), ["co_firstlineno"], "{} {d}", py.version);
+        assert_eq!(find("h")["only_in"], "b", "{d}");
+        assert!(fields("h").is_empty(), "{d}");
+        // The module's constants are aligned: before 3.11 the one added constant is h's
+        // qualified name, not a change of every constant after it.
+        let consts: Vec<&serde_json::Value> = find("<module>")["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["field"].as_str().unwrap().starts_with("co_consts"))
+            .collect();
+        if v < PyVersion::new(3, 11) {
+            assert_eq!(consts.len(), 1, "{} {d}", py.version);
+            assert!(
+                consts[0]["field"].as_str().unwrap().ends_with(" (b)"),
+                "{d}"
+            );
+            assert_eq!(consts[0]["b"], "'h'", "{d}");
+        } else {
+            assert!(consts.is_empty(), "{} {d}", py.version);
+        }
     }
     assert!(references > 0, "no pair differed in references only");
 }
