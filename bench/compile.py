@@ -12,7 +12,8 @@ run, same interpreter (CPython 3.12 from pyenv), same trees, same core count.
    bench/compile_floor.py: one bare process per core running compile() + marshal.dumps on a
    balanced share of the files, writing nothing (what any tool that uses the real compiler
    pays), and the same writing each pyc (what any tool that writes pycs pays). Ratios are
-   given both of the medians and as the median of each round's ratio.
+   given both of the medians and as the median of each round's ratio. Also timed: pyc with
+   its code cache (`--code-cache`) filled by an earlier run, the same cold tree otherwise.
 2. uv: its compile step cannot be run alone, so it is isolated by difference:
    `uv pip install --reinstall --compile-bytecode` minus `uv pip install --reinstall
    --no-compile` on the same venv (the reinstall comes from uv's cache). pyc and compileall
@@ -205,6 +206,7 @@ def main():
         empty_trash()
 
 
+WARM = "pyc compile -q --code-cache (warm)"
 FLOOR = "floor: bare compile(), %d processes, no files"
 FLOOR_W = "floor: bare compile(), %d processes, writing pycs"
 
@@ -234,11 +236,18 @@ def run(args):
 
     only = lambda part: args.only in (None, part)
     if only("cold"):
+        # The code cache (--code-cache), filled once: a cold tree (no pycs) whose sources pyc
+        # compiled before, at the same paths (a fresh checkout, a new container layer).
+        codes = os.path.join(WORK, "code-cache")
+        shutil.rmtree(codes, ignore_errors=True)
+        clear_caches(tree)
+        sh([pyc, "compile", "-q", "--python", py, "--code-cache", codes, tree], env=ENV)
         cold = race(
             "cold compile, stdlib + packages (%d sources)" % sources,
             {
                 "python -m compileall -q -j0": [py, "-m", "compileall", "-q", "-j0", tree],
                 "pyc compile -q": [pyc, "compile", "-q", "--python", py, tree],
+                WARM: [pyc, "compile", "-q", "--python", py, "--code-cache", codes, tree],
                 # What any tool using the real compiler pays: bench/compile_floor.py.
                 FLOOR % cores: [py, os.path.join(HERE, "compile_floor.py"), tree, str(cores)],
                 FLOOR_W % cores:
@@ -252,6 +261,8 @@ def run(args):
         print("  ratio compileall/pyc: %.2fx of the medians, %.2fx median of the rounds' ratios "
               "(goal >= 1.3x)" % (
                   ratio(a, o), paired("python -m compileall -q -j0", "pyc compile -q")))
+        print("  with a warm code cache: compileall/pyc %.2fx (no source compiled)" % (
+            ratio(a, cold[WARM])))
         print("  above the floor: compileall +%.2f s, pyc +%.2f s; best possible ratio on this "
               "host: %.2fx without files, %.2fx writing them (median of the rounds' ratios "
               "%.2fx)" % (a - f, o - f, ratio(a, f), ratio(a, fw),

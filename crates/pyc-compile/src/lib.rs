@@ -26,6 +26,7 @@
 pub mod fresh;
 pub mod plan;
 pub mod pyre;
+pub mod store;
 pub mod worker;
 pub mod write;
 
@@ -63,6 +64,8 @@ pub struct Interpreter {
     /// The shared classification's view of this interpreter (None for versions whose cache
     /// validation pyc-cache does not model, 3.0–3.2: always compiled).
     pub target: Option<pyc_cache::classify::Target>,
+    /// The build, as the code cache's keys see it.
+    pub build: store::Build,
 }
 
 impl Interpreter {
@@ -93,6 +96,10 @@ impl Interpreter {
             pycache_prefix: p.pycache_prefix.map(String::into_bytes),
             optimize: p.optimize,
             target: fresh::target_for(info, p.magic.unwrap_or(info.magic)),
+            build: store::Build {
+                sys_version: p.version.clone(),
+                magic: p.magic.unwrap_or(info.magic),
+            },
         })
     }
 
@@ -163,6 +170,8 @@ pub struct Options {
     pub timeout: Duration,
     /// The working directory (for relative sources under a pycache prefix).
     pub cwd: Vec<u8>,
+    /// `--code-cache DIR`: compiled code kept by content ([`store`]).
+    pub code_cache: Option<store::Store>,
 }
 
 impl Default for Options {
@@ -179,6 +188,7 @@ impl Default for Options {
             cwd: std::env::current_dir()
                 .map(|d| d.as_os_str().as_bytes().to_vec())
                 .unwrap_or_default(),
+            code_cache: None,
         }
     }
 }
@@ -193,6 +203,8 @@ pub struct Written {
     pub optimize: u8,
     /// Written as a hard link to the previous level's pyc (`--hardlink-dupes`).
     pub hardlink: bool,
+    /// The code came from the code cache (`--code-cache`), not from an interpreter.
+    pub from_code_cache: bool,
 }
 
 /// What went wrong with one source.
@@ -234,8 +246,15 @@ pub struct Report {
     /// Cache files that were already fresh (one per source, interpreter and level).
     pub up_to_date: usize,
     pub failures: Vec<Failure>,
-    /// Sources that were compiled (per interpreter: a source compiled for two is counted twice).
+    /// Sources that were compiled (per interpreter: a source compiled for two is counted
+    /// twice), by an interpreter or from the code cache.
     pub jobs: usize,
+    /// Of `jobs`, those whose code all came from the code cache.
+    pub from_code_cache: usize,
+    /// The first entry the code cache could not store, and how many failed (the compile
+    /// goes on without them).
+    pub code_cache_error: Option<String>,
+    pub code_cache_failures: usize,
     pub interrupted: bool,
 }
 
@@ -509,6 +528,8 @@ struct Sent<'j> {
     worker: u64,
     data: Vec<u8>,
     stat: SourceStat,
+    /// The code cache's key for each level (empty without a code cache).
+    keys: Vec<store::Key>,
 }
 
 struct Shared<'a> {
@@ -609,7 +630,9 @@ impl Shared<'_> {
                 }
             };
             match w.receive(sent.job.levels.len(), self.opts.timeout, self.stop) {
-                Ok(outcomes) => self.finish(&sent, outcomes),
+                Ok(outcomes) => self.finish(
+                    sent.job, &sent.data, &sent.stat, outcomes, &sent.keys, false,
+                ),
                 Err(worker::WorkerError::Interrupted) => {
                     workers.remove(&sent.key);
                     break;
@@ -652,6 +675,24 @@ impl Shared<'_> {
                 return None;
             }
         };
+        // With a code cache: the code of every level, if all are there, is used as is.
+        let mut keys = Vec::new();
+        if let Some(store) = &self.opts.code_cache {
+            let build = &self.interps[job.interp].build;
+            keys = job
+                .levels
+                .iter()
+                .map(|&(level, _)| store::Key::new(build, level, src.display_name(), &data))
+                .collect();
+            let hits: Option<Vec<worker::Outcome>> = keys
+                .iter()
+                .map(|k| store.get(k).map(worker::Outcome::Code))
+                .collect();
+            if let Some(outcomes) = hits {
+                self.finish(job, &data, &stat, outcomes, &[], true);
+                return None;
+            }
+        }
         let key = (job.interp, job.fixed_level);
         let w = match self.worker(workers, key) {
             Ok(w) => w,
@@ -676,13 +717,22 @@ impl Shared<'_> {
             worker: w.id(),
             data,
             stat,
+            keys,
         })
     }
 
-    /// Write what the worker returned for one job.
-    fn finish(&self, sent: &Sent, outcomes: Vec<worker::Outcome>) {
-        let job = sent.job;
-        let (data, stat) = (&sent.data, &sent.stat);
+    /// Write what the worker (or the code cache: `from_cache`) gave for one job, and keep
+    /// what a worker compiled in the code cache under `keys` (one per level; none without a
+    /// code cache).
+    fn finish(
+        &self,
+        job: &Job,
+        data: &[u8],
+        stat: &SourceStat,
+        outcomes: Vec<worker::Outcome>,
+        keys: &[store::Key],
+        from_cache: bool,
+    ) {
         let interp = &self.interps[job.interp];
         let src = &self.sources[job.source];
         let mode = interp.effective_mode(self.opts.mode);
@@ -701,7 +751,12 @@ impl Shared<'_> {
                 return self.fail(job, level, FailureKind::Compile, *line, message.clone());
             }
         }
-        for ((level, cfile), outcome) in job.levels.iter().zip(outcomes) {
+        if from_cache {
+            if let Ok(mut r) = self.report.lock() {
+                r.from_code_cache += 1;
+            }
+        }
+        for (k, ((level, cfile), outcome)) in job.levels.iter().zip(outcomes).enumerate() {
             let marshal = match outcome {
                 worker::Outcome::Code(m) => m,
                 worker::Outcome::Error { line, message } => {
@@ -719,11 +774,25 @@ impl Shared<'_> {
                         Some(*level),
                         FailureKind::Worker,
                         None,
-                        format!("cannot read the marshal data the worker returned: {e}"),
+                        match (&self.opts.code_cache, from_cache) {
+                            (Some(store), true) => format!(
+                                "the code cache's entry does not load ({e}): delete {}",
+                                store.dir().display()
+                            ),
+                            _ => format!("cannot read the marshal data the worker returned: {e}"),
+                        },
                     );
                     continue;
                 }
             };
+            if let (Some(store), Some(key)) = (&self.opts.code_cache, keys.get(k)) {
+                if let Err(e) = store.put(key, pyc.get(header.len()..).unwrap_or_default()) {
+                    if let Ok(mut r) = self.report.lock() {
+                        r.code_cache_failures += 1;
+                        r.code_cache_error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
             let mut hardlink = false;
             let result = match self.previous_level(job, *level, &written_now) {
                 Some((prev_path, prev_bytes)) if self.opts.hardlink_dupes && prev_bytes == pyc => {
@@ -741,6 +810,7 @@ impl Shared<'_> {
                             python: interp.version.to_string(),
                             optimize: *level,
                             hardlink,
+                            from_code_cache: from_cache,
                         });
                     }
                     written_now.insert(*level, pyc);

@@ -96,6 +96,11 @@ pub struct Args {
     /// Worker processes per interpreter (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
+    /// Keep compiled code by content in DIR and reuse it: a source an interpreter compiled
+    /// once (same bytes, name, level and interpreter build) is not compiled again, wherever
+    /// its pyc went (a new checkout, venv or CI runner sharing DIR). Off by default.
+    #[arg(long, value_name = "DIR", env = "PYC_CODE_CACHE")]
+    code_cache: Option<PathBuf>,
     /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     timeout: f64,
@@ -122,8 +127,11 @@ struct JsonOut<'a> {
     written: usize,
     up_to_date: usize,
     failed: usize,
-    /// (source, interpreter) pairs sent to a worker.
+    /// (source, interpreter) pairs compiled: sent to a worker, or taken whole from the code
+    /// cache.
     compiled_sources: usize,
+    /// Of those, the ones taken from the code cache (`--code-cache`).
+    from_code_cache: usize,
     /// Interpreter processes started (probes and workers); 0 when nothing was stale and every
     /// interpreter's probe was cached.
     interpreters_started: usize,
@@ -309,6 +317,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .max(1),
         timeout: Duration::from_secs_f64(args.timeout),
         cwd: path_bytes(&cwd).to_vec(),
+        code_cache: args
+            .code_cache
+            .as_ref()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(|d| pyc_compile::store::Store::new(cwd.join(d))),
     };
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -373,6 +386,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let seconds = start.elapsed().as_secs_f64();
     let failed = report.failures.len() + walk_errors.len();
+    // The code cache is an aid: entries it could not keep cost only a compile next time.
+    if let (Some(e), true) = (&report.code_cache_error, args.quiet < 2) {
+        let more = match report.code_cache_failures {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        eprintln!("pyc compile: warning: code cache: cannot store {e}{more}");
+    }
     match args.format {
         Format::Json => {
             let out = JsonOut {
@@ -380,6 +401,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 up_to_date: report.up_to_date,
                 failed,
                 compiled_sources: report.jobs,
+                from_code_cache: report.from_code_cache,
                 interpreters_started: pyc_python::interpreters_started(),
                 interrupted: report.interrupted,
                 seconds,
@@ -408,8 +430,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let n = |count: usize, one: &str, many: &str| {
                     format!("{count} {}", if count == 1 { one } else { many })
                 };
+                let from_cache = if opts.code_cache.is_some() {
+                    format!(", {} from the code cache", report.from_code_cache)
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{}: wrote {} ({} compiled), {} up to date, {} failed in {:.2}s",
+                    "{}: wrote {} ({} compiled{from_cache}), {} up to date, {} failed in {:.2}s",
                     names.join(", "),
                     n(report.written.len(), "pyc", "pycs"),
                     n(report.jobs, "source", "sources"),

@@ -1284,3 +1284,104 @@ fn diff_tells_references_from_code() {
     }
     assert!(references > 0, "no pair differed in references only");
 }
+
+/// Remove every pyc under `dir` (`__pycache__` folders, and 2.7's pycs beside the sources).
+fn clear_pycs(dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().is_some_and(|n| n == "__pycache__") {
+            std::fs::remove_dir_all(&p).unwrap();
+        } else if p.extension().is_some_and(|x| x == "pyc" || x == "pyo") {
+            std::fs::remove_file(&p).unwrap();
+        } else if p.is_dir() {
+            clear_pycs(&p);
+        }
+    }
+}
+
+/// `--code-cache`: a tree whose pycs are gone (a fresh checkout at the same path) is written
+/// from the cache without starting an interpreter, with the same bytes; a changed source, a
+/// damaged entry or another level is compiled again (and a damaged entry repaired); the
+/// pycs equal those of a run without the cache. For every interpreter found.
+#[test]
+fn code_cache_reuses_code_by_content() {
+    let pythons = live_pythons();
+    report_used("code_cache_reuses_code_by_content", &pythons);
+    for py in &pythons {
+        let v = version(py);
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().join("w");
+        let names = corpus_into(&work.join("t"), v);
+        let exe = py.path.to_string_lossy().into_owned();
+        let run = |extra: &[&str]| {
+            let mut args = vec!["compile", "t", "--python", &exe, "--format", "json"];
+            args.extend(extra);
+            let d = json(&pyc(&work, tmp.path(), &args));
+            assert_eq!(d["failed"], 0, "{} {d}", py.version);
+            d
+        };
+        let with_cache = ["--code-cache", "../codes"];
+        let entries = || -> Vec<PathBuf> {
+            let mut out = Vec::new();
+            let v1 = tmp.path().join("codes/v1");
+            for d in std::fs::read_dir(v1).unwrap() {
+                for e in std::fs::read_dir(d.unwrap().path()).unwrap() {
+                    out.push(e.unwrap().path());
+                }
+            }
+            out.sort();
+            out
+        };
+        // Without the cache: the reference bytes.
+        run(&[]);
+        let reference = pycs_only(&snapshot(&work));
+        assert_eq!(reference.len(), names.len());
+        clear_pycs(&work.join("t"));
+
+        let first = run(&with_cache);
+        assert_eq!(first["from_code_cache"], 0, "{first}");
+        assert_eq!(pycs_only(&snapshot(&work)), reference, "{}", py.version);
+        assert_eq!(entries().len(), names.len());
+
+        // The pycs gone: every source from the cache, no interpreter, the same bytes.
+        clear_pycs(&work.join("t"));
+        let second = run(&with_cache);
+        assert_eq!(second["written"].as_u64(), Some(names.len() as u64));
+        assert_eq!(second["from_code_cache"].as_u64(), Some(names.len() as u64));
+        assert_eq!(second["interpreters_started"], 0, "{second}");
+        assert_eq!(pycs_only(&snapshot(&work)), reference, "{}", py.version);
+
+        // A damaged entry is compiled again, gives the same bytes, and is repaired.
+        let entry = entries()[0].clone();
+        let good = std::fs::read(&entry).unwrap();
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        std::fs::write(&entry, &bad).unwrap();
+        clear_pycs(&work.join("t"));
+        let third = run(&with_cache);
+        assert_eq!(
+            third["from_code_cache"].as_u64(),
+            Some(names.len() as u64 - 1),
+            "{third}"
+        );
+        assert_eq!(pycs_only(&snapshot(&work)), reference, "{}", py.version);
+        assert_eq!(std::fs::read(&entry).unwrap(), good);
+
+        // A changed source is compiled (its new code kept too); another level is not taken
+        // from level 0's entries.
+        let changed = work.join("t").join(&names[0]);
+        let mut text = std::fs::read(&changed).unwrap();
+        text.extend(b"\nEXTRA = 1\n");
+        std::fs::write(&changed, text).unwrap();
+        set_mtime(&changed, MTIME + 10);
+        let fourth = run(&with_cache);
+        assert_eq!(fourth["written"], 1, "{fourth}");
+        assert_eq!(fourth["from_code_cache"], 0, "{fourth}");
+        assert_eq!(entries().len(), names.len() + 1);
+        let level = if v.major == 2 { "1" } else { "2" };
+        let fifth = run(&["--code-cache", "../codes", "-O", level]);
+        assert_eq!(fifth["from_code_cache"], 0, "{fifth}");
+        assert_eq!(fifth["written"].as_u64(), Some(names.len() as u64));
+    }
+}
