@@ -608,6 +608,18 @@ mod tests {
         [&header[..pyc.header.size], &body[..]].concat()
     }
 
+    /// The one field of the one code object in which `a` and `b` differ.
+    fn only_difference(a: &[u8], b: &[u8]) -> CodeFieldDiff {
+        let d = compare_pycs(a, b).unwrap();
+        let BodyDiff::Code { objects, truncated } = &d.body else {
+            panic!("{d:?}");
+        };
+        assert!(!truncated);
+        assert_eq!(objects.len(), 1, "{d:?}");
+        assert_eq!(objects[0].fields.len(), 1, "{d:?}");
+        objects[0].fields[0].clone()
+    }
+
     #[test]
     fn shared_objects_are_compared_once() {
         // Constants that are a tuple of two references to a tuple of two references... 64
@@ -624,14 +636,7 @@ mod tests {
         };
         let (a, b) = (with_consts(&fixture, dag(1)), with_consts(&fixture, dag(2)));
         assert!(a.len() < 2000, "{}", a.len());
-        let d = compare_pycs(&a, &b).unwrap();
-        let BodyDiff::Code { objects, truncated } = &d.body else {
-            panic!("{d:?}");
-        };
-        assert!(!truncated);
-        assert_eq!(objects.len(), 1, "{d:?}");
-        assert_eq!(objects[0].fields.len(), 1, "{d:?}");
-        assert_eq!(objects[0].fields[0].field, "co_consts[1]");
+        assert_eq!(only_difference(&a, &b).field, "co_consts[1]");
         assert!(compare_pycs(&a, &a).unwrap().identical());
     }
 
@@ -659,17 +664,9 @@ mod tests {
             with_consts(&fixture, nest(2)),
         );
         assert!(a.len() < 20_000, "{}", a.len());
-        let d = compare_pycs(&a, &b).unwrap();
-        let BodyDiff::Code { objects, truncated } = &d.body else {
-            panic!("{d:?}");
-        };
-        assert!(!truncated);
-        assert_eq!(objects.len(), 1, "{d:?}");
-        assert_eq!(objects[0].fields[0].field, "co_consts[0]");
-        assert_eq!(
-            (&*objects[0].fields[0].a, &*objects[0].fields[0].b),
-            ("1", "2")
-        );
+        let f = only_difference(&a, &b);
+        assert_eq!(f.field, "co_consts[0]");
+        assert_eq!((f.a.as_str(), f.b.as_str()), ("1", "2"));
     }
 
     #[test]
