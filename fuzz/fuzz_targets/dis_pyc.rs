@@ -19,12 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let code = pyc_dis::from_marshal::from_marshal(&pyc.code, version);
     for opts in [
         Options::default(),
-        Options {
-            show_caches: true,
-            show_offsets: true,
-            show_positions: true,
-            depth: None,
-        },
+        Options::everything(),
     ] {
         let mut out = String::new();
         d.dis(&code, &opts, &mut out);

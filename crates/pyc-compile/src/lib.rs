@@ -64,8 +64,8 @@ pub struct Interpreter {
     /// The shared classification's view of this interpreter (None for versions whose cache
     /// validation pyc-cache does not model, 3.0–3.2: always compiled).
     pub target: Option<pyc_cache::classify::Target>,
-    /// The build, as the code cache's keys see it.
-    pub build: store::Build,
+    /// `sys.version`, first line: the build, as the code cache's keys see it.
+    pub sys_version: String,
 }
 
 impl Interpreter {
@@ -96,10 +96,7 @@ impl Interpreter {
             pycache_prefix: p.pycache_prefix.map(String::into_bytes),
             optimize: p.optimize,
             target: fresh::target_for(info, p.magic.unwrap_or(info.magic)),
-            build: store::Build {
-                sys_version: p.version.clone(),
-                magic: p.magic.unwrap_or(info.magic),
-            },
+            sys_version: p.version.clone(),
         })
     }
 
@@ -528,8 +525,9 @@ struct Sent<'j> {
     worker: u64,
     data: Vec<u8>,
     stat: SourceStat,
-    /// The code cache's key for each level (empty without a code cache).
-    keys: Vec<store::Key>,
+    /// Per level, the code cache's key under which to keep what the worker returns (None
+    /// where the cache has it already; empty without a code cache).
+    keys: Vec<Option<store::Key>>,
 }
 
 struct Shared<'a> {
@@ -675,23 +673,33 @@ impl Shared<'_> {
                 return None;
             }
         };
-        // With a code cache: the code of every level, if all are there, is used as is.
+        // With a code cache: the code of every level, if all are there, is used as is;
+        // otherwise the worker compiles the source, and the levels missing are kept.
         let mut keys = Vec::new();
         if let Some(store) = &self.opts.code_cache {
-            let build = &self.interps[job.interp].build;
-            keys = job
-                .levels
-                .iter()
-                .map(|&(level, _)| store::Key::new(build, level, src.display_name(), &data))
-                .collect();
-            let hits: Option<Vec<worker::Outcome>> = keys
-                .iter()
-                .map(|k| store.get(k).map(worker::Outcome::Code))
-                .collect();
-            if let Some(outcomes) = hits {
+            let interp = &self.interps[job.interp];
+            let found: Vec<(store::Key, Option<Vec<u8>>)> = store::Key::for_levels(
+                &interp.sys_version,
+                interp.magic,
+                src.display_name(),
+                &data,
+                job.levels.iter().map(|&(level, _)| level),
+            )
+            .into_iter()
+            .map(|k| (k, store.get(&k)))
+            .collect();
+            if found.iter().all(|(_, body)| body.is_some()) {
+                let outcomes = found
+                    .into_iter()
+                    .filter_map(|(_, body)| body.map(worker::Outcome::Code))
+                    .collect();
                 self.finish(job, &data, &stat, outcomes, &[], true);
                 return None;
             }
+            keys = found
+                .into_iter()
+                .map(|(k, body)| body.is_none().then_some(k))
+                .collect();
         }
         let key = (job.interp, job.fixed_level);
         let w = match self.worker(workers, key) {
@@ -730,7 +738,7 @@ impl Shared<'_> {
         data: &[u8],
         stat: &SourceStat,
         outcomes: Vec<worker::Outcome>,
-        keys: &[store::Key],
+        keys: &[Option<store::Key>],
         from_cache: bool,
     ) {
         let interp = &self.interps[job.interp];
@@ -766,26 +774,26 @@ impl Shared<'_> {
             };
             let mut raw = header.clone();
             raw.extend_from_slice(&marshal);
-            let pyc = match pyc_format::canonical_pyc(&raw) {
-                Ok(b) => b,
-                Err(e) => {
-                    self.fail(
-                        job,
-                        Some(*level),
-                        FailureKind::Worker,
-                        None,
-                        match (&self.opts.code_cache, from_cache) {
-                            (Some(store), true) => format!(
-                                "the code cache's entry does not load ({e}): delete {}",
-                                store.dir().display()
-                            ),
-                            _ => format!("cannot read the marshal data the worker returned: {e}"),
-                        },
-                    );
-                    continue;
+            // The code cache holds what this put in canonical form (its checksum verified on
+            // reading): only a worker's answer needs the rewrite.
+            let pyc = if from_cache {
+                raw
+            } else {
+                match pyc_format::canonical_pyc(&raw) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.fail(
+                            job,
+                            Some(*level),
+                            FailureKind::Worker,
+                            None,
+                            format!("cannot read the marshal data the worker returned: {e}"),
+                        );
+                        continue;
+                    }
                 }
             };
-            if let (Some(store), Some(key)) = (&self.opts.code_cache, keys.get(k)) {
+            if let (Some(store), Some(Some(key))) = (&self.opts.code_cache, keys.get(k)) {
                 if let Err(e) = store.put(key, pyc.get(header.len()..).unwrap_or_default()) {
                     if let Ok(mut r) = self.report.lock() {
                         r.code_cache_failures += 1;

@@ -14,10 +14,11 @@
 //! made from the source's stat or hash on each run, as always). An entry is a file
 //! `DIR/v1/ab/cdef...` holding a tag, the SHA-256 of the body, then the body; it is written
 //! as a temporary file renamed into place, and read back only if tag, length and checksum
-//! agree: a damaged entry is a miss (and is replaced), never a wrong pyc. Entries are never
-//! removed by pyc; deleting the folder (or any part of it) at any time is safe.
+//! agree: a damaged entry is a miss (and is replaced), never a wrong pyc. An intact entry is
+//! what pyc itself wrote, already in canonical form, so it is written out as it is. Entries
+//! are never removed by pyc; deleting the folder (or any part of it) at any time is safe.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -27,34 +28,40 @@ const TAG: &[u8; 8] = b"pycode1\n";
 /// Entries larger than this are neither read nor written (a pyc is far smaller).
 const MAX_ENTRY: u64 = 1 << 30;
 
-/// The interpreter as the key sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Build {
-    /// `sys.version`, first line (`3.12.1 (main, Jan 10 2024, 12:00:00) [GCC 12.2.0]`).
-    pub sys_version: String,
-    pub magic: u16,
-}
-
 /// A key: the SHA-256 of what the compiled code depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key([u8; 32]);
 
 impl Key {
-    /// The key of compiling `source` as `dfile` at optimization `level` with `build`.
-    pub fn new(build: &Build, level: u8, dfile: &[u8], source: &[u8]) -> Key {
-        let mut h = Sha256::new();
+    /// The keys of compiling `source` as `dfile` at each of `levels`, with the interpreter
+    /// whose `sys.version` first line (`3.12.1 (main, Jan 10 2024, 12:00:00) [GCC 12.2.0]`)
+    /// and magic number are given. The source is hashed once for all levels.
+    pub fn for_levels(
+        sys_version: &str,
+        magic: u16,
+        dfile: &[u8],
+        source: &[u8],
+        levels: impl IntoIterator<Item = u8>,
+    ) -> Vec<Key> {
         // Every part with its length first: no two different inputs give the same stream.
-        let mut part = |b: &[u8]| {
+        fn part(h: &mut Sha256, b: &[u8]) {
             h.update((b.len() as u64).to_le_bytes());
             h.update(b);
-        };
-        part(TAG);
-        part(build.sys_version.as_bytes());
-        part(&build.magic.to_le_bytes());
-        part(&[level]);
-        part(dfile);
-        part(source);
-        Key(h.finalize().into())
+        }
+        let mut h = Sha256::new();
+        part(&mut h, TAG);
+        part(&mut h, sys_version.as_bytes());
+        part(&mut h, &magic.to_le_bytes());
+        part(&mut h, dfile);
+        part(&mut h, source);
+        levels
+            .into_iter()
+            .map(|level| {
+                let mut h = h.clone();
+                part(&mut h, &[level]);
+                Key(h.finalize().into())
+            })
+            .collect()
     }
 
     fn hex(&self) -> String {
@@ -75,10 +82,6 @@ impl Store {
     /// The store in `dir` (created with its first entry).
     pub fn new(dir: impl Into<PathBuf>) -> Store {
         Store { dir: dir.into() }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn path(&self, key: &Key) -> PathBuf {
@@ -127,44 +130,46 @@ fn decode(data: &[u8]) -> Option<&[u8]> {
 mod tests {
     use super::*;
 
-    fn build() -> Build {
-        Build {
-            sys_version: "3.12.1 (main, Jan 10 2024) [GCC 12.2.0]".into(),
-            magic: 3531,
-        }
+    const BUILD: &str = "3.12.1 (main, Jan 10 2024) [GCC 12.2.0]";
+
+    fn key(sys_version: &str, magic: u16, level: u8, dfile: &[u8], source: &[u8]) -> Key {
+        Key::for_levels(sys_version, magic, dfile, source, [level])[0]
     }
 
     #[test]
     fn keys_change_with_every_part() {
-        let b = build();
-        let k = Key::new(&b, 0, b"m.py", b"x = 1\n");
-        assert_eq!(k, Key::new(&b, 0, b"m.py", b"x = 1\n"));
-        let other_build = Build {
-            sys_version: "3.12.2 (main, Feb  6 2024) [GCC 12.2.0]".into(),
-            ..b.clone()
-        };
-        let other_magic = Build {
-            magic: 3532,
-            ..b.clone()
-        };
-        for other in [
-            Key::new(&other_build, 0, b"m.py", b"x = 1\n"),
-            Key::new(&other_magic, 0, b"m.py", b"x = 1\n"),
-            Key::new(&b, 1, b"m.py", b"x = 1\n"),
-            Key::new(&b, 0, b"n.py", b"x = 1\n"),
-            Key::new(&b, 0, b"m.py", b"x = 2\n"),
+        let k = key(BUILD, 3531, 0, b"m.py", b"x = 1\n");
+        assert_eq!(k, key(BUILD, 3531, 0, b"m.py", b"x = 1\n"));
+        let others = [
+            key(
+                "3.12.2 (main, Feb  6 2024) [GCC 12.2.0]",
+                3531,
+                0,
+                b"m.py",
+                b"x = 1\n",
+            ),
+            key(BUILD, 3532, 0, b"m.py", b"x = 1\n"),
+            key(BUILD, 3531, 1, b"m.py", b"x = 1\n"),
+            key(BUILD, 3531, 0, b"n.py", b"x = 1\n"),
+            key(BUILD, 3531, 0, b"m.py", b"x = 2\n"),
             // The same bytes split differently between dfile and source.
-            Key::new(&b, 0, b"m.pyx", b" = 1\n"),
-        ] {
+            key(BUILD, 3531, 0, b"m.pyx", b" = 1\n"),
+        ];
+        for other in others {
             assert_ne!(k, other);
         }
+        // Several levels at once: each level's own key.
+        let all = Key::for_levels(BUILD, 3531, b"m.py", b"x = 1\n", [0, 1, 2]);
+        assert_eq!(all[0], k);
+        assert_eq!(all[1], others[2]);
+        assert_ne!(all[1], all[2]);
     }
 
     #[test]
     fn entries_round_trip_and_damage_is_a_miss() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::new(tmp.path().join("store"));
-        let key = Key::new(&build(), 0, b"m.py", b"pass\n");
+        let key = key(BUILD, 3531, 0, b"m.py", b"pass\n");
         assert_eq!(store.get(&key), None);
         store.put(&key, b"body bytes").unwrap();
         assert_eq!(store.get(&key).as_deref(), Some(&b"body bytes"[..]));

@@ -21,6 +21,19 @@ pub struct Options {
     pub depth: Option<usize>,
 }
 
+impl Options {
+    /// Every display option on, all nesting: the most output a code object gives (tests and
+    /// fuzzing go through every formatting path with it and with the default).
+    pub fn everything() -> Options {
+        Options {
+            show_caches: true,
+            show_offsets: true,
+            show_positions: true,
+            depth: None,
+        }
+    }
+}
+
 const OPNAME_WIDTH: usize = 20;
 /// A pyc can share one nested code object many times over through marshal references, so
 /// that printing every occurrence (as `dis` would) takes exponential time; stop here.

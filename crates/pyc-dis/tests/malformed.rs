@@ -42,15 +42,7 @@ fn code(bytes: Vec<u8>, linetable: Vec<u8>, exc: Vec<u8>) -> Code {
 fn run_all(c: &Code) {
     for &(ma, mi) in VERSIONS {
         let d = Disassembler::new(ma, mi).unwrap();
-        for opts in [
-            Options::default(),
-            Options {
-                show_caches: true,
-                show_offsets: true,
-                show_positions: true,
-                depth: None,
-            },
-        ] {
+        for opts in [Options::default(), Options::everything()] {
             let mut out = String::new();
             d.dis(c, &opts, &mut out);
         }

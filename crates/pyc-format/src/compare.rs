@@ -441,6 +441,12 @@ impl Walk {
         };
         let [na, nb] = nested;
         let (va, vb) = (split(xs, na), split(ys, nb));
+        // Usually only nested code differs: then there is nothing to align.
+        if va.len() == vb.len()
+            && self.all_same(va.iter().zip(&vb).map(|(p, q)| (p.1, q.1)), true)?
+        {
+            return Ok(());
+        }
         let show = |o: &Object| short_repr(o, version);
         for op in align(&va, &vb, version) {
             match op {

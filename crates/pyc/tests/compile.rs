@@ -31,6 +31,20 @@ fn pyc(cwd: &Path, cache: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `python -m compileall -q` in `cwd`, without the variables that change its defaults.
+/// `PYTHONDONTWRITEBYTECODE` is left as it is: compileall writes what it is asked to either
+/// way, and the variable keeps the interpreter from caching its own imports (into a prefix
+/// the test compares, or the interpreter's standard library).
+fn compileall(py: &LivePython, cwd: &Path) -> Command {
+    let mut cmd = Command::new(&py.path);
+    cmd.args(["-m", "compileall", "-q"])
+        .current_dir(cwd)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("PYTHONPYCACHEPREFIX")
+        .env_remove("PYTHONOPTIMIZE");
+    cmd
+}
+
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -43,6 +57,27 @@ fn json(out: &Output) -> serde_json::Value {
 
 fn version(p: &LivePython) -> PyVersion {
     p.version.parse().unwrap()
+}
+
+/// Which of the interpreters found a test uses.
+enum Which {
+    All,
+    Newest,
+}
+use Which::{All, Newest};
+
+/// The live interpreters of version `min` or later that `test` uses (all, or the newest one),
+/// printed so the run says which were found.
+fn pythons_for(test: &str, min: (u8, u8), which: Which) -> Vec<LivePython> {
+    let found = live_pythons()
+        .into_iter()
+        .filter(|p| version(p) >= PyVersion::new(min.0, min.1));
+    let pythons: Vec<LivePython> = match which {
+        All => found.collect(),
+        Newest => found.rev().take(1).collect(),
+    };
+    report_used(test, &pythons);
+    pythons
 }
 
 fn set_mtime(path: &Path, secs: u64) {
@@ -674,13 +709,7 @@ fn compile_with_stand_in(cwd: &Path, cache: &Path, fake: &Path) -> Output {
 /// the file reported, and a new worker takes the remaining files.
 #[test]
 fn hung_or_crashed_workers_are_replaced() {
-    let pythons: Vec<LivePython> = live_pythons()
-        .into_iter()
-        .filter(|p| version(p) >= PyVersion::new(3, 6))
-        .rev()
-        .take(1)
-        .collect();
-    report_used("hung_or_crashed_workers_are_replaced", &pythons);
+    let pythons = pythons_for("hung_or_crashed_workers_are_replaced", (3, 6), Newest);
     let Some(py) = pythons.first() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let fake = faulty_python(tmp.path(), &py.path);
@@ -746,15 +775,10 @@ fn hung_or_crashed_workers_are_replaced() {
 /// a clean run's.
 #[test]
 fn a_worker_dead_at_start_never_hands_its_files_to_another() {
-    let pythons: Vec<LivePython> = live_pythons()
-        .into_iter()
-        .filter(|p| version(p) >= PyVersion::new(3, 6))
-        .rev()
-        .take(1)
-        .collect();
-    report_used(
+    let pythons = pythons_for(
         "a_worker_dead_at_start_never_hands_its_files_to_another",
-        &pythons,
+        (3, 6),
+        Newest,
     );
     let Some(py) = pythons.first() else { return };
     let tmp = tempfile::tempdir().unwrap();
@@ -805,13 +829,7 @@ fn a_worker_dead_at_start_never_hands_its_files_to_another() {
 /// Ctrl-C while a worker is busy: pyc stops at once, exit 130, no temporary or partial file.
 #[test]
 fn ctrl_c_stops_cleanly() {
-    let pythons: Vec<LivePython> = live_pythons()
-        .into_iter()
-        .filter(|p| version(p) >= PyVersion::new(3, 6))
-        .rev()
-        .take(1)
-        .collect();
-    report_used("ctrl_c_stops_cleanly", &pythons);
+    let pythons = pythons_for("ctrl_c_stops_cleanly", (3, 6), Newest);
     let Some(py) = pythons.first() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let fake = faulty_python(tmp.path(), &py.path);
@@ -854,13 +872,7 @@ fn ctrl_c_stops_cleanly() {
 /// A cache path that is a symlink is refused with py_compile's message and left alone.
 #[test]
 fn a_symlinked_pyc_is_refused() {
-    let pythons: Vec<LivePython> = live_pythons()
-        .into_iter()
-        .filter(|p| version(p) >= PyVersion::new(3, 6))
-        .rev()
-        .take(1)
-        .collect();
-    report_used("a_symlinked_pyc_is_refused", &pythons);
+    let pythons = pythons_for("a_symlinked_pyc_is_refused", (3, 6), Newest);
     let Some(py) = pythons.first() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path().join("t");
@@ -893,11 +905,7 @@ fn a_symlinked_pyc_is_refused() {
 /// files hard-linked.
 #[test]
 fn options_match_compileall() {
-    let pythons: Vec<LivePython> = live_pythons()
-        .into_iter()
-        .filter(|p| version(p) >= PyVersion::new(3, 9))
-        .collect();
-    report_used("options_match_compileall", &pythons);
+    let pythons = pythons_for("options_match_compileall", (3, 9), All);
     let cases: &[(&[&str], &[&str])] = &[
         (&[], &[]),
         (&["-b"], &["-b"]),
@@ -939,19 +947,13 @@ fn options_match_compileall() {
                     }
                 };
                 let out = if side == "a" {
-                    let mut cmd = Command::new(&py.path);
-                    cmd.args(["-m", "compileall", "-q"]);
+                    let mut cmd = compileall(py, &root);
                     if theirs_args.first() == Some(&"PREFIX") {
                         cmd.env("PYTHONPYCACHEPREFIX", &prefix);
                     } else {
                         cmd.args(theirs_args.iter().map(fix));
                     }
-                    cmd.arg("t")
-                        .current_dir(&root)
-                        .env("PYTHONHASHSEED", "0")
-                        .env_remove("SOURCE_DATE_EPOCH")
-                        .output()
-                        .unwrap()
+                    cmd.arg("t").env("PYTHONHASHSEED", "0").output().unwrap()
                 } else {
                     let mut args: Vec<String> =
                         vec!["compile".into(), "-q".into(), "--python".into()];
@@ -1039,11 +1041,11 @@ fn walk_with_inodes(root: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
 fn exclude_matches_compileall_on_undecodable_names() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
-    let pythons: Vec<LivePython> = live_pythons()
-        .into_iter()
-        .filter(|p| version(p) >= PyVersion::new(3, 9))
-        .collect();
-    report_used("exclude_matches_compileall_on_undecodable_names", &pythons);
+    let pythons = pythons_for(
+        "exclude_matches_compileall_on_undecodable_names",
+        (3, 9),
+        All,
+    );
     let names: &[&[u8]] = &[
         b"a\xff.py",
         b"x\xe2\x82A.py",
@@ -1080,8 +1082,8 @@ fn exclude_matches_compileall_on_undecodable_names() {
                     std::fs::write(t.join(OsStr::from_bytes(n)), "x = 1\n").unwrap();
                 }
                 let mut cmd = if side == "compileall" {
-                    let mut c = Command::new(&py.path);
-                    c.args(["-m", "compileall", "-q"]).env("PYTHONUTF8", "1");
+                    let mut c = compileall(py, &root);
+                    c.env("PYTHONUTF8", "1");
                     c
                 } else {
                     let mut c = Command::new(pyc_bin());
@@ -1132,11 +1134,7 @@ fn exclude_matches_compileall_on_undecodable_names() {
 /// only for the same bytes.
 #[test]
 fn diff_tells_references_from_code() {
-    let pythons: Vec<LivePython> = live_pythons()
-        .into_iter()
-        .filter(|p| version(p) >= PyVersion::new(3, 6))
-        .collect();
-    report_used("diff_tells_references_from_code", &pythons);
+    let pythons = pythons_for("diff_tells_references_from_code", (3, 6), All);
     let mut references = 0;
     for py in &pythons {
         let v = version(py);
@@ -1146,14 +1144,7 @@ fn diff_tells_references_from_code() {
             let root = tmp.path().join(side);
             corpus_into(&root.join("t"), v);
             let out = if side == "compileall" {
-                Command::new(&py.path)
-                    .args(["-m", "compileall", "-q", "t"])
-                    .current_dir(&root)
-                    .env_remove("PYTHONDONTWRITEBYTECODE")
-                    .env_remove("SOURCE_DATE_EPOCH")
-                    .env_remove("PYTHONPYCACHEPREFIX")
-                    .output()
-                    .unwrap()
+                compileall(py, &root).arg("t").output().unwrap()
             } else {
                 let exe = py.path.to_string_lossy().into_owned();
                 pyc(&root, tmp.path(), &["compile", "-q", "--python", &exe, "t"])
@@ -1383,5 +1374,27 @@ fn code_cache_reuses_code_by_content() {
         let fifth = run(&["--code-cache", "../codes", "-O", level]);
         assert_eq!(fifth["from_code_cache"], 0, "{fifth}");
         assert_eq!(fifth["written"].as_u64(), Some(names.len() as u64));
+
+        // Level 0 in the cache, a new level not: the sources are compiled, only the new
+        // level's code is stored (level 0's entries are left as they are, same inodes).
+        use std::os::unix::fs::MetadataExt;
+        let inodes = |paths: &[PathBuf]| -> Vec<u64> {
+            paths
+                .iter()
+                .map(|p| std::fs::metadata(p).unwrap().ino())
+                .collect()
+        };
+        let before = entries();
+        let before_inodes = inodes(&before);
+        clear_pycs(&work.join("t"));
+        let other = if v.major == 2 { "2" } else { "1" };
+        let sixth = run(&["--code-cache", "../codes", "-O", "0", "-O", other]);
+        // (2.7 compiles each level in its own job, `-O` being a process flag there: its level
+        // 0 jobs are all found.)
+        let whole = if v.major == 2 { names.len() as u64 } else { 0 };
+        assert_eq!(sixth["from_code_cache"].as_u64(), Some(whole), "{sixth}");
+        assert_eq!(sixth["written"].as_u64(), Some(2 * names.len() as u64));
+        assert_eq!(entries().len(), before.len() + names.len());
+        assert_eq!(inodes(&before), before_inodes, "entries stored again");
     }
 }
