@@ -32,7 +32,7 @@ ROOT = os.path.dirname(HERE)
 OUT = os.path.join(ROOT, "tests", "fixtures", "compile")
 CORPUS = os.path.join(OUT, "corpus")
 MTIME = 1700000000
-MIN_VERSION = {"common": (2, 7), "py36": (3, 6), "py38": (3, 8), "py310": (3, 10), "py312": (3, 12)}
+MIN_VERSION = {"common": (2, 7), "py36": (3, 6), "py38": (3, 8), "py310": (3, 10), "py311": (3, 11), "py312": (3, 12)}
 
 FRESH = r'''
 import os, sys, py_compile

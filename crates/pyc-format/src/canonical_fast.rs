@@ -10,17 +10,17 @@
 //! passes over flat arrays:
 //! 1. parse the bytes into nodes (one per object written, a back-reference reuses its node),
 //!    giving every node a value id: equal immutable values share the id of the first such
-//!    node (hash-consing over the input bytes, no per-object allocation); a code object is
-//!    its own value;
+//!    node (hash-consing over the input bytes, no per-object allocation); an interned and a
+//!    plain str are different values, a frozenset equals only one with the same elements in
+//!    the same order, and a code object is its own value;
 //! 2. walk the values in write order and mark the ones that occur again;
 //! 3. write, with `FLAG_REF` on the marked ones and back-references numbered in order.
 //!
 //! It declines (returns `None`) whatever it does not handle exactly like the general writer:
 //! anything malformed, a back-reference to an unfinished container, lists, sets, dicts,
 //! frozendicts, text floats, `I`, a `l` that fits in 32 bits, strings that are not valid
-//! UTF-8 with surrogates (or Latin-1 beyond ASCII under an ASCII type code), frozensets of
-//! containers, code
-//! objects whose fields do not have the types CPython gives them, nesting deeper than
+//! UTF-8 with surrogates (or Latin-1 beyond ASCII under an ASCII type code), code objects
+//! whose fields do not have the types CPython gives them, nesting deeper than
 //! [`MAX_DEPTH`]. The caller then uses the general path, which gives the same answer or the
 //! error. Tests check that both paths agree on every pyc of every installed interpreter.
 
@@ -39,8 +39,10 @@ pub const MAX_DEPTH: usize = 200;
 enum Kind {
     /// `N`, `F`, `T`, `.`, `S`: nodes 0–4, never flagged, never references.
     Singleton,
-    /// `a A z Z u t`: `data` is the UTF-8 content.
+    /// `a z u`: `data` is the UTF-8 content.
     Str,
+    /// `A Z t`: the same, interned (a separate value: interning is observable).
+    InternedStr,
     /// `s`
     Bytes,
     /// `i`: `data` is the 4 bytes.
@@ -53,7 +55,7 @@ enum Kind {
     Complex,
     /// `(` `)`: `kids`.
     Tuple,
-    /// `>`: `kids`, in canonical element order once finished.
+    /// `>`: `kids`, in the order read (the iteration order after loading).
     FrozenSet,
     /// `:`: 3 `kids`.
     Slice,
@@ -91,14 +93,8 @@ pub struct Scratch {
     /// Per value id: 0 unseen, 1 seen once, 2 occurs again (pass 2); the assigned reference
     /// index + 3 once written (pass 3).
     state: Vec<u32>,
-    /// The same for the standalone dump of a frozenset element, and the values it touched.
-    sub_state: Vec<u32>,
-    touched: Vec<u32>,
-    /// Bytes of standalone element dumps so far (bounded, or the path declines).
-    sub_work: usize,
     stack: Vec<Task>,
     values: HashTable<u32>,
-    sort_keys: Vec<(Vec<u8>, u32)>,
 }
 
 impl Scratch {
@@ -151,9 +147,6 @@ pub fn canonical_marshal(
     s.refs.clear();
     s.pending.clear();
     s.values.clear();
-    s.sub_work = 0;
-    s.touched.clear();
-    s.sub_state.clear();
     for code in SINGLETONS {
         let i = s.nodes.len() as u32;
         s.nodes.push(Node {
@@ -179,9 +172,9 @@ pub fn canonical_marshal(
     if s.nodes[root as usize].kind != Kind::Code {
         return None;
     }
-    mark_shared(s, root, Walk::Main);
+    mark_shared(s, root);
     let start = out.len();
-    if write(s, data, root, format, Walk::Main, out).is_none() {
+    if write(s, data, root, format, out).is_none() {
         out.truncate(start);
         return None;
     }
@@ -304,7 +297,7 @@ impl Parser<'_, '_> {
                 if std::str::from_utf8(text).is_err() && !crate::object::valid_surrogatepass(text) {
                     return None;
                 }
-                self.leaf(Kind::Str, r, flag)
+                self.leaf(str_kind(ty == tc::INTERNED), r, flag)
             }
             tc::ASCII | tc::ASCII_INTERNED | tc::SHORT_ASCII | tc::SHORT_ASCII_INTERNED => {
                 let n = if ty == tc::SHORT_ASCII || ty == tc::SHORT_ASCII_INTERNED {
@@ -316,7 +309,8 @@ impl Parser<'_, '_> {
                 if !self.data[r.0..r.0 + r.1].is_ascii() {
                     return None;
                 }
-                self.leaf(Kind::Str, r, flag)
+                let interned = ty == tc::ASCII_INTERNED || ty == tc::SHORT_ASCII_INTERNED;
+                self.leaf(str_kind(interned), r, flag)
             }
             tc::REF => {
                 let i = usize::try_from(self.i32()?).ok()?;
@@ -342,9 +336,6 @@ impl Parser<'_, '_> {
                 for _ in 0..n {
                     let k = self.object(depth + 1)?;
                     self.s.pending.push(k);
-                }
-                if kind == Kind::FrozenSet && !self.sort_set(base) {
-                    return None;
                 }
                 self.close(me, base);
                 self.finish(me);
@@ -389,12 +380,13 @@ impl Parser<'_, '_> {
         let objs = &self.s.pending[base..];
         let nodes = &self.s.nodes;
         let kind = |k: u32| nodes[k as usize].kind;
+        let is_str = |k: u32| matches!(kind(k), Kind::Str | Kind::InternedStr);
         let tuple_of_str = |k: u32| {
             let n = &nodes[k as usize];
             n.kind == Kind::Tuple
                 && self.s.kids[n.start as usize..(n.start + n.len) as usize]
                     .iter()
-                    .all(|&x| nodes[x as usize].kind == Kind::Str)
+                    .all(|&x| is_str(x))
         };
         let mut names_len = None;
         let mut kinds_len = None;
@@ -410,7 +402,7 @@ impl Parser<'_, '_> {
                 | CodeField::FreeVars
                 | CodeField::CellVars
                 | CodeField::LocalsPlusNames => tuple_of_str(k),
-                CodeField::Filename | CodeField::Name | CodeField::QualName => kind(k) == Kind::Str,
+                CodeField::Filename | CodeField::Name | CodeField::QualName => is_str(k),
                 _ => false,
             };
             if !ok {
@@ -444,50 +436,6 @@ impl Parser<'_, '_> {
         n.len = self.s.kids.len() as u32 - start;
     }
 
-    /// Order a frozenset's elements (pending since `base`) by their standalone canonical
-    /// bytes, ties in file order, as the general writer does. `false` (decline) when the
-    /// standalone dumps of container elements add up to more than a few times the input.
-    fn sort_set(&mut self, base: usize) -> bool {
-        let n = self.s.pending.len() - base;
-        if n < 2 {
-            return true;
-        }
-        let mut keys = std::mem::take(&mut self.s.sort_keys);
-        keys.clear();
-        let budget = self.data.len().saturating_mul(4).saturating_add(1 << 12);
-        let mut ok = true;
-        for i in 0..n {
-            let k = self.s.pending[base + i];
-            let node = self.s.nodes[k as usize];
-            let mut b = Vec::new();
-            if !leaf_bytes(&node, self.data, &mut b) {
-                // A container: its own canonical dump, with a state of its own.
-                mark_shared(self.s, k, Walk::Element);
-                let done = write(self.s, self.data, k, self.format, Walk::Element, &mut b);
-                for v in self.s.touched.drain(..) {
-                    self.s.sub_state[v as usize] = 0;
-                }
-                self.s.sub_work += b.len();
-                if done.is_none() || self.s.sub_work > budget {
-                    ok = false;
-                    break;
-                }
-            }
-            keys.push((b, i as u32));
-        }
-        if ok {
-            keys.sort();
-            let sorted: Vec<u32> = keys
-                .iter()
-                .map(|&(_, i)| self.s.pending[base + i as usize])
-                .collect();
-            self.s.pending.truncate(base);
-            self.s.pending.extend(sorted);
-        }
-        self.s.sort_keys = keys;
-        ok
-    }
-
     /// Give a finished node its value id (the first equal node's) and mark it done.
     fn finish(&mut self, me: u32) {
         let s = &mut *self.s;
@@ -515,9 +463,17 @@ impl Parser<'_, '_> {
     }
 }
 
-/// Hash of a node's value: kind and payload bytes, or kind and the value ids of the items
-/// (sorted for a frozenset, whose kids are already in canonical order, itself a function of
-/// the values).
+/// The kind of a str read under an interned type code or not.
+fn str_kind(interned: bool) -> Kind {
+    if interned {
+        Kind::InternedStr
+    } else {
+        Kind::Str
+    }
+}
+
+/// Hash of a node's value: kind and payload bytes, or kind and the value ids of the items in
+/// order (a frozenset's too: two frozensets are one value only if they iterate alike).
 fn value_hash(
     hasher: &hashbrown::DefaultHashBuilder,
     nodes: &[Node],
@@ -560,34 +516,17 @@ fn same_value(nodes: &[Node], kids: &[u32], data: &[u8], a: u32, b: u32) -> bool
     }
 }
 
-/// Which per-value state a walk uses: the whole object's, or a scratch one for the
-/// standalone dump of a frozenset element (reset after use).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Walk {
-    Main,
-    Element,
-}
-
 /// Pass 2: in write order, which values occur again (children are visited at a value's
 /// first occurrence only; later ones become references).
-fn mark_shared(s: &mut Scratch, root: u32, walk: Walk) {
+fn mark_shared(s: &mut Scratch, root: u32) {
     let Scratch {
         nodes,
         kids,
         state,
-        sub_state,
-        touched,
         stack,
         ..
     } = s;
-    let state = match walk {
-        Walk::Main => {
-            state.clear();
-            state
-        }
-        // All zero between uses (each use resets what it touched).
-        Walk::Element => sub_state,
-    };
+    state.clear();
     if state.len() < nodes.len() {
         state.resize(nodes.len(), 0);
     }
@@ -605,9 +544,6 @@ fn mark_shared(s: &mut Scratch, root: u32, walk: Walk) {
             continue;
         }
         *st = 1;
-        if walk == Walk::Element {
-            touched.push(n.val);
-        }
         if matches!(
             n.kind,
             Kind::Tuple | Kind::FrozenSet | Kind::Slice | Kind::Code
@@ -624,7 +560,6 @@ fn write(
     data: &[u8],
     root: u32,
     format: CodeFormat,
-    walk: Walk,
     out: &mut Vec<u8>,
 ) -> Option<()> {
     let Scratch {
@@ -632,14 +567,9 @@ fn write(
         kids,
         ints,
         state,
-        sub_state,
         stack,
         ..
     } = s;
-    let state = match walk {
-        Walk::Main => state,
-        Walk::Element => sub_state,
-    };
     let mut next_ref: u32 = 0;
     stack.clear();
     stack.push(Task::Node(root));
@@ -720,22 +650,11 @@ fn write(
     Some(())
 }
 
-/// The standalone canonical bytes of a leaf (no flag): a frozenset's sort key.
-fn leaf_bytes(n: &Node, data: &[u8], out: &mut Vec<u8>) -> bool {
-    match n.kind {
-        Kind::Singleton => {
-            out.push(n.code);
-            true
-        }
-        Kind::Tuple | Kind::FrozenSet | Kind::Slice | Kind::Code => false,
-        _ => write_leaf(n, data, 0, out),
-    }
-}
-
 fn write_leaf(n: &Node, data: &[u8], flag: u8, out: &mut Vec<u8>) -> bool {
     let payload = &data[n.start as usize..(n.start + n.len) as usize];
     match n.kind {
-        Kind::Str => crate::marshal_write::write_str_v4(payload, flag, out),
+        Kind::Str => crate::marshal_write::write_str_v4(payload, false, flag, out),
+        Kind::InternedStr => crate::marshal_write::write_str_v4(payload, true, flag, out),
         Kind::Bytes => {
             out.push(tc::STRING | flag);
             out.extend_from_slice(&(payload.len() as u32).to_le_bytes());

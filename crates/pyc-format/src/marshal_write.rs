@@ -13,12 +13,14 @@
 //!   producing process happened to share;
 //! * `FLAG_REF` only on objects that occur again later, and back-references numbered in
 //!   order;
-//! * a str is interned exactly when it is identifier-like (CPython's `all_name_chars` rule;
-//!   whether a producing process had interned a string depends on what it did before: 3.13
-//!   shows this for qualname constants);
-//! * set and frozenset elements sorted by their own canonical marshal bytes (CPython 3.11+
-//!   sorts by the bytes of its own dump, which carry refcount-dependent flags; 3.10 and older
-//!   write hash order, which depends on the hash seed);
+//! * what loading shows is kept as read: a str is written interned exactly when it was read
+//!   interned (an interned string loads interned, `sys.intern(copy) is s`; an interned and a
+//!   plain str of equal value stay two objects), and set and frozenset elements are written
+//!   in the order read (the order iteration follows after loading; a frozenset is merged
+//!   only with an equal one in the same order). Both are the interpreter's own answer, not
+//!   noise: the compiler interns names and the names it makes (`<module>`, `<lambda>`), and
+//!   marshal writes a set's elements in its iteration order (3.10 and older: hash order,
+//!   which for text depends on the hash seed; 3.11+: sorted by each element's own dump);
 //! * everything else exactly as CPython writes it for the given marshal version: the type
 //!   code chosen by value (`i`/`I`/`l`, `z`/`a`/`u`, `)`/`(`...).
 //!
@@ -39,7 +41,6 @@ use std::collections::HashMap;
 // of a cold `pyc compile`). Maps keyed by bytes from the file keep std's keyed SipHash, so a
 // hostile pyc cannot make them collide.
 type PtrMap<V> = rustc_hash::FxHashMap<*const Object, V>;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use num_bigint::Sign;
@@ -75,8 +76,7 @@ pub enum WriteError {
 
 /// Canonical marshal bytes of `obj`.
 pub fn dumps(obj: &ObjRef, options: WriteOptions) -> Result<Vec<u8>, WriteError> {
-    let cache = Rc::new(RefCell::new(PtrMap::default()));
-    let mut w = Writer::new(options, cache);
+    let mut w = Writer::new(options);
     w.dump(obj)?;
     Ok(w.out)
 }
@@ -175,16 +175,10 @@ struct Writer {
     canon: PtrMap<*const Object>,
     /// Python 2 interned strings written so far → their `R` index.
     strings: HashMap<Box<[u8]>, u32>,
-    /// Element order of each set, by canonical bytes; shared with the writers that compute
-    /// the element bytes, so nested sets are sorted once (no quadratic/exponential work on
-    /// deeply nested or shared sets).
-    set_order: SetOrders,
 }
 
-type SetOrders = Rc<RefCell<PtrMap<Rc<[usize]>>>>;
-
 impl Writer {
-    fn new(options: WriteOptions, set_order: SetOrders) -> Writer {
+    fn new(options: WriteOptions) -> Writer {
         Writer {
             options,
             out: Vec::new(),
@@ -192,7 +186,6 @@ impl Writer {
             next_ref: 0,
             canon: PtrMap::default(),
             strings: HashMap::new(),
-            set_order,
         }
     }
 
@@ -214,8 +207,9 @@ impl Writer {
         self.canon.get(&p).copied().unwrap_or(p)
     }
 
-    /// Equal immutable values (str and bytes whatever their interning, ints, floats and
-    /// complex by their bits, tuples, frozensets and slices of equal items) become one object,
+    /// Equal immutable values (str of equal interning, bytes, ints, floats and complex by
+    /// their bits, tuples, frozensets (in the same order) and slices of equal items) become
+    /// one object,
     /// so the sharing in the output does not depend on which equal objects the producing
     /// process happened to share. Post-order, each distinct object once.
     fn dedup(&mut self, root: &ObjRef) {
@@ -265,11 +259,8 @@ impl Writer {
     /// A key equal for equal immutable values (items by their representatives); `None` for
     /// mutable containers, code objects and singletons.
     fn value_key(&self, o: &ObjRef) -> Option<Vec<u8>> {
-        let ptrs = |tag: u8, xs: &mut dyn Iterator<Item = &ObjRef>, sort: bool| {
-            let mut ids: Vec<usize> = xs.map(|x| self.ident(x) as usize).collect();
-            if sort {
-                ids.sort_unstable();
-            }
+        let ptrs = |tag: u8, xs: &mut dyn Iterator<Item = &ObjRef>| {
+            let ids: Vec<usize> = xs.map(|x| self.ident(x) as usize).collect();
             let mut k = vec![tag];
             for id in ids {
                 k.extend_from_slice(&id.to_le_bytes());
@@ -300,7 +291,7 @@ impl Writer {
                 k.extend_from_slice(&b.data);
             }
             Object::Str(s) => {
-                k = vec![b'u'];
+                k = vec![if s.interned { b't' } else { b'u' }];
                 k.extend_from_slice(s.utf8_bytes());
             }
             // Singletons are written by type code alone, but a container's key names its
@@ -311,29 +302,12 @@ impl Writer {
             Object::False => k = vec![b'F'],
             Object::Ellipsis => k = vec![b'.'],
             Object::StopIteration => k = vec![b'S'],
-            Object::Tuple(xs) => k = ptrs(b'(', &mut xs.iter(), false),
-            Object::FrozenSet(xs) => k = ptrs(b'>', &mut xs.iter(), true),
-            Object::Slice(parts) => k = ptrs(b':', &mut parts.iter(), false),
+            Object::Tuple(xs) => k = ptrs(b'(', &mut xs.iter()),
+            Object::FrozenSet(xs) => k = ptrs(b'>', &mut xs.iter()),
+            Object::Slice(parts) => k = ptrs(b':', &mut parts.iter()),
             _ => return None,
         }
         Some(k)
-    }
-
-    /// The order in which a set's elements are written.
-    fn order(&mut self, set: &ObjRef, items: &[ObjRef]) -> Result<Rc<[usize]>, WriteError> {
-        if let Some(o) = self.set_order.borrow().get(&key(set)) {
-            return Ok(o.clone());
-        }
-        let mut keyed = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let mut w = Writer::new(self.options, self.set_order.clone());
-            w.dump(item)?;
-            keyed.push((w.out, i));
-        }
-        keyed.sort();
-        let order: Rc<[usize]> = keyed.into_iter().map(|(_, i)| i).collect();
-        self.set_order.borrow_mut().insert(key(set), order.clone());
-        Ok(order)
     }
 
     /// Pass 1: which objects occur more than once (children are visited at first sight only,
@@ -367,10 +341,8 @@ impl Writer {
             // Push children in reverse so they are visited in write order.
             let mut children: Vec<ObjRef> = Vec::new();
             match &*o {
-                Object::Tuple(xs) | Object::List(xs) => children.extend(xs.iter().cloned()),
-                Object::Set(xs) | Object::FrozenSet(xs) => {
-                    let order = self.order(&o, xs)?;
-                    children.extend(order.iter().filter_map(|&i| xs.get(i).cloned()));
+                Object::Tuple(xs) | Object::List(xs) | Object::Set(xs) | Object::FrozenSet(xs) => {
+                    children.extend(xs.iter().cloned())
                 }
                 Object::Dict(kv) | Object::FrozenDict(kv) => {
                     for (k, v) in kv {
@@ -532,8 +504,7 @@ impl Writer {
                     self.out
                         .push(if frozen { tc::FROZENSET } else { tc::SET } | flag);
                     self.len(xs.len());
-                    let order = self.order(o, xs)?;
-                    stack.extend(order.iter().rev().filter_map(|&i| xs.get(i)).map(Task::Obj));
+                    stack.extend(xs.iter().rev().map(Task::Obj));
                 }
                 Object::Dict(kv) | Object::FrozenDict(kv) => {
                     let frozen = matches!(**o, Object::FrozenDict(_));
@@ -570,12 +541,12 @@ impl Writer {
         let py2 = self.options.format.python2();
         let b = s.utf8_bytes();
         if !py2 && v >= 4 {
-            write_str_v4(b, flag, &mut self.out);
+            write_str_v4(b, s.interned, flag, &mut self.out);
             return;
         }
-        // Python 2 unicode, and marshal 3 (no ASCII type codes): `t` for the identifier-like
-        // ones from marshal 3 on, `u` otherwise.
-        let interned = !py2 && v >= 3 && identifier_like(b);
+        // Python 2 unicode (never interned by marshal), and marshal 3 (no ASCII type codes):
+        // `t` for an interned str from marshal 3 on, `u` otherwise.
+        let interned = !py2 && v >= 3 && s.interned;
         self.out
             .push(if interned { tc::INTERNED } else { tc::UNICODE } | flag);
         self.len(b.len());
@@ -619,21 +590,13 @@ impl Writer {
     }
 }
 
-/// Whether the canonical form interns a str: whether a str was interned depends on the
-/// producing process, so the form interns exactly the identifier-like ones (CPython's
-/// `all_name_chars` rule, which its compiler applies to string constants; names are interned
-/// on load anyway). The empty string is interned too.
-fn identifier_like(b: &[u8]) -> bool {
-    b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
-}
-
-/// A Python 3 str (UTF-8 bytes `b`, surrogates allowed) as marshal 4+ writes it in canonical
-/// form: ASCII text under the ASCII type codes (short under 256 bytes, interned when
-/// identifier-like), other text as `u`.
-pub(crate) fn write_str_v4(b: &[u8], flag: u8, out: &mut Vec<u8>) {
+/// A Python 3 str (UTF-8 bytes `b`, surrogates allowed) as marshal 4+ writes it: ASCII text
+/// under the ASCII type codes (short under 256 bytes; `A`/`Z` when interned), other text as
+/// `t` when interned, else `u` (CPython's `w_object`).
+pub(crate) fn write_str_v4(b: &[u8], interned: bool, flag: u8, out: &mut Vec<u8>) {
     if b.is_ascii() {
         let short = b.len() < 256;
-        let code = match (identifier_like(b), short) {
+        let code = match (interned, short) {
             (true, true) => tc::SHORT_ASCII_INTERNED,
             (true, false) => tc::ASCII_INTERNED,
             (false, true) => tc::SHORT_ASCII,
@@ -646,7 +609,7 @@ pub(crate) fn write_str_v4(b: &[u8], flag: u8, out: &mut Vec<u8>) {
             out.extend_from_slice(&i32::try_from(b.len()).unwrap_or(i32::MAX).to_le_bytes());
         }
     } else {
-        out.push(tc::UNICODE | flag);
+        out.push(if interned { tc::INTERNED } else { tc::UNICODE } | flag);
         out.extend_from_slice(&i32::try_from(b.len()).unwrap_or(i32::MAX).to_le_bytes());
     }
     out.extend_from_slice(b);
@@ -745,7 +708,8 @@ mod tests {
 
     #[test]
     fn unused_refs_are_dropped_and_renumbered() {
-        // [flagged 'a', ('b' flagged, r1)]: 'a' is never referenced, 'b' is.
+        // [flagged 'a', ('b' flagged, r1)]: 'a' is never referenced, 'b' is; neither is
+        // interned (`z`), and stays so.
         let data = b"[\x02\x00\x00\x00\xfa\x01a)\x02\xfa\x01br\x01\x00\x00\x00";
         let o = loads(data, CodeFormat::Py311).unwrap();
         let opts = WriteOptions {
@@ -755,7 +719,7 @@ mod tests {
         let out = dumps(&o, opts).unwrap();
         assert_eq!(
             out,
-            b"[\x02\x00\x00\x00Z\x01a)\x02\xda\x01br\x00\x00\x00\x00".to_vec()
+            b"[\x02\x00\x00\x00z\x01a)\x02\xfa\x01br\x00\x00\x00\x00".to_vec()
         );
     }
 }

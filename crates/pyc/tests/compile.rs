@@ -98,6 +98,7 @@ fn corpus_into(dir: &Path, v: PyVersion) -> Vec<String> {
             "py36" => PyVersion::new(3, 6),
             "py38" => PyVersion::new(3, 8),
             "py310" => PyVersion::new(3, 10),
+            "py311" => PyVersion::new(3, 11),
             "py312" => PyVersion::new(3, 12),
             other => panic!("corpus prefix {other}"),
         };
@@ -276,7 +277,30 @@ fn pycs_equal_py_compile_in_a_fresh_process() {
             py.version,
             String::from_utf8_lossy(&out.stderr)
         );
+        // `==` on code objects ignores what else a user sees: which strings load interned,
+        // and the order a frozenset constant iterates in. The interpreter itself says.
+        assert_observed_alike(py, &pairs);
     }
+}
+
+/// `scripts/observe_code.py --compare` in the interpreter `py`: every pair of pycs
+/// (`[a1, b1, a2, b2, ...]`) loads as the same code, field by field, with the same strings
+/// interned and every frozenset iterating in the same order.
+fn assert_observed_alike(py: &LivePython, pairs: &[PathBuf]) {
+    let script = pyc_testutil::repo_root().join("scripts/observe_code.py");
+    let out = Command::new(&py.path)
+        .arg(&script)
+        .arg("--compare")
+        .args(pairs)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.starts_with("same "),
+        "{}: loaded code observably differs:\n{text}{}",
+        py.version,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
