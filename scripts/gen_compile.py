@@ -4,7 +4,7 @@ py_compile for the corpus in tests/fixtures/compile/corpus/.
 
 For every interpreter (pyenv's 2.7, 3.6-3.13; 3.14 and 3.15 under pyodide) and every corpus file
 its grammar accepts (the name's prefix says from which version: common_ = 2.7, py36_, py38_,
-py310_, py312_), with the source mtime set to a fixed value:
+py310_, py311_, py312_), with the source mtime set to a fixed value:
 
 * one process per file: py_compile at level 0 in timestamp mode first (a fresh process), then
   levels 1 and 2 (3.2+; 2.7 takes its level from -O, so only level 0 there) and the
@@ -12,9 +12,16 @@ py310_, py312_), with the source mtime set to a fixed value:
 * one "dirty" process per interpreter that first compiles every corpus file and keeps the code
   objects alive, then runs py_compile on each file again: what a long-lived worker writes.
 
+* then the interpreter loads the fresh and the dirty pyc of each file with scripts/observe_code.py
+  and records what differs observably (fields, interning, frozenset order): usually nothing.
+
+Every process runs with PYTHONHASHSEED=0 (what pyc compile's workers use).
+
 The Rust tests check against these: the header pyc writes (mtime, size, SipHash source hash),
 the freshness verdicts, that the canonical marshal form is idempotent on every version's
-data, and that the dirty and the fresh pyc of a file have the same canonical form.
+data and reads back exactly as the original (interned flags, set element order), and that the
+dirty and the fresh pyc of a file have the same canonical form exactly when the interpreter
+observed no difference between them.
 
     python3 scripts/gen_compile.py
 """
@@ -80,6 +87,19 @@ for n in names:
 '''
 
 
+OBSERVE = r'''
+import json, sys
+sys.path.insert(0, '.')
+import observe_code as o
+names = %(names)r
+codes = [(o.load(n + '.fresh.pyc'), o.load(n + '.dirty.pyc')) for n in names]  # load all first
+out = {}
+for n, (a, b) in zip(names, codes):
+    out[n] = o.differences(o.describe(a), o.describe(b))
+print(json.dumps(out))
+'''
+
+
 def corpus_for(version):
     v = tuple(int(x) for x in version.split("."))
     out = {}
@@ -111,6 +131,19 @@ def generate(py):
         if rel.startswith("out" + os.sep) and rel.endswith(".dirty.pyc"):
             name = rel[len("out/"):-len(".dirty.pyc")]
             result["files"][name]["pycs"]["opt0.timestamp.dirty"] = base64.b64encode(blob).decode()
+    # What the interpreter itself observes of the fresh and the dirty pyc of each file (every
+    # code field, interning, frozenset iteration order): whether a long-lived process writes
+    # code that loads differently. The canonical form must keep exactly these differences.
+    with open(os.path.join(HERE, "observe_code.py"), "rb") as f:
+        obs_files = {"observe_code.py": f.read()}
+    for name, entry in result["files"].items():
+        for key, suffix in [("opt0.timestamp", "fresh"), ("opt0.timestamp.dirty", "dirty")]:
+            obs_files["%s.%s.pyc" % (name, suffix)] = base64.b64decode(entry["pycs"][key])
+    r = py.run(OBSERVE % {"names": sorted(files)}, files=obs_files)
+    if r.error:
+        raise SystemExit("%s observe: %s\n%s" % (py.version, r.error, r.stderr))
+    for name, diff in json.loads(r.stdout.strip().splitlines()[-1]).items():
+        result["files"][name]["dirty_observed_differences"] = diff
     path = os.path.join(OUT, "%s.json" % py.version)
     with open(path, "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
@@ -119,11 +152,21 @@ def generate(py):
 
 
 def main():
-    threads = [threading.Thread(target=generate, args=(py,)) for py in interpreters()]
+    failed = []
+
+    def one(py):
+        try:
+            generate(py)
+        except BaseException as e:  # a failed interpreter must fail the whole run
+            failed.append("%s: %s" % (py.version, e))
+
+    threads = [threading.Thread(target=one, args=(py,)) for py in interpreters()]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failed:
+        raise SystemExit("failed:\n" + "\n".join(failed))
 
 
 if __name__ == "__main__":

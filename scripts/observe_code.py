@@ -2,6 +2,7 @@
 
     python observe_code.py A.pyc [B.pyc ...]          # one JSON document per file, in order
     python observe_code.py --compare A1 B1 [A2 B2 ...]  # exit 1 and list what differs, per pair
+                                                      # (exit 2: it could not tell)
 
 For each pyc the body is loaded with this interpreter's own `marshal.loads` (so run it with
 the interpreter that wrote the pycs) and every code object is walked, nested ones included.
@@ -21,6 +22,7 @@ import sys
 
 PY3 = sys.version_info[0] >= 3
 text_type = str if PY3 else unicode  # noqa: F821 (Python 2)
+long_type = int if PY3 else long  # noqa: F821 (Python 2)
 
 
 def header_size(data):
@@ -85,7 +87,8 @@ def describe(root):
             for i in reversed(range(len(items))):
                 stack.append(("%s{%d}" % (place, i), items[i]))
         else:
-            r = repr(o)
+            # Ints by hex: repr may refuse big ones (the 4300-digit limit, backported to 3.7+).
+            r = hex(o) if t in (int, long_type) else repr(o)
             if t is float:
                 r = "%s %s" % (r, o.hex())
             elif t is complex:
@@ -138,4 +141,10 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Exit 1 means "they differ": anything that goes wrong is 2, never 1.
+    try:
+        status = main(sys.argv[1:])
+    except BaseException as e:  # noqa: B902 (report everything, including SystemExit)
+        sys.stderr.write("observe_code: %s: %s\n" % (type(e).__name__, e))
+        status = 2
+    sys.exit(status)
