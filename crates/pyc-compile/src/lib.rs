@@ -11,7 +11,8 @@
 //! [`worker::Worker`] per interpreter, started only when it gets its first job for that
 //! interpreter. The worker returns marshal bytes; the thread adds the header, puts the pyc in
 //! the canonical form of the format crate ([`pyc_format::canonical_pyc`]: `FLAG_REF` only on
-//! objects referenced again, set elements sorted), and writes it ([`write`]).
+//! objects referenced again; interning and set element order kept as the interpreter wrote
+//! them), and writes it ([`write`]).
 //!
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;

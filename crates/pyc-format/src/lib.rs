@@ -23,6 +23,7 @@ pub mod canonical_fast;
 pub mod code;
 pub mod compare;
 pub mod header;
+pub mod identical;
 pub mod magic;
 pub mod marshal;
 pub mod marshal_write;
@@ -36,6 +37,7 @@ pub mod version;
 pub use code::{Code, CodeFormat};
 pub use compare::{compare_pycs, BodyDiff, CodeDiff, CodeFieldDiff, FieldDiff, PycDiff};
 pub use header::{hex, utc_datetime, Header, HeaderError, Invalidation};
+pub use identical::identical;
 pub use magic::{classify, header_size, lookup_magic, magic_bytes, magic_token, MagicKind};
 pub use marshal::{loads, read_pyc, MarshalError, MarshalErrorKind, Pyc, PycError};
 pub use marshal_write::{
