@@ -45,19 +45,34 @@ const MAX_NODES: usize = 200_000;
 const MAX_TEXT: usize = 64 << 20;
 
 /// Number of code objects in the tree under `c` (itself excluded), counting shared ones once
-/// per occurrence as CPython's tree does, computed once per distinct object.
-fn count_nested(c: &Code) -> usize {
-    fn go(c: &Code, memo: &mut std::collections::HashMap<*const Code, usize>) -> usize {
-        if let Some(&n) = memo.get(&(c as *const Code)) {
-            return n;
+/// per occurrence as CPython's tree does, computed once per distinct object. Iterative (a
+/// post-order walk on a heap stack): code objects chained through back-references can nest
+/// as deep as the file is long.
+fn count_nested(root: &Code) -> usize {
+    use std::collections::HashMap;
+    let key = |c: &Code| c as *const Code;
+    let mut memo: HashMap<*const Code, usize> = HashMap::new();
+    let mut stack: Vec<(&Code, bool)> = vec![(root, false)];
+    while let Some((c, children_done)) = stack.pop() {
+        if memo.contains_key(&key(c)) {
+            continue;
         }
-        let n = c.nested_code().fold(0usize, |acc, k| {
-            acc.saturating_add(1).saturating_add(go(k, memo))
-        });
-        memo.insert(c as *const Code, n);
-        n
+        if children_done {
+            let n = c.nested_code().fold(0usize, |acc, k| {
+                let below = memo.get(&key(k)).copied().unwrap_or(0);
+                acc.saturating_add(1).saturating_add(below)
+            });
+            memo.insert(key(c), n);
+        } else {
+            stack.push((c, true));
+            stack.extend(
+                c.nested_code()
+                    .filter(|k| !memo.contains_key(&key(k)))
+                    .map(|k| (k, false)),
+            );
+        }
     }
-    go(c, &mut std::collections::HashMap::new())
+    memo.get(&key(root)).copied().unwrap_or(0)
 }
 
 fn names(v: &[ObjRef]) -> Vec<String> {
