@@ -139,6 +139,62 @@ fn sourceless_deployment_survives_the_default_clean() {
     assert!(!r.join("app/main.pyc").exists());
 }
 
+/// CPython's FileFinder takes `NAME.py` only when `_path_isfile` says so: a dangling symlink
+/// (or one to a folder) is no source, and `NAME.pyc` beside it is imported as sourceless
+/// (issue 16). Removing it breaks `import NAME`.
+#[test]
+fn a_pyc_beside_a_source_that_cannot_be_read_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::create_dir(r.join("folder")).unwrap();
+    for (name, target) in [("dangling", r.join("gone.py")), ("todir", r.join("folder"))] {
+        std::os::unix::fs::symlink(&target, r.join(format!("{name}.py"))).unwrap();
+        pyc_file(&r.join(format!("{name}.pyc")));
+        pyc_file(&r.join(format!("__pycache__/{name}.cpython-312.pyc")));
+    }
+    // The dangling symlink is reported (exit 1), and nothing else.
+    let cleaned = |out: std::process::Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr
+                .lines()
+                .all(|l| l.contains("dangling.py: broken symlink")),
+            "{out:?}"
+        );
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    };
+    cleaned(pyc().arg("clean").arg(r).output().unwrap());
+    for name in ["dangling", "todir"] {
+        assert!(r.join(format!("{name}.pyc")).exists(), "{name}.pyc is kept");
+        // A __pycache__ file is never imported without its source: an orphan.
+        assert!(!r
+            .join(format!("__pycache__/{name}.cpython-312.pyc"))
+            .exists());
+    }
+    // And the interpreter agrees: it imports the kept pyc.
+    if let Some(py) = pyc_testutil::live_python("3.12") {
+        let src = r.join("real.py");
+        fs::write(&src, "VALUE = 42\n").unwrap();
+        let ok = std::process::Command::new(&py.path)
+            .arg("-c")
+            .arg("import py_compile, sys; py_compile.compile(sys.argv[1], sys.argv[2])")
+            .arg(&src)
+            .arg(r.join("dangling.pyc"))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        fs::remove_file(&src).unwrap();
+        cleaned(pyc().arg("clean").arg(r).output().unwrap());
+        let out = std::process::Command::new(&py.path)
+            .args(["-c", "import dangling; print(dangling.VALUE)"])
+            .current_dir(r)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42", "{out:?}");
+        pyc_testutil::report_used("a_pyc_beside_a_source_that_cannot_be_read_is_kept", &[py]);
+    }
+}
+
 #[test]
 fn orphans_after_a_branch_switch_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
