@@ -195,6 +195,58 @@ fn a_pyc_beside_a_source_that_cannot_be_read_is_kept() {
     }
 }
 
+/// `--erase GLOB PATH` (issue 16): the word after the glob is the PATH, not a second glob, so
+/// nothing outside PATH is erased; and a glob never matches the PATH itself.
+#[test]
+fn erase_takes_one_glob_and_stays_inside_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    for f in [
+        "notes.txt",
+        "other/thesis.txt",
+        "project/a.txt",
+        "project/sub/b.txt",
+    ] {
+        fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
+        fs::write(r.join(f), "x").unwrap();
+    }
+    let out = pyc()
+        .args(["clean", "-y", "--erase", "**/*.txt", "project"])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(r.join("notes.txt").exists());
+    assert!(r.join("other/thesis.txt").exists());
+    assert!(r.join("project").is_dir());
+    assert!(!r.join("project/a.txt").exists());
+    assert!(!r.join("project/sub/b.txt").exists());
+    // Repeatable; --ignore takes one name too, so `project` stays the PATH.
+    fs::write(r.join("project/c.log"), "x").unwrap();
+    fs::write(r.join("project/sub/d.log"), "x").unwrap();
+    let out = pyc()
+        .args([
+            "clean", "-y", "-e", "*.log", "-e", "**/*.log", "--ignore", "sub",
+        ])
+        .arg("project")
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!r.join("project/c.log").exists());
+    assert!(r.join("project/sub/d.log").exists(), "sub is ignored");
+    assert!(r.join("notes.txt").exists());
+    // A glob that matches everything empties PATH but never removes it.
+    let out = pyc()
+        .args(["clean", "-y", "-e", "**", "-e", "*", "project"])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(r.join("project").is_dir());
+    assert!(r.join("notes.txt").exists());
+}
+
 #[test]
 fn orphans_after_a_branch_switch_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
