@@ -68,3 +68,130 @@ fn graphs_nested_through_references_never_abort() {
         }
     }
 }
+
+/// `pyc dis` reads only regular files (issue 16): a FIFO blocked it for ever and `/dev/zero`
+/// grew it by 700 MB a second; for a source, the interpreter read it.
+#[test]
+fn dis_refuses_what_is_not_a_regular_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let fifo_pyc = d.join("fifo.pyc");
+    let fifo_py = d.join("fifo.py");
+    for p in [&fifo_pyc, &fifo_py] {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let zero_pyc = d.join("zero.pyc");
+    let zero_py = d.join("zero.py");
+    std::os::unix::fs::symlink("/dev/zero", &zero_pyc).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &zero_py).unwrap();
+    let mut cases = vec![
+        vec!["dis".to_string(), fifo_pyc.display().to_string()],
+        vec!["dis".to_string(), zero_pyc.display().to_string()],
+    ];
+    let python = pyc_testutil::live_python("3.12");
+    if let Some(py) = &python {
+        for src in [&fifo_py, &zero_py] {
+            cases.push(vec![
+                "dis".into(),
+                "--python".into(),
+                py.path.display().to_string(),
+                src.display().to_string(),
+            ]);
+        }
+    }
+    for args in cases {
+        // A blocked or runaway run is killed by the timeout and fails the test.
+        let out = Command::cargo_bin("pyc")
+            .unwrap()
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(args.last().unwrap().as_str()),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// The children of a process, from `/proc`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+        let after = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+        if after.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// The interpreter `pyc dis --python` starts to compile a source dies with pyc (issue 16: it
+/// kept running, at 5.6 GB, after pyc was killed).
+#[test]
+fn dis_interpreter_never_outlives_pyc() {
+    let Some(py) = pyc_testutil::live_python("3.12") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("slow.py");
+    // Takes CPython 3.12 a few seconds to compile.
+    std::fs::write(&src, "a = 1\n".repeat(1_000_000)).unwrap();
+    let mut pyc = std::process::Command::new(assert_cmd::cargo::cargo_bin("pyc"))
+        .arg("dis")
+        .arg("--python")
+        .arg(&py.path)
+        .arg(&src)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let interpreter = loop {
+        // The compiling interpreter (not the probe before it): the one given the source.
+        let compiling = children_of(pyc.id()).into_iter().find(|c| {
+            std::fs::read(format!("/proc/{c}/cmdline"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("slow.py"))
+        });
+        if let Some(c) = compiling {
+            break c;
+        }
+        assert!(started.elapsed().as_secs() < 20, "no interpreter started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // Let it get going, then SIGKILL pyc: nothing of pyc's can clean up.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    pyc.kill().unwrap();
+    pyc.wait().unwrap();
+    let gone = std::path::Path::new("/proc").join(interpreter.to_string());
+    let killed_at = std::time::Instant::now();
+    while gone.exists() {
+        // A zombie waiting for its reaper has no memory and runs no more.
+        let state = std::fs::read_to_string(gone.join("stat")).unwrap_or_default();
+        let after = &state[state.rfind(')').map_or(0, |i| i + 1)..];
+        if after.split_whitespace().next() == Some("Z") {
+            break;
+        }
+        assert!(
+            killed_at.elapsed().as_secs() < 2,
+            "interpreter {interpreter} still running after pyc was killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    pyc_testutil::report_used("dis_interpreter_never_outlives_pyc", &[py]);
+}
