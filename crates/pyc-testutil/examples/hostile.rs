@@ -1,7 +1,7 @@
 //! Writes one hostile pyc (see `pyc_testutil::hostile`) for benches and manual checks:
 //! `cargo run -p pyc-testutil --example hostile -- KIND N OUT.pyc`, KIND one of
-//! `nested-tuples`, `nested-code`, `doubling`, `wide` (N items, N references), `big-int`
-//! (N 15-bit digits).
+//! `nested-tuples`, `nested-code`, `doubling`, `wide` (N items, N references), `fat` (N
+//! references to 16 strings of 4 KB), `big-int` (N 15-bit digits).
 
 use pyc_testutil::hostile;
 
@@ -21,6 +21,7 @@ fn main() {
         "doubling" => hostile::doubling_tuples(n),
         "wide" => hostile::wide_refs(n, n),
         "big-int" => hostile::big_int(n),
+        "fat" => hostile::fat_refs(16, 4096, n),
         _ => {
             eprintln!("hostile: unknown kind {kind}");
             std::process::exit(2);

@@ -154,3 +154,25 @@ pub fn big_int(digits: usize) -> Vec<u8> {
         }
     })
 }
+
+/// Amplification through long strings: one flagged tuple of `width` distinct strings of
+/// `len` ASCII characters each, then `copies` references to it. Each copy printed as a tree
+/// (and its repr) is `width * len` bytes again.
+pub fn fat_refs(width: usize, len: usize, copies: usize) -> Vec<u8> {
+    pyc_312(|out| {
+        out.push(b'(');
+        i32le(out, copies as i32 + 1);
+        out.push(b'(' | 0x80);
+        i32le(out, width as i32);
+        for i in 0..width {
+            out.push(b'a');
+            i32le(out, len as i32);
+            let c = b'a' + (i % 26) as u8;
+            out.extend(std::iter::repeat_n(c, len));
+        }
+        for _ in 0..copies {
+            out.push(b'r');
+            i32le(out, 0);
+        }
+    })
+}

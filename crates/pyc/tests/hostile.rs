@@ -195,3 +195,44 @@ fn dis_interpreter_never_outlives_pyc() {
     }
     pyc_testutil::report_used("dis_interpreter_never_outlives_pyc", &[py]);
 }
+
+/// `show --code --format json` expanded every back-reference (issue 16: a 1 MB pyc gave 2.1 GB
+/// of JSON). Now the document stays within about 16 MiB and says `"truncated": true`.
+#[test]
+fn json_output_is_bounded_in_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    for (name, data) in [
+        // 75 KB: 2,000 copies of a 64 KB tuple (and its repr).
+        ("fat.pyc", hostile::fat_refs(16, 4_096, 2_000)),
+        // 15 KB: 2,000,000 elements as a tree.
+        ("wide.pyc", hostile::wide_refs(2_000, 1_000)),
+        // 600 bytes: 2^60 leaves as a tree.
+        ("doubling.pyc", hostile::doubling_tuples(60)),
+        // 7 MB: a million levels.
+        ("deep.pyc", hostile::nested_tuples(1_000_000)),
+    ] {
+        let p = write(d, name, &data);
+        let out = Command::cargo_bin("pyc")
+            .unwrap()
+            .args(["show", "--code", "--format", "json"])
+            .arg(&p)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
+        assert!(
+            out.stdout.len() < 20 << 20,
+            "{name}: {} bytes of JSON",
+            out.stdout.len()
+        );
+        if name == "deep.pyc" {
+            // Deeper than serde_json's parser goes (128 levels).
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains(r#""truncated":true"#), "{name}");
+        } else {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["truncated"], true, "{name}");
+        }
+    }
+}
