@@ -537,6 +537,13 @@ fn short_repr(o: &Object, version: crate::PyVersion) -> String {
         let cut: String = text.chars().take(MAX).collect();
         format!("{cut}...")
     };
+    if let Object::Long(b) = o {
+        // Only the first digits are shown; converting a huge int takes quadratic time.
+        let digits = crate::repr::min_decimal_digits(b);
+        if digits > 4 * MAX {
+            return format!("<int of {digits} digits or more>");
+        }
+    }
     let mut r = Repr::new(version);
     r.max_len = 4 * MAX;
     if let Ok(text) = r.repr(o) {

@@ -144,9 +144,18 @@ fn load_pyc(path: &Path) -> Result<Loaded, String> {
     }
     Ok(Loaded {
         version,
-        code: pyc_dis::from_marshal::from_marshal(&pyc.code, version),
+        code: checked_code(&pyc.code, version)?,
         warning,
     })
+}
+
+/// The disassembler's view of `code`, or the error CPython's `dis` of `version` raises.
+fn checked_code(
+    code: &pyc_format::Code,
+    version: PyVersion,
+) -> Result<pyc_dis::model::Code, String> {
+    pyc_dis::from_marshal::from_marshal_checked(code, version)
+        .map_err(|e| format!("ValueError: {e} (CPython {version}'s dis cannot print a constant)"))
 }
 
 /// Compile a source with the interpreter in memory: `marshal.dumps(compile(...))` on stdout.
@@ -236,7 +245,7 @@ impl SourceCompiler {
             .ok_or_else(|| "the interpreter did not return a code object".to_string())?;
         Ok(Loaded {
             version,
-            code: pyc_dis::from_marshal::from_marshal(code, version),
+            code: checked_code(code, version)?,
             warning: None,
         })
     }

@@ -219,7 +219,14 @@ pub fn code_info(c: &Code, version: PyVersion) -> String {
                 s.push_str("   ... (output limit reached)\n");
                 break;
             }
-            let shown = r.repr(k).unwrap_or_else(|_| pyc_format::repr(k, version));
+            // What the version's `dis.code_info` prints, or the ValueError it raises (an int
+            // past 3.7+'s 4,300-digit limit) in its place.
+            let shown = match r.repr(k) {
+                Ok(text) => text,
+                Err(pyc_format::ReprError::TooLong(_)) => pyc_format::repr_limited(k, version)
+                    .unwrap_or_else(|e| format!("<ValueError: {e}>")),
+                Err(e) => format!("<ValueError: {e}>"),
+            };
             let _ = writeln!(s, "{i:4}: {shown}");
         }
     }
@@ -340,7 +347,8 @@ const MAX_JSON_DEPTH: usize = 500;
 /// A constant as typed JSON: `{"type": T, ...}` with T the Python type name of the pyc's
 /// version (`int`, `long`, `float`, `str`, `unicode`, `bytes`, `tuple`, `frozenset`, `code`...)
 /// and:
-/// * ints: `"value"`, a JSON number when |v| ≤ 2^53, else the exact decimal string;
+/// * ints: `"value"`, a JSON number when |v| ≤ 2^53, else the exact decimal string; past
+///   4,300 digits `"hex"` instead (`0x…`, `-0x…`: decimal conversion is quadratic);
 /// * floats: `"value"`, Python's repr (shortest, round-trips exactly; `inf`, `nan`, `-0.0`);
 ///   complex: `"real"`, `"imag"` likewise;
 /// * str: `"value"` when it has no lone surrogates, else `"surrogatepass_hex"` (UTF-8 with
@@ -367,9 +375,16 @@ pub fn const_json(o: &ObjRef, version: PyVersion, budget: &mut Budget, depth: us
             m.insert("value".into(), int_json(&i.to_string()));
         }
         Object::Long(b) => {
-            let decimal = b.to_string();
-            budget.charge(decimal.len());
-            m.insert("value".into(), int_json(&decimal));
+            // Past 4,300 digits, hexadecimal: it takes linear time, decimal quadratic.
+            if pyc_format::repr::min_decimal_digits(b) > pyc_format::repr::INT_MAX_STR_DIGITS {
+                let hex = format!("{b:#x}");
+                budget.charge(hex.len());
+                m.insert("hex".into(), json!(hex));
+            } else {
+                let decimal = b.to_string();
+                budget.charge(decimal.len());
+                m.insert("value".into(), int_json(&decimal));
+            }
         }
         Object::Float(f) => {
             m.insert("value".into(), json!(float_repr(*f)));
@@ -424,9 +439,19 @@ pub fn const_json(o: &ObjRef, version: PyVersion, budget: &mut Budget, depth: us
     }
     let mut r = Repr::new(version);
     r.max_len = budget.bytes.clamp(1, 1 << 16);
-    let shown = match r.repr(o) {
-        Ok(s) => s,
-        Err(e) => format!("<{e}>"),
+    let shown = match &**o {
+        // Too long to show whole, and too long to convert just to cut (quadratic time), in
+        // versions without 3.7+'s 4,300-digit limit (which refuses it by size at once).
+        Object::Long(b)
+            if version < PyVersion::new(3, 7)
+                && pyc_format::repr::min_decimal_digits(b) > r.max_len =>
+        {
+            format!("<{}>", pyc_format::ReprError::TooLong(r.max_len))
+        }
+        _ => match r.repr(o) {
+            Ok(s) => s,
+            Err(e) => format!("<{e}>"),
+        },
     };
     budget.charge(shown.len());
     m.insert("repr".into(), json!(shown));

@@ -236,3 +236,66 @@ fn json_output_is_bounded_in_bytes() {
         }
     }
 }
+
+/// A 2 MB int constant (issue 16: `dis` 4.5 s, `show --code` up to 29 s, 20 MB over 500 s).
+/// CPython 3.12's `dis` refuses it at once with the 4,300-digit ValueError; so does pyc, by
+/// the int's size, without converting it; `show` prints the error in place, JSON gives hex.
+#[test]
+fn huge_int_constants_are_refused_by_size_as_cpython_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = hostile::big_int(1_000_000);
+    let p = write(tmp.path(), "bigint.pyc", &data);
+    let message = "Exceeds the limit (4300 digits) for integer string conversion; \
+                   use sys.set_int_max_str_digits() to increase the limit";
+    if let Some(py) = pyc_testutil::live_python("3.12") {
+        let out = std::process::Command::new(&py.path)
+            .args([
+                "-c",
+                "import marshal, sys, dis\n\
+                 c = marshal.loads(open(sys.argv[1], 'rb').read()[16:])\n\
+                 try:\n    dis.dis(c)\n\
+                 except ValueError as e:\n    print(e)",
+            ])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.trim_end().ends_with(message), "CPython says: {text}");
+        pyc_testutil::report_used("huge_int_constants", &[py]);
+    }
+    let run = |args: &[&str]| {
+        Command::cargo_bin("pyc")
+            .unwrap()
+            .args(args)
+            .arg(&p)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap()
+    };
+    let out = run(&["dis"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bigint.pyc") && stderr.contains(message),
+        "{stderr}"
+    );
+    let out = run(&["show", "--code"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("0: <ValueError: {message}>")),
+        "{text}"
+    );
+    assert!(out.stdout.len() < 10_000);
+    let out = run(&["show", "--code", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let k = &v["code"]["consts"][0];
+    // 2**15000000 - 1: 3,750,000 hex digits, all f.
+    let hex = k["hex"].as_str().unwrap();
+    assert!(
+        hex.len() == 2 + 3_750_000 && hex.starts_with("0xfff"),
+        "{}",
+        &hex[..20]
+    );
+    assert!(k.get("value").is_none());
+}
