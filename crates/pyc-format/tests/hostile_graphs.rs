@@ -44,3 +44,23 @@ fn deep_code_chains_through_references_read_compare_and_drop_on_a_small_stack() 
         drop((a, b));
     });
 }
+
+/// A code object whose argument counts need more local names than it has: CPython 3.12's
+/// `marshal.loads` raises `ValueError: code: co_varnames is too small` (issue 16, item 10).
+#[test]
+fn code_objects_the_constructor_refuses_are_refused() {
+    let mut data = hostile::pyc_312(|out| out.extend_from_slice(b")\x01N"));
+    assert!(read_pyc(&data).is_ok());
+    data[17..21].copy_from_slice(&5i32.to_le_bytes()); // co_argcount = 5, no locals
+    let e = read_pyc(&data).unwrap_err().to_string();
+    assert!(
+        e.contains("ValueError: code: co_varnames is too small"),
+        "{e}"
+    );
+    data[17..21].copy_from_slice(&(-1i32).to_le_bytes());
+    let e = read_pyc(&data).unwrap_err().to_string();
+    assert!(
+        e.contains("SystemError: bad argument to internal function"),
+        "{e}"
+    );
+}
