@@ -1008,12 +1008,20 @@ impl Classifier {
             }
         }
         sources.sort_unstable();
-        // Which sources exist, for the cache side (all of them, also when one file was given).
+        // Which sources exist, for the cache side (all of them, also when one file was given):
+        // regular files, or symlinks to them, as FileFinder's `_path_isfile`. A dangling
+        // `NAME.py` is no source: CPython imports a `NAME.pyc` beside it as sourceless, so
+        // that pyc is no regenerable cache (issue 16).
         let mut present: Vec<&[u8]> = d
             .entries
             .iter()
             .filter(|e| e.name.len() > 3 && e.name.ends_with(b".py"))
-            .filter(|e| matches!(e.kind, EntryKind::File | EntryKind::Symlink))
+            .filter(|e| match e.kind {
+                EntryKind::File => true,
+                EntryKind::Symlink => statat(dirfd, e.name.as_slice(), AtFlags::empty())
+                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile),
+                _ => false,
+            })
             .map(|e| e.name.as_slice())
             .collect();
         present.sort_unstable();

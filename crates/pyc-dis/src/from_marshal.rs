@@ -8,7 +8,7 @@ use pyc_format::{ObjRef, PyVersion};
 
 use crate::model::{Blob, Code, Const, Name};
 use crate::num::{concat, Digits};
-use pyc_format::repr;
+use pyc_format::repr_limited;
 
 /// Names of a pyc, by the address of their marshal object: shared strings are converted once.
 type Names = FxHashMap<*const pyc_format::Object, Name>;
@@ -61,18 +61,45 @@ fn prefix_chars(s: &str, n: usize) -> &str {
 
 /// The disassembler's view of `c`, a code object of CPython `version`, with its nested code
 /// objects. A code object shared through marshal references is converted once and shared.
+///
+/// A constant whose `repr` the version refuses (an int past 3.7+'s 4,300-digit limit) gets an
+/// empty repr here; [`from_marshal_checked`] says so instead.
 pub fn from_marshal(c: &pyc_format::Code, version: PyVersion) -> Code {
-    // Room for the names of a typical module from the start (no rehashing as it grows).
-    let mut memo = Memo {
-        codes: FxHashMap::default(),
-        names: Names::with_capacity_and_hasher(512, Default::default()),
-    };
+    let mut memo = Memo::new();
     convert(c, version, &mut memo)
+}
+
+/// [`from_marshal`], or the `ValueError` CPython's `dis` of `version` raises on the way: the
+/// `repr` of a constant that is an int of more than 4,300 digits (3.7+), decided on the
+/// int's size without converting it (issue 16: a 2 MB int took minutes to print).
+pub fn from_marshal_checked(
+    c: &pyc_format::Code,
+    version: PyVersion,
+) -> Result<Code, pyc_format::ReprError> {
+    let mut memo = Memo::new();
+    let code = convert(c, version, &mut memo);
+    match memo.repr_error {
+        Some(e) => Err(e),
+        None => Ok(code),
+    }
 }
 
 struct Memo {
     codes: FxHashMap<*const pyc_format::Code, Arc<Code>>,
     names: Names,
+    /// The first constant whose repr the version refuses.
+    repr_error: Option<pyc_format::ReprError>,
+}
+
+impl Memo {
+    fn new() -> Memo {
+        Memo {
+            codes: FxHashMap::default(),
+            // Room for the names of a typical module from the start (no rehashing as it grows).
+            names: Names::with_capacity_and_hasher(512, Default::default()),
+            repr_error: None,
+        }
+    }
 }
 
 fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
@@ -93,7 +120,13 @@ fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
                 // A code constant's repr is the one its conversion made.
                 repr: match &code {
                     Some(inner) => inner.repr.clone(),
-                    None => repr(o, version),
+                    None => match repr_limited(o, version) {
+                        Ok(text) => text,
+                        Err(e) => {
+                            memo.repr_error.get_or_insert(e);
+                            String::new()
+                        }
+                    },
                 },
                 code,
             }

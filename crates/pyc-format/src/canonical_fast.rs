@@ -417,6 +417,48 @@ impl Parser<'_, '_> {
         if names_len != kinds_len {
             return None;
         }
+        // What the code constructor refuses, the general path reports: decline it.
+        let int = |f: CodeField| {
+            fields
+                .iter()
+                .filter(|g| g.is_int())
+                .position(|&g| g == f)
+                .map(|i| i32::from_le_bytes(ints[i]))
+        };
+        let object = |f: CodeField| {
+            fields
+                .iter()
+                .filter(|g| !g.is_int())
+                .position(|&g| g == f)
+                .map(|i| &nodes[objs[i] as usize])
+        };
+        let localsplus = self.format.has_localsplus();
+        let names = if localsplus {
+            object(CodeField::LocalsPlusKinds).map_or(0, |n| {
+                let kinds = self
+                    .data
+                    .get(n.start as usize..(n.start + n.len) as usize)
+                    .unwrap_or(&[]);
+                kinds
+                    .iter()
+                    .filter(|&&k| k & crate::code::CO_FAST_LOCAL != 0)
+                    .count() as i64
+            })
+        } else {
+            object(CodeField::VarNames).map_or(0, |n| i64::from(n.len))
+        };
+        let counts = crate::marshal::CodeCounts {
+            argcount: int(CodeField::ArgCount).unwrap_or(0),
+            posonlyargcount: int(CodeField::PosOnlyArgCount).unwrap_or(0),
+            kwonlyargcount: int(CodeField::KwOnlyArgCount).unwrap_or(0),
+            nlocals: int(CodeField::NLocals),
+            stacksize: int(CodeField::StackSize).unwrap_or(0),
+            flags: int(CodeField::Flags).unwrap_or(0),
+            names,
+        };
+        if counts.refused(localsplus, self.format.python2()).is_some() {
+            return None;
+        }
         self.close(me, base);
         let first = u32::try_from(self.s.ints.len()).ok()?;
         self.s.ints.extend_from_slice(&ints[..nints]);

@@ -269,6 +269,10 @@ impl CodeFormat {
     }
 }
 
+/// `co_flags` bits for `*args` and `**kwargs` (the same value in every version).
+pub const CO_VARARGS: u32 = 0x0004;
+pub const CO_VARKEYWORDS: u32 = 0x0008;
+
 /// `co_localspluskinds` bits (`Include/internal/pycore_code.h`, 3.11+).
 pub const CO_FAST_HIDDEN: u8 = 0x10;
 pub const CO_FAST_LOCAL: u8 = 0x20;

@@ -237,34 +237,10 @@ struct Walk {
 }
 
 impl Walk {
-    /// Whether two values are equal (as [`Object`]'s `==`), each pair compared once.
+    /// Whether two values are equal (as [`Object`]'s `==`), each pair compared once, on a
+    /// heap stack (nesting through back-references is as deep as the file is long).
     fn same(&mut self, a: &ObjRef, b: &ObjRef) -> Result<bool, TooMany> {
-        let key = (Arc::as_ptr(a), Arc::as_ptr(b));
-        if let Some(&r) = self.equal.get(&key) {
-            return Ok(r);
-        }
-        if self.equal.len() >= MAX_PAIRS {
-            return Err(TooMany);
-        }
-        use Object::*;
-        let r = match (&**a, &**b) {
-            (Tuple(x), Tuple(y))
-            | (List(x), List(y))
-            | (Set(x), Set(y))
-            | (FrozenSet(x), FrozenSet(y)) => self.all_same(x.iter().zip(y), x.len() == y.len())?,
-            (Dict(x), Dict(y)) | (FrozenDict(x), FrozenDict(y)) => self.all_same(
-                x.iter()
-                    .zip(y)
-                    .flat_map(|((k, v), (l, w))| [(k, l), (v, w)]),
-                x.len() == y.len(),
-            )?,
-            (Slice(x), Slice(y)) => self.all_same(x.iter().zip(y.iter()), true)?,
-            (Code(x), Code(y)) => self.same_code(x, y)?,
-            // Leaves, and values of different kinds.
-            (x, y) => x == y,
-        };
-        self.equal.insert(key, r);
-        Ok(r)
+        crate::object::graph_eq(a, b, &mut self.equal, MAX_PAIRS).ok_or(TooMany)
     }
 
     fn all_same<'o>(
@@ -561,6 +537,13 @@ fn short_repr(o: &Object, version: crate::PyVersion) -> String {
         let cut: String = text.chars().take(MAX).collect();
         format!("{cut}...")
     };
+    if let Object::Long(b) = o {
+        // Only the first digits are shown; converting a huge int takes quadratic time.
+        let digits = crate::repr::min_decimal_digits(b);
+        if digits > 4 * MAX {
+            return format!("<int of {digits} digits or more>");
+        }
+    }
     let mut r = Repr::new(version);
     r.max_len = 4 * MAX;
     if let Ok(text) = r.repr(o) {

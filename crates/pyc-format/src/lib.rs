@@ -45,7 +45,7 @@ pub use marshal_write::{
     CanonicalError, WriteError, WriteOptions,
 };
 pub use object::{ObjRef, Object, PyBytes, PyStr};
-pub use repr::{float_repr, repr, Repr, ReprError};
+pub use repr::{float_repr, repr, repr_limited, Repr, ReprError};
 pub use siphash::source_hash;
 pub use version::{
     version_for_cache_tag, version_info, CacheLayout, CodeLayout, MagicEntry, PyVersion,

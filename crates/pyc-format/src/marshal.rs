@@ -105,6 +105,12 @@ pub enum MarshalErrorKind {
         expected: &'static str,
         found: &'static str,
     },
+    /// A code object the version's code constructor refuses (`PyCode_New*`,
+    /// `_PyCode_Validate`): `error` is the Python exception, `message` its text.
+    CodeRefused {
+        error: &'static str,
+        message: &'static str,
+    },
     /// The code-object layout of this magic number is not modelled.
     UnsupportedCodeFormat { magic: u16 },
     /// A code object where no code layout is known (bare marshal data without a version).
@@ -160,6 +166,7 @@ impl fmt::Display for MarshalErrorKind {
                 f,
                 "bad code object: {field} should be {expected}, found {found}"
             ),
+            CodeRefused { error, message } => write!(f, "{error}: {message}"),
             UnsupportedCodeFormat { magic } => write!(
                 f,
                 "code objects of magic {magic} (a 3.11 alpha) are not supported"
@@ -995,6 +1002,7 @@ fn validate(c: &Code, python2: bool) -> Result<(), MarshalErrorKind> {
             }
         }
     }
+    refused_by_constructor(c, python2)?;
     if let (Some(names), Some(kinds)) = (&c.localsplusnames, &c.localspluskinds) {
         let n = names.as_tuple().map_or(0, |t| t.len());
         let k = kinds.as_bytes().map_or(0, |b| b.len());
@@ -1007,6 +1015,85 @@ fn validate(c: &Code, python2: bool) -> Result<(), MarshalErrorKind> {
         }
     }
     Ok(())
+}
+
+/// The checks on counts that CPython's code constructor makes, with its errors (checked
+/// against `marshal.loads` of 2.7 and 3.6-3.13): negative counts or flags, or fewer
+/// positional arguments than positional-only ones, are a `SystemError` ("bad argument to
+/// internal function") in every version; from 3.0, fewer local names than the arguments
+/// need is a `ValueError`, "code: varnames is too small" (3.11+: "code: co_varnames ...").
+fn refused_by_constructor(c: &Code, python2: bool) -> Result<(), MarshalErrorKind> {
+    // 3.11+: the number of CO_FAST_LOCAL names (`nlocals`, derived when read); before: the
+    // length of co_varnames.
+    let names = if c.format.has_localsplus() {
+        i64::from(c.nlocals)
+    } else {
+        c.varnames
+            .as_ref()
+            .and_then(|v| v.as_tuple())
+            .map_or(0, |t| t.len() as i64)
+    };
+    let counts = CodeCounts {
+        argcount: c.argcount,
+        posonlyargcount: c.posonlyargcount,
+        kwonlyargcount: c.kwonlyargcount,
+        nlocals: (!c.format.has_localsplus()).then_some(c.nlocals),
+        stacksize: c.stacksize,
+        flags: c.flags as i32,
+        names,
+    };
+    match counts.refused(c.format.has_localsplus(), python2) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The counts of a code object that its constructor checks.
+pub(crate) struct CodeCounts {
+    pub argcount: i32,
+    pub posonlyargcount: i32,
+    pub kwonlyargcount: i32,
+    /// Stored up to 3.10.
+    pub nlocals: Option<i32>,
+    pub stacksize: i32,
+    pub flags: i32,
+    /// Local variable names: `len(co_varnames)`, or (3.11+) the `CO_FAST_LOCAL` kinds.
+    pub names: i64,
+}
+
+impl CodeCounts {
+    /// Why the constructor refuses these counts, if it does.
+    pub(crate) fn refused(&self, localsplus: bool, python2: bool) -> Option<MarshalErrorKind> {
+        if self.argcount < 0
+            || self.posonlyargcount < 0
+            || self.kwonlyargcount < 0
+            || self.argcount < self.posonlyargcount
+            || self.stacksize < 0
+            || self.flags < 0
+            || self.nlocals.is_some_and(|n| n < 0)
+        {
+            return Some(MarshalErrorKind::CodeRefused {
+                error: "SystemError",
+                message: "bad argument to internal function",
+            });
+        }
+        if python2 {
+            return None;
+        }
+        let star = |flag: u32| i64::from(self.flags as u32 & flag != 0);
+        let needed = i64::from(self.argcount)
+            + i64::from(self.kwonlyargcount)
+            + star(crate::code::CO_VARARGS)
+            + star(crate::code::CO_VARKEYWORDS);
+        (needed > self.names).then_some(MarshalErrorKind::CodeRefused {
+            error: "ValueError",
+            message: if localsplus {
+                "code: co_varnames is too small"
+            } else {
+                "code: varnames is too small"
+            },
+        })
+    }
 }
 
 #[cfg(test)]

@@ -387,35 +387,252 @@ impl Object {
     }
 }
 
+/// Dropping a graph nested through back-references (issue 16): the derived drop would recurse
+/// once per level, and a 200 KB pyc can nest 30,000 levels. This drop moves the children of
+/// each object it is the last owner of onto a heap stack instead, so the native stack stays
+/// flat whatever the depth.
+impl Drop for Object {
+    fn drop(&mut self) {
+        let mut stack = Vec::new();
+        take_children(self, &mut stack);
+        while let Some(child) = stack.pop() {
+            // Only the last owner walks on; a shared child just loses one reference.
+            if let Some(mut inner) = Arc::into_inner(child) {
+                take_children(&mut inner, &mut stack);
+            }
+        }
+    }
+}
+
+/// A cheap stand-in for a field moved out of an object being dropped.
+fn placeholder() -> ObjRef {
+    static NONE: std::sync::OnceLock<ObjRef> = std::sync::OnceLock::new();
+    NONE.get_or_init(|| Arc::new(Object::None)).clone()
+}
+
+/// Moves the children of `o` onto `stack`, leaving `o` shallow.
+fn take_children(o: &mut Object, stack: &mut Vec<ObjRef>) {
+    match o {
+        Object::Tuple(v) | Object::List(v) | Object::Set(v) | Object::FrozenSet(v) => {
+            stack.append(v)
+        }
+        Object::Dict(v) | Object::FrozenDict(v) => {
+            for (k, x) in v.drain(..) {
+                stack.push(k);
+                stack.push(x);
+            }
+        }
+        Object::Slice(parts) => {
+            for p in parts.iter_mut() {
+                if !p.is_singleton() {
+                    stack.push(std::mem::replace(p, placeholder()));
+                }
+            }
+        }
+        Object::Code(c) => {
+            if let Some(code) = Arc::get_mut(c) {
+                for f in [
+                    &mut code.code,
+                    &mut code.consts,
+                    &mut code.names,
+                    &mut code.filename,
+                    &mut code.name,
+                    &mut code.linetable,
+                ] {
+                    stack.push(std::mem::replace(f, placeholder()));
+                }
+                for f in [
+                    &mut code.varnames,
+                    &mut code.freevars,
+                    &mut code.cellvars,
+                    &mut code.localsplusnames,
+                    &mut code.localspluskinds,
+                    &mut code.qualname,
+                    &mut code.exceptiontable,
+                ] {
+                    stack.extend(f.take());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 fn same_f64(a: f64, b: f64) -> bool {
     a.to_bits() == b.to_bits()
 }
 
 impl PartialEq for Object {
     fn eq(&self, other: &Object) -> bool {
-        use Object::*;
-        match (self, other) {
-            (None, None)
-            | (True, True)
-            | (False, False)
-            | (Ellipsis, Ellipsis)
-            | (StopIteration, StopIteration) => true,
-            (Int(a), Int(b)) => a == b,
-            (Long(a), Long(b)) => a == b,
-            (Float(a), Float(b)) => same_f64(*a, *b),
-            (Complex(a, b), Complex(c, d)) => same_f64(*a, *c) && same_f64(*b, *d),
-            (Bytes(a), Bytes(b)) => a == b,
-            (Str(a), Str(b)) => a == b,
-            (Tuple(a), Tuple(b))
-            | (List(a), List(b))
-            | (Set(a), Set(b))
-            | (FrozenSet(a), FrozenSet(b)) => a == b,
-            (Dict(a), Dict(b)) | (FrozenDict(a), FrozenDict(b)) => a == b,
-            (Slice(a), Slice(b)) => a == b,
-            (Code(a), Code(b)) => a == b,
-            _ => false,
+        let mut memo = std::collections::HashMap::new();
+        graph_eq(self, other, &mut memo, usize::MAX).unwrap_or(false)
+    }
+}
+
+/// What comparing two objects needs: a verdict, or the pairs of their children.
+enum Step {
+    Known(bool),
+    Children(Vec<(ObjRef, ObjRef)>),
+}
+
+/// The verdict on two objects of which at most one level is looked at.
+fn step(a: &Object, b: &Object) -> Step {
+    use Object::*;
+    let zip = |x: &[ObjRef], y: &[ObjRef]| {
+        if x.len() != y.len() {
+            return Step::Known(false);
+        }
+        Step::Children(x.iter().cloned().zip(y.iter().cloned()).collect())
+    };
+    match (a, b) {
+        (None, None)
+        | (True, True)
+        | (False, False)
+        | (Ellipsis, Ellipsis)
+        | (StopIteration, StopIteration) => Step::Known(true),
+        (Int(a), Int(b)) => Step::Known(a == b),
+        (Long(a), Long(b)) => Step::Known(a == b),
+        (Float(a), Float(b)) => Step::Known(same_f64(*a, *b)),
+        (Complex(a, b), Complex(c, d)) => Step::Known(same_f64(*a, *c) && same_f64(*b, *d)),
+        (Bytes(a), Bytes(b)) => Step::Known(a == b),
+        (Str(a), Str(b)) => Step::Known(a == b),
+        (Tuple(a), Tuple(b))
+        | (List(a), List(b))
+        | (Set(a), Set(b))
+        | (FrozenSet(a), FrozenSet(b)) => zip(a, b),
+        (Dict(a), Dict(b)) | (FrozenDict(a), FrozenDict(b)) => {
+            if a.len() != b.len() {
+                return Step::Known(false);
+            }
+            Step::Children(
+                a.iter()
+                    .zip(b)
+                    .flat_map(|((k, v), (l, w))| [(k.clone(), l.clone()), (v.clone(), w.clone())])
+                    .collect(),
+            )
+        }
+        (Slice(a), Slice(b)) => zip(&a[..], &b[..]),
+        (Code(a), Code(b)) => code_step(a, b),
+        _ => Step::Known(false),
+    }
+}
+
+/// Two code objects: their integer fields here, their object fields as children.
+fn code_step(a: &Code, b: &Code) -> Step {
+    let ints = |c: &Code| {
+        (
+            c.format,
+            c.version,
+            [
+                c.argcount,
+                c.posonlyargcount,
+                c.kwonlyargcount,
+                c.nlocals,
+                c.stacksize,
+                c.flags as i32,
+                c.firstlineno,
+            ],
+        )
+    };
+    if ints(a) != ints(b) {
+        return Step::Known(false);
+    }
+    let mut kids = Vec::with_capacity(13);
+    for (x, y) in [
+        (&a.code, &b.code),
+        (&a.consts, &b.consts),
+        (&a.names, &b.names),
+        (&a.filename, &b.filename),
+        (&a.name, &b.name),
+        (&a.linetable, &b.linetable),
+    ] {
+        kids.push((x.clone(), y.clone()));
+    }
+    for (x, y) in [
+        (&a.varnames, &b.varnames),
+        (&a.freevars, &b.freevars),
+        (&a.cellvars, &b.cellvars),
+        (&a.localsplusnames, &b.localsplusnames),
+        (&a.localspluskinds, &b.localspluskinds),
+        (&a.qualname, &b.qualname),
+        (&a.exceptiontable, &b.exceptiontable),
+    ] {
+        match (x, y) {
+            (Some(x), Some(y)) => kids.push((x.clone(), y.clone())),
+            (Option::None, Option::None) => {}
+            _ => return Step::Known(false),
         }
     }
+    Step::Children(kids)
+}
+
+/// The key of a pair of objects in a [`graph_eq`] memo.
+pub type PairKey = (*const Object, *const Object);
+
+/// Whether `a` and `b` are equal values (as `==`), walking both graphs on a heap stack (a
+/// hostile pyc nests as deep as it is long, through back-references) and comparing each pair
+/// of shared objects once: `memo` keeps the verdict on every pair of containers compared, so
+/// a caller can keep it across calls. `None` when `memo` would grow beyond `max_pairs`.
+pub fn graph_eq(
+    a: &Object,
+    b: &Object,
+    memo: &mut std::collections::HashMap<PairKey, bool>,
+    max_pairs: usize,
+) -> Option<bool> {
+    struct Frame {
+        key: PairKey,
+        kids: Vec<(ObjRef, ObjRef)>,
+        next: usize,
+    }
+    let key = |a: &Object, b: &Object| (a as *const Object, b as *const Object);
+    if std::ptr::eq(a, b) {
+        return Some(true);
+    }
+    if let Some(&r) = memo.get(&key(a, b)) {
+        return Some(r);
+    }
+    let kids = match step(a, b) {
+        Step::Known(r) => return Some(r),
+        Step::Children(kids) => kids,
+    };
+    let mut stack = vec![Frame {
+        key: key(a, b),
+        kids,
+        next: 0,
+    }];
+    // The verdict on the pair just finished, for the frame below it.
+    let mut last = true;
+    while let Some(top) = stack.last_mut() {
+        if !last || top.next == top.kids.len() {
+            memo.insert(top.key, last);
+            stack.pop();
+            continue;
+        }
+        let (x, y) = &top.kids[top.next];
+        top.next += 1;
+        if Arc::ptr_eq(x, y) {
+            continue;
+        }
+        let k = key(x, y);
+        if let Some(&r) = memo.get(&k) {
+            last = r;
+            continue;
+        }
+        match step(x, y) {
+            Step::Known(r) => last = r,
+            Step::Children(kids) => {
+                if memo.len() >= max_pairs {
+                    return None;
+                }
+                stack.push(Frame {
+                    key: k,
+                    kids,
+                    next: 0,
+                });
+            }
+        }
+    }
+    Some(last)
 }
 
 #[cfg(test)]

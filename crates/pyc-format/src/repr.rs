@@ -39,6 +39,10 @@ pub const INT_MAX_STR_DIGITS: usize = 4300;
 pub enum ReprError {
     #[error("Exceeds the limit ({INT_MAX_STR_DIGITS} digits) for integer string conversion: value has {digits} digits")]
     IntTooLarge { digits: usize },
+    /// CPython's check on the size alone, before any conversion (`long_to_decimal_string_internal`):
+    /// the int is so large that its digits are not even counted.
+    #[error("Exceeds the limit ({INT_MAX_STR_DIGITS} digits) for integer string conversion; use sys.set_int_max_str_digits() to increase the limit")]
+    IntFarTooLarge,
     #[error("repr longer than {0} bytes")]
     TooLong(usize),
 }
@@ -178,6 +182,12 @@ impl Repr {
             Object::StopIteration => w.push("<class 'StopIteration'>"),
             Object::Int(i) => w.push(&i.to_string()),
             Object::Long(b) => {
+                // Decide on the size first, as CPython does: converting a huge int to decimal
+                // takes time quadratic in its length (minutes for a 20 MB int).
+                if !py2 && self.has_int_limit() && min_decimal_digits(b) > INT_MAX_STR_DIGITS {
+                    w.err = Some(ReprError::IntFarTooLarge);
+                    return;
+                }
                 let s = b.to_string();
                 let digits = s.trim_start_matches('-').len();
                 if !py2 && self.has_int_limit() && digits > INT_MAX_STR_DIGITS {
@@ -307,6 +317,37 @@ impl Repr {
             }
         }
     }
+}
+
+/// A lower bound on the number of decimal digits of `b` (its sign excluded), from its bit
+/// length: `10^(d-1) <= |b| < 2^bits` gives at least `floor((bits - 1) * log10(2)) + 1`.
+pub fn min_decimal_digits(b: &num_bigint::BigInt) -> usize {
+    let bits = b.bits();
+    if bits == 0 {
+        return 1;
+    }
+    ((bits - 1) as f64 * std::f64::consts::LOG10_2) as usize + 1
+}
+
+/// [`repr`] with the version's 4,300-digit limit on int conversion (3.7+ as pyc models it):
+/// the error CPython's `repr` raises, decided on the size alone for huge ints. Long output is
+/// cut with `...` as in [`repr`].
+pub fn repr_limited(obj: &Object, version: PyVersion) -> Result<String, ReprError> {
+    let r = Repr::new(version);
+    let mut w = W {
+        out: String::with_capacity(32),
+        max: r.max_len,
+        cut: false,
+        err: None,
+    };
+    r.write(&mut w, obj, 0);
+    if let Some(e) = w.err {
+        return Err(e);
+    }
+    if w.cut {
+        w.out.push_str("...");
+    }
+    Ok(w.out)
 }
 
 fn truncate_bytes(s: &mut String, n: usize) {

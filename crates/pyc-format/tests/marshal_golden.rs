@@ -226,7 +226,7 @@ impl Ctx {
         let shown = r.repr(&self.reorder(ours, exp));
         match (shown, exp.get("repr"), exp.get("repr_error")) {
             (Ok(s), Some(e), _) if s == e.as_str().unwrap() => {}
-            (Err(ReprError::IntTooLarge { .. }), None, Some(e))
+            (Err(ReprError::IntTooLarge { .. } | ReprError::IntFarTooLarge), None, Some(e))
                 if e.as_str().unwrap().contains("Exceeds the limit") => {}
             (got, e, ee) => self.err(path, format!("repr {got:?}, expected {e:?} {ee:?}")),
         }

@@ -6,6 +6,10 @@
 //!   test prints which interpreters it used. With `CI=true`, finding none is a failure, so CI
 //!   can never skip every live test silently. `PYC_TEST_PYTHONS=/path/a:/path/b` overrides
 //!   the search.
+//! * [`hostile`]: generators of hostile pycs (deep, wide, huge), for tests, fuzz seeds and
+//!   `bench/`.
+
+pub mod hostile;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -48,7 +48,8 @@ pub struct Args {
         short = 'O',
         long = "optimize",
         value_name = "LEVELS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u32).range(0..=2)
     )]
     optimize: Vec<u32>,
     /// Clean this pycache prefix tree too (default `PYTHONPYCACHEPREFIX`).
@@ -58,9 +59,10 @@ pub struct Args {
     /// `all` adds complexipy jupyter mypy pyright tox.
     #[arg(short = 'd', long, value_name = "TOPIC", num_args = 0.., value_parser = debris_names())]
     debris: Option<Vec<String>>,
-    /// Remove paths matching these globs (relative to each PATH; `**` crosses folders).
+    /// Remove paths matching this glob (relative to each PATH; `**` crosses folders; never
+    /// the PATH itself). Repeatable, one glob each, so that a PATH after it stays a PATH.
     /// Folders only when empty: list `dir/**/*` and `dir`. Asks first unless --yes.
-    #[arg(short = 'e', long, value_name = "GLOB", num_args = 1..)]
+    #[arg(short = 'e', long, value_name = "GLOB")]
     erase: Vec<String>,
     /// Do not ask before --erase.
     #[arg(short = 'y', long)]
@@ -69,8 +71,8 @@ pub struct Args {
     #[arg(short = 'f', long)]
     folders: bool,
     /// Folder names (or `a/b` paths) never entered, on top of the defaults
-    /// (.direnv .git .hg .svn .tox .venv node_modules venv). Repeatable.
-    #[arg(short = 'i', long, value_name = "NAME", num_args = 1..)]
+    /// (.direnv .git .hg .svn .tox .venv node_modules venv). Repeatable, one name each.
+    #[arg(short = 'i', long, value_name = "NAME")]
     ignore: Vec<String>,
     /// Drop one of the default ignores (e.g. `--no-ignore venv`). Repeatable.
     #[arg(long, value_name = "NAME")]

@@ -38,7 +38,8 @@ pub struct Args {
         long = "optimize",
         visible_short_alias = 'o',
         value_name = "LEVELS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u8).range(0..=2)
     )]
     optimize: Vec<u8>,
     /// How the pycs record their source. Default: checked-hash when SOURCE_DATE_EPOCH is set,
@@ -102,8 +103,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR", env = "PYC_CODE_CACHE")]
     code_cache: Option<PathBuf>,
     /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
+    timeout: Duration,
     /// Interpreter to compile for: a version (`3.12`), a path, or a name on PATH; repeat to
     /// compile for several. Default: `python3` on PATH.
     #[arg(long, value_name = "X.Y|PATH")]
@@ -222,12 +223,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.ddir.is_some() && (args.stripdir.is_some() || args.prependdir.is_some()) {
         bail!("-d cannot be used in combination with -s or -p");
     }
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        bail!("--timeout must be a positive number of seconds");
-    }
-    if args.optimize.iter().any(|&l| l > 2) {
-        bail!("--optimize: levels are 0, 1 and 2");
-    }
     let exclude = args
         .exclude
         .as_deref()
@@ -315,7 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1),
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: args.timeout,
         cwd: path_bytes(&cwd).to_vec(),
         code_cache: args
             .code_cache

@@ -10,7 +10,7 @@ use pyc_dis::model::Code;
 use pyc_dis::{Disassembler, Options};
 use pyc_format::{CodeFormat, Header, Invalidation, MagicKind, PyVersion};
 
-use crate::output::{io_error, show_path, Format, EXIT_FAILURE, EXIT_OK};
+use crate::output::{show_path, Format, EXIT_FAILURE, EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -107,7 +107,8 @@ fn unsupported(v: PyVersion) -> String {
 }
 
 fn load_pyc(path: &Path) -> Result<Loaded, String> {
-    let data = std::fs::read(path).map_err(io_error)?;
+    // Regular files only: a FIFO would block and `/dev/zero` never end (issue 16).
+    let data = crate::show::read_regular_file(path)?;
     // The version first: a pyc of a version `pyc dis` does not format is refused by name.
     let header = Header::parse(&data).map_err(|e| e.to_string())?;
     if let Some(v) = header.magic.version() {
@@ -143,15 +144,26 @@ fn load_pyc(path: &Path) -> Result<Loaded, String> {
     }
     Ok(Loaded {
         version,
-        code: pyc_dis::from_marshal::from_marshal(&pyc.code, version),
+        code: checked_code(&pyc.code, version)?,
         warning,
     })
 }
 
+/// The disassembler's view of `code`, or the error CPython's `dis` of `version` raises.
+fn checked_code(
+    code: &pyc_format::Code,
+    version: PyVersion,
+) -> Result<pyc_dis::model::Code, String> {
+    pyc_dis::from_marshal::from_marshal_checked(code, version)
+        .map_err(|e| format!("ValueError: {e} (CPython {version}'s dis cannot print a constant)"))
+}
+
 /// Compile a source with the interpreter in memory: `marshal.dumps(compile(...))` on stdout.
+/// The source comes on stdin, read by pyc itself as a regular file, so the interpreter never
+/// opens a FIFO or a device; `sys.argv[1]` is only its name.
 const COMPILE: &str = "import sys, marshal\n\
 p = sys.argv[1]\n\
-src = open(p, 'rb').read()\n\
+src = getattr(sys.stdin, 'buffer', sys.stdin).read()\n\
 data = marshal.dumps(compile(src, p, 'exec', 0, True))\n\
 out = getattr(sys.stdout, 'buffer', sys.stdout)\n\
 out.write(data)\n\
@@ -184,7 +196,7 @@ impl SourceCompiler {
         )
         .ok()?;
         let cache = crate::output::bytes_path(&cache).to_path_buf();
-        let data = std::fs::read(&cache).ok()?;
+        let data = crate::show::read_regular_file(&cache).ok()?;
         let h = Header::parse(&data).ok()?;
         if h.magic.magic() != self.probe.magic? {
             return None;
@@ -197,7 +209,7 @@ impl SourceCompiler {
             }
             Invalidation::UncheckedHash { .. } => true,
             Invalidation::CheckedHash { hash } => {
-                let source = std::fs::read(src).ok()?;
+                let source = crate::show::read_regular_file(src).ok()?;
                 let variant = info.source_hash?;
                 pyc_format::source_hash(variant, h.magic.magic(), &source) == hash
             }
@@ -209,14 +221,16 @@ impl SourceCompiler {
         if let Some(cache) = self.fresh_cache(src) {
             return load_pyc(&cache);
         }
-        let out = Command::new(&self.exe)
-            .arg("-c")
-            .arg(COMPILE)
-            .arg(src)
-            .env("PYTHONHASHSEED", "0")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("{}: {e}", self.exe.display()))?;
+        let source = crate::show::read_regular_file(src)?;
+        let out = run_with_input(
+            Command::new(&self.exe)
+                .arg("-c")
+                .arg(COMPILE)
+                .arg(src)
+                .env("PYTHONHASHSEED", "0"),
+            &source,
+        )
+        .map_err(|e| format!("{}: {e}", self.exe.display()))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             return Err(err.trim().lines().last().unwrap_or("").to_string());
@@ -231,10 +245,42 @@ impl SourceCompiler {
             .ok_or_else(|| "the interpreter did not return a code object".to_string())?;
         Ok(Loaded {
             version,
-            code: pyc_dis::from_marshal::from_marshal(code, version),
+            code: checked_code(code, version)?,
             warning: None,
         })
     }
+}
+
+/// Runs `cmd` with `input` on its stdin and returns its output. The child dies with pyc: it
+/// gets SIGKILL when pyc's thread that started it ends (Linux `PR_SET_PDEATHSIG`), so an
+/// interpreter never outlives a killed pyc (issue 16).
+fn run_with_input(cmd: &mut Command, input: &[u8]) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // calls are allowed: it makes two system calls (prctl, getppid) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+            // The parent may have died before the prctl: then nobody sends the signal.
+            if rustix::process::getppid() != Some(parent) {
+                return Err(std::io::Error::other("pyc exited"));
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // The interpreter reads all of stdin before it writes, so writing first cannot deadlock;
+    // a child that exits early (a broken pipe) is reported by its status below.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    child.wait_with_output()
 }
 
 /// `co_qualname` as 3.11+ stores it; for older versions, built the way the compiler does.

@@ -53,8 +53,8 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     runs: u32,
     /// Kill a run that takes longer than this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
-    timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = crate::parse_seconds)]
+    timeout: Duration,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -147,13 +147,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    if !(a.timeout > 0.0 && a.timeout.is_finite()) {
-        eprintln!("pyc importtime: --timeout must be a positive number of seconds");
-        return Ok(ExitCode::from(EXIT_USAGE));
-    }
     let mut opts = Options::default();
     opts.runs = a.runs as usize;
-    opts.timeout = Duration::from_secs_f64(a.timeout);
+    opts.timeout = a.timeout;
     opts.cached_rows = a.cached_rows;
     opts.warm_stdlib = a.warm_stdlib;
     // Ctrl-C / SIGTERM: the run in progress is killed and the temporary prefixes removed

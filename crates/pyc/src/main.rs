@@ -66,6 +66,29 @@ enum Command {
     Importtime(importtime::Args),
 }
 
+/// The longest `--timeout` accepted: one year, in seconds. Longer is surely a typo, and a
+/// deadline must stay representable (`Instant + Duration` panics on overflow).
+pub const MAX_TIMEOUT_SECONDS: f64 = 365.0 * 86_400.0;
+
+/// The shortest `--timeout` accepted: a millisecond (shorter rounds to nothing).
+pub const MIN_TIMEOUT_SECONDS: f64 = 0.001;
+
+/// The value parser of every `--timeout SECONDS`: a number of seconds from
+/// [`MIN_TIMEOUT_SECONDS`] to [`MAX_TIMEOUT_SECONDS`]; anything else is a usage error (exit 2),
+/// never a panic.
+pub fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let x: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(MIN_TIMEOUT_SECONDS..=MAX_TIMEOUT_SECONDS).contains(&x) {
+        return Err(format!(
+            "{s} seconds: must be from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS} (one year)"
+        ));
+    }
+    std::time::Duration::try_from_secs_f64(x).map_err(|e| format!("{s} seconds: {e}"))
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

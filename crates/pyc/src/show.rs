@@ -144,16 +144,27 @@ fn print_text(r: &Report) {
 }
 
 /// The whole file, if it is a regular file: a directory, FIFO or device is refused up front
-/// (reading `/dev/zero` or a FIFO would never end).
+/// (reading `/dev/zero` or a FIFO would never end). The file is opened without blocking (a
+/// FIFO with no writer would block the open itself) and checked on the open descriptor, so
+/// nothing swapped in between a check and the open is read.
 pub fn read_regular_file(file: &std::path::Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(file).map_err(crate::output::io_error)?;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(file)
+        .map_err(crate::output::io_error)?;
+    let meta = f.metadata().map_err(crate::output::io_error)?;
     if meta.is_dir() {
         return Err("is a directory, not a file".into());
     }
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
-    std::fs::read(file).map_err(crate::output::io_error)
+    let mut data = Vec::with_capacity(meta.len().min(1 << 30) as usize);
+    f.read_to_end(&mut data).map_err(crate::output::io_error)?;
+    Ok(data)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -39,25 +39,72 @@ pub fn read_body(data: &[u8]) -> Result<Body, String> {
     })
 }
 
-/// At most this many constants are put into one JSON document, and at most `MAX_TEXT` bytes
-/// into one `--code` listing: shared references let a small file describe an enormous tree.
-const MAX_NODES: usize = 200_000;
-const MAX_TEXT: usize = 64 << 20;
+/// At most this many bytes go into one `--code` listing, and about `MAX_JSON_BYTES` into one
+/// JSON document (built in memory as a tree, several times its text size, hence smaller):
+/// shared references let a small file describe an enormous tree (issue 16: a 1 MB pyc
+/// expanded to 2.1 GB of JSON). Past the limit, text ends with a line saying so and JSON
+/// containers stop with `"truncated": true`.
+pub const MAX_TEXT: usize = 64 << 20;
+const MAX_JSON_BYTES: usize = 16 << 20;
+
+/// What is left of the JSON document's byte budget. Each value is charged what it adds to the
+/// document (its strings plus a fixed overhead per object), so the document stays within
+/// about [`MAX_JSON_BYTES`] whatever the graph.
+pub struct Budget {
+    bytes: usize,
+    /// Something was left out.
+    pub truncated: bool,
+}
+
+impl Budget {
+    pub fn new(bytes: usize) -> Budget {
+        Budget {
+            bytes,
+            truncated: false,
+        }
+    }
+
+    fn spent(&self) -> bool {
+        self.bytes == 0
+    }
+
+    fn charge(&mut self, n: usize) {
+        self.bytes = self.bytes.saturating_sub(n);
+    }
+}
+
+/// What one JSON object costs beyond its strings (keys, quotes, braces).
+const OBJECT_OVERHEAD: usize = 48;
 
 /// Number of code objects in the tree under `c` (itself excluded), counting shared ones once
-/// per occurrence as CPython's tree does, computed once per distinct object.
-fn count_nested(c: &Code) -> usize {
-    fn go(c: &Code, memo: &mut std::collections::HashMap<*const Code, usize>) -> usize {
-        if let Some(&n) = memo.get(&(c as *const Code)) {
-            return n;
+/// per occurrence as CPython's tree does, computed once per distinct object. Iterative (a
+/// post-order walk on a heap stack): code objects chained through back-references can nest
+/// as deep as the file is long.
+fn count_nested(root: &Code) -> usize {
+    use std::collections::HashMap;
+    let key = |c: &Code| c as *const Code;
+    let mut memo: HashMap<*const Code, usize> = HashMap::new();
+    let mut stack: Vec<(&Code, bool)> = vec![(root, false)];
+    while let Some((c, children_done)) = stack.pop() {
+        if memo.contains_key(&key(c)) {
+            continue;
         }
-        let n = c.nested_code().fold(0usize, |acc, k| {
-            acc.saturating_add(1).saturating_add(go(k, memo))
-        });
-        memo.insert(c as *const Code, n);
-        n
+        if children_done {
+            let n = c.nested_code().fold(0usize, |acc, k| {
+                let below = memo.get(&key(k)).copied().unwrap_or(0);
+                acc.saturating_add(1).saturating_add(below)
+            });
+            memo.insert(key(c), n);
+        } else {
+            stack.push((c, true));
+            stack.extend(
+                c.nested_code()
+                    .filter(|k| !memo.contains_key(&key(k)))
+                    .map(|k| (k, false)),
+            );
+        }
     }
-    go(c, &mut std::collections::HashMap::new())
+    memo.get(&key(root)).copied().unwrap_or(0)
 }
 
 fn names(v: &[ObjRef]) -> Vec<String> {
@@ -172,7 +219,14 @@ pub fn code_info(c: &Code, version: PyVersion) -> String {
                 s.push_str("   ... (output limit reached)\n");
                 break;
             }
-            let shown = r.repr(k).unwrap_or_else(|_| pyc_format::repr(k, version));
+            // What the version's `dis.code_info` prints, or the ValueError it raises (an int
+            // past 3.7+'s 4,300-digit limit) in its place.
+            let shown = match r.repr(k) {
+                Ok(text) => text,
+                Err(pyc_format::ReprError::TooLong(_)) => pyc_format::repr_limited(k, version)
+                    .unwrap_or_else(|e| format!("<ValueError: {e}>")),
+                Err(e) => format!("<ValueError: {e}>"),
+            };
             let _ = writeln!(s, "{i:4}: {shown}");
         }
     }
@@ -208,9 +262,12 @@ pub fn json<T: serde::Serialize>(
         match body {
             Ok(b) => {
                 m.insert("canonical".into(), Value::Bool(b.canonical));
-                let mut budget = MAX_NODES;
+                let mut budget = Budget::new(MAX_JSON_BYTES);
                 let tree = code_json(&b.pyc.code, b.version, args.code, &mut budget, 0);
                 m.insert("code".into(), tree);
+                if budget.truncated {
+                    m.insert("truncated".into(), Value::Bool(true));
+                }
             }
             Err(e) => {
                 m.insert("body_error".into(), Value::String(e.clone()));
@@ -222,7 +279,8 @@ pub fn json<T: serde::Serialize>(
 
 /// One code object: the summary fields; with `full`, also constants (typed), names,
 /// variables, raw tables, recursively.
-fn code_json(c: &Code, version: PyVersion, full: bool, budget: &mut usize, depth: usize) -> Value {
+fn code_json(c: &Code, version: PyVersion, full: bool, budget: &mut Budget, depth: usize) -> Value {
+    budget.charge(16 * OBJECT_OVERHEAD);
     let mut m = Map::new();
     m.insert("type".into(), json!("code"));
     m.insert("name".into(), json!(c.name()));
@@ -246,12 +304,14 @@ fn code_json(c: &Code, version: PyVersion, full: bool, budget: &mut usize, depth
         m.insert("nested_code_objects".into(), json!(count_nested(c)));
         return Value::Object(m);
     }
-    let consts: Vec<Value> = c
-        .consts()
-        .iter()
-        .map(|k| const_json(k, version, budget, depth + 1))
-        .collect();
-    m.insert("consts".into(), Value::Array(consts));
+    let consts = items_json(c.consts(), version, budget, depth + 1);
+    if consts
+        .as_array()
+        .is_some_and(|a| a.len() < c.consts().len())
+    {
+        m.insert("truncated".into(), Value::Bool(true));
+    }
+    m.insert("consts".into(), consts);
     m.insert("names".into(), json!(names(c.names())));
     m.insert("varnames".into(), json!(names(&c.varnames())));
     m.insert("cellvars".into(), json!(names(&c.cellvars())));
@@ -264,6 +324,7 @@ fn code_json(c: &Code, version: PyVersion, full: bool, budget: &mut usize, depth
             .collect();
         m.insert("localsplus".into(), Value::Array(lp));
     }
+    budget.charge(2 * (c.co_code().len() + c.linetable_bytes().len()));
     m.insert("code".into(), json!(hex(c.co_code())));
     let table = if c.format >= pyc_format::CodeFormat::Py310 {
         "linetable"
@@ -286,38 +347,44 @@ const MAX_JSON_DEPTH: usize = 500;
 /// A constant as typed JSON: `{"type": T, ...}` with T the Python type name of the pyc's
 /// version (`int`, `long`, `float`, `str`, `unicode`, `bytes`, `tuple`, `frozenset`, `code`...)
 /// and:
-/// * ints: `"value"`, a JSON number when |v| ≤ 2^53, else the exact decimal string;
+/// * ints: `"value"`, a JSON number when |v| ≤ 2^53, else the exact decimal string; past
+///   4,300 digits `"hex"` instead (`0x…`, `-0x…`: decimal conversion is quadratic);
 /// * floats: `"value"`, Python's repr (shortest, round-trips exactly; `inf`, `nan`, `-0.0`);
 ///   complex: `"real"`, `"imag"` likewise;
 /// * str: `"value"` when it has no lone surrogates, else `"surrogatepass_hex"` (UTF-8 with
 ///   surrogatepass, lossless); bytes (and 2.x str): `"hex"`;
 /// * containers: `"items"` (dicts: `[key, value]` pairs); slices: `"start"`, `"stop"`, `"step"`;
 /// * every constant but code objects also has `"repr"`.
-pub fn const_json(o: &ObjRef, version: PyVersion, budget: &mut usize, depth: usize) -> Value {
+pub fn const_json(o: &ObjRef, version: PyVersion, budget: &mut Budget, depth: usize) -> Value {
     let py2 = version.major < 3;
     let t = match &**o {
         Object::StopIteration => "StopIteration",
         other => other.type_name(py2),
     };
-    if *budget == 0 || depth > MAX_JSON_DEPTH {
+    if budget.spent() || depth > MAX_JSON_DEPTH {
+        budget.truncated = true;
+        budget.charge(OBJECT_OVERHEAD);
         return json!({"type": t, "truncated": true});
     }
-    *budget -= 1;
+    budget.charge(OBJECT_OVERHEAD);
     let mut m = Map::new();
     m.insert("type".into(), json!(t));
-    let items = |xs: &[ObjRef], budget: &mut usize| -> Value {
-        Value::Array(
-            xs.iter()
-                .map(|x| const_json(x, version, budget, depth + 1))
-                .collect(),
-        )
-    };
+    let items = |xs: &[ObjRef], budget: &mut Budget| items_json(xs, version, budget, depth + 1);
     match &**o {
         Object::Int(i) => {
             m.insert("value".into(), int_json(&i.to_string()));
         }
         Object::Long(b) => {
-            m.insert("value".into(), int_json(&b.to_string()));
+            // Past 4,300 digits, hexadecimal: it takes linear time, decimal quadratic.
+            if pyc_format::repr::min_decimal_digits(b) > pyc_format::repr::INT_MAX_STR_DIGITS {
+                let hex = format!("{b:#x}");
+                budget.charge(hex.len());
+                m.insert("hex".into(), json!(hex));
+            } else {
+                let decimal = b.to_string();
+                budget.charge(decimal.len());
+                m.insert("value".into(), int_json(&decimal));
+            }
         }
         Object::Float(f) => {
             m.insert("value".into(), json!(float_repr(*f)));
@@ -327,30 +394,39 @@ pub fn const_json(o: &ObjRef, version: PyVersion, budget: &mut usize, depth: usi
             m.insert("imag".into(), json!(float_repr(*im)));
         }
         Object::Bytes(b) => {
+            budget.charge(2 * b.data.len());
             m.insert("hex".into(), json!(hex(&b.data)));
         }
         Object::Str(s) => match s.as_str() {
             Some(t) => {
+                budget.charge(t.len());
                 m.insert("value".into(), json!(t));
             }
             None => {
+                budget.charge(2 * s.utf8_bytes().len());
                 m.insert("surrogatepass_hex".into(), json!(hex(s.utf8_bytes())));
             }
         },
         Object::Tuple(xs) | Object::List(xs) | Object::Set(xs) | Object::FrozenSet(xs) => {
             let v = items(xs, budget);
+            if v.as_array().is_some_and(|a| a.len() < xs.len()) {
+                m.insert("truncated".into(), Value::Bool(true));
+            }
             m.insert("items".into(), v);
         }
         Object::Dict(kv) | Object::FrozenDict(kv) => {
-            let v: Vec<Value> = kv
-                .iter()
-                .map(|(k, val)| {
-                    json!([
-                        const_json(k, version, budget, depth + 1),
-                        const_json(val, version, budget, depth + 1)
-                    ])
-                })
-                .collect();
+            let mut v: Vec<Value> = Vec::new();
+            for (k, val) in kv {
+                if budget.spent() {
+                    budget.truncated = true;
+                    m.insert("truncated".into(), Value::Bool(true));
+                    break;
+                }
+                v.push(json!([
+                    const_json(k, version, budget, depth + 1),
+                    const_json(val, version, budget, depth + 1)
+                ]));
+            }
             m.insert("items".into(), Value::Array(v));
         }
         Object::Slice(p) => {
@@ -362,15 +438,38 @@ pub fn const_json(o: &ObjRef, version: PyVersion, budget: &mut usize, depth: usi
         _ => {}
     }
     let mut r = Repr::new(version);
-    r.max_len = 1 << 16;
-    m.insert(
-        "repr".into(),
-        match r.repr(o) {
-            Ok(s) => json!(s),
-            Err(e) => json!(format!("<{e}>")),
+    r.max_len = budget.bytes.clamp(1, 1 << 16);
+    let shown = match &**o {
+        // Too long to show whole, and too long to convert just to cut (quadratic time), in
+        // versions without 3.7+'s 4,300-digit limit (which refuses it by size at once).
+        Object::Long(b)
+            if version < PyVersion::new(3, 7)
+                && pyc_format::repr::min_decimal_digits(b) > r.max_len =>
+        {
+            format!("<{}>", pyc_format::ReprError::TooLong(r.max_len))
+        }
+        _ => match r.repr(o) {
+            Ok(s) => s,
+            Err(e) => format!("<{e}>"),
         },
-    );
+    };
+    budget.charge(shown.len());
+    m.insert("repr".into(), json!(shown));
     Value::Object(m)
+}
+
+/// The elements of a container, until the budget is spent (then the array is shorter than
+/// the container, and the caller marks it `"truncated"`).
+fn items_json(xs: &[ObjRef], version: PyVersion, budget: &mut Budget, depth: usize) -> Value {
+    let mut out = Vec::new();
+    for x in xs {
+        if budget.spent() {
+            budget.truncated = true;
+            break;
+        }
+        out.push(const_json(x, version, budget, depth));
+    }
+    Value::Array(out)
 }
 
 fn int_json(decimal: &str) -> Value {

@@ -34,7 +34,8 @@ pub struct Args {
         short = 'O',
         long = "optimize",
         value_name = "LEVELS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(u32).range(0..=2)
     )]
     optimize: Vec<u32>,
     /// Pycache prefix (3.8+ targets); default `PYTHONPYCACHEPREFIX` for versions, the

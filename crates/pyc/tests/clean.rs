@@ -139,6 +139,114 @@ fn sourceless_deployment_survives_the_default_clean() {
     assert!(!r.join("app/main.pyc").exists());
 }
 
+/// CPython's FileFinder takes `NAME.py` only when `_path_isfile` says so: a dangling symlink
+/// (or one to a folder) is no source, and `NAME.pyc` beside it is imported as sourceless
+/// (issue 16). Removing it breaks `import NAME`.
+#[test]
+fn a_pyc_beside_a_source_that_cannot_be_read_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    fs::create_dir(r.join("folder")).unwrap();
+    for (name, target) in [("dangling", r.join("gone.py")), ("todir", r.join("folder"))] {
+        std::os::unix::fs::symlink(&target, r.join(format!("{name}.py"))).unwrap();
+        pyc_file(&r.join(format!("{name}.pyc")));
+        pyc_file(&r.join(format!("__pycache__/{name}.cpython-312.pyc")));
+    }
+    // The dangling symlink is reported (exit 1), and nothing else.
+    let cleaned = |out: std::process::Output| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr
+                .lines()
+                .all(|l| l.contains("dangling.py: broken symlink")),
+            "{out:?}"
+        );
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    };
+    cleaned(pyc().arg("clean").arg(r).output().unwrap());
+    for name in ["dangling", "todir"] {
+        assert!(r.join(format!("{name}.pyc")).exists(), "{name}.pyc is kept");
+        // A __pycache__ file is never imported without its source: an orphan.
+        assert!(!r
+            .join(format!("__pycache__/{name}.cpython-312.pyc"))
+            .exists());
+    }
+    // And the interpreter agrees: it imports the kept pyc.
+    if let Some(py) = pyc_testutil::live_python("3.12") {
+        let src = r.join("real.py");
+        fs::write(&src, "VALUE = 42\n").unwrap();
+        let ok = std::process::Command::new(&py.path)
+            .arg("-c")
+            .arg("import py_compile, sys; py_compile.compile(sys.argv[1], sys.argv[2])")
+            .arg(&src)
+            .arg(r.join("dangling.pyc"))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        fs::remove_file(&src).unwrap();
+        cleaned(pyc().arg("clean").arg(r).output().unwrap());
+        let out = std::process::Command::new(&py.path)
+            .args(["-c", "import dangling; print(dangling.VALUE)"])
+            .current_dir(r)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42", "{out:?}");
+        pyc_testutil::report_used("a_pyc_beside_a_source_that_cannot_be_read_is_kept", &[py]);
+    }
+}
+
+/// `--erase GLOB PATH` (issue 16): the word after the glob is the PATH, not a second glob, so
+/// nothing outside PATH is erased; and a glob never matches the PATH itself.
+#[test]
+fn erase_takes_one_glob_and_stays_inside_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path();
+    for f in [
+        "notes.txt",
+        "other/thesis.txt",
+        "project/a.txt",
+        "project/sub/b.txt",
+    ] {
+        fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
+        fs::write(r.join(f), "x").unwrap();
+    }
+    let out = pyc()
+        .args(["clean", "-y", "--erase", "**/*.txt", "project"])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(r.join("notes.txt").exists());
+    assert!(r.join("other/thesis.txt").exists());
+    assert!(r.join("project").is_dir());
+    assert!(!r.join("project/a.txt").exists());
+    assert!(!r.join("project/sub/b.txt").exists());
+    // Repeatable; --ignore takes one name too, so `project` stays the PATH.
+    fs::write(r.join("project/c.log"), "x").unwrap();
+    fs::write(r.join("project/sub/d.log"), "x").unwrap();
+    let out = pyc()
+        .args([
+            "clean", "-y", "-e", "*.log", "-e", "**/*.log", "--ignore", "sub",
+        ])
+        .arg("project")
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!r.join("project/c.log").exists());
+    assert!(r.join("project/sub/d.log").exists(), "sub is ignored");
+    assert!(r.join("notes.txt").exists());
+    // A glob that matches everything empties PATH but never removes it.
+    let out = pyc()
+        .args(["clean", "-y", "-e", "**", "-e", "*", "project"])
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(r.join("project").is_dir());
+    assert!(r.join("notes.txt").exists());
+}
+
 #[test]
 fn orphans_after_a_branch_switch_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();

@@ -113,12 +113,31 @@ fn check_const(ours: &Value, exp: &Value, version: &str, checked: &mut usize) {
     }
     match t {
         "int" | "long" => {
-            let v = &ours["value"];
-            let s = v
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string());
-            let n: num_bigint::BigInt = s.parse().unwrap();
+            // Past 4,300 digits the value is given in hex (linear time), else in decimal.
+            let n: num_bigint::BigInt = match ours["hex"].as_str() {
+                Some(h) => {
+                    let (neg, h) = match h.strip_prefix('-') {
+                        Some(h) => (true, h),
+                        None => (false, h),
+                    };
+                    let m =
+                        num_bigint::BigInt::parse_bytes(h.trim_start_matches("0x").as_bytes(), 16)
+                            .unwrap();
+                    if neg {
+                        -m
+                    } else {
+                        m
+                    }
+                }
+                None => {
+                    let v = &ours["value"];
+                    let s = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
+                    s.parse().unwrap()
+                }
+            };
             let hex = exp["v"].as_str().unwrap();
             let (neg, h) = match hex.strip_prefix('-') {
                 Some(h) => (true, h),
