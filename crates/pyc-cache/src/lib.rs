@@ -16,6 +16,7 @@
 
 pub mod classify;
 pub mod clean;
+pub mod git;
 pub mod paths;
 pub mod walk;
 

@@ -27,6 +27,8 @@ mod clean;
 mod compile;
 mod diff;
 mod dis;
+mod generate;
+mod hook;
 mod importtime;
 mod output;
 mod path;
@@ -64,6 +66,12 @@ enum Command {
     Python(python::Args),
     /// Measure what the bytecode cache buys at import, cold and warm.
     Importtime(importtime::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(generate::CompletionsArgs),
+    /// Print pyc's man page (roff), or write every page into a folder.
+    Man(generate::ManArgs),
+    /// The checks behind pyc's pre-commit hooks (`.pre-commit-hooks.yaml`).
+    Hook(hook::Args),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +93,9 @@ fn main() -> ExitCode {
         Command::Compile(a) => compile::run(a),
         Command::Python(a) => python::run(a),
         Command::Importtime(a) => importtime::run(a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
+        Command::Hook(a) => hook::run(a),
     };
     match result {
         Ok(code) => code,
