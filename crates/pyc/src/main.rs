@@ -44,6 +44,10 @@ mod status;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour the output: `auto` (on a terminal, unless `NO_COLOR` is set;
+    /// `FORCE_COLOR` colours pipes too), `always` or `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = output::ColorChoice::Auto)]
+    color: output::ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    output::set_color(cli.color);
     let result = match cli.command {
         Command::Show(a) => show::run(a),
         Command::Path(a) => path::run(a),

@@ -406,7 +406,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Format::Text => {
             let paint = Paint {
-                on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                on: crate::output::use_color(std::io::stdout().is_terminal()),
             };
             print_summary(&mut out, &classifier.targets, &tally, &paint, args.verbose)?;
             print_git(&mut out, &git_records, args.verbose)?;
