@@ -280,7 +280,7 @@ def cmd_run(args):
     if not os.path.exists(os.path.join(WORK, "pycs.txt")):
         sys.exit("no corpus: run `bench/bench.py corpus` first")
     print("building pyc (release) ...")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "pyc"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "--bin", "pyc"], cwd=ROOT, check=True)
     ctx = Context()
     use_hf = not args.no_hyperfine and ensure_hyperfine()
     print("timing with %s, %d runs each\n" % ("hyperfine" if use_hf else "own loop", args.runs))

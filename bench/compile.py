@@ -125,7 +125,7 @@ def count(tree, suffix):
 
 def pyc_binary():
     exe = os.path.join(ROOT, "target", "release", "pyc")
-    sh(["cargo", "build", "--release", "-p", "pyc", "-q"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "--bin", "pyc", "-q"], cwd=ROOT)
     return exe
 
 

@@ -42,7 +42,7 @@ def main():
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
 
-    subprocess.run(["cargo", "build", "-q", "--release", "-p", "pyc"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--release", "--bin", "pyc"], cwd=ROOT, check=True)
     pyc = os.path.join(ROOT, "target", "release", "pyc")
 
     with tempfile.TemporaryDirectory() as tmp:

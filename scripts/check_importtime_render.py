@@ -6,7 +6,7 @@ named modules are drawn.
                                                [--out DIR] [--png FILE]
 
 Needs Debian's `chromium` (apt-get install -y chromium) and a CPython 3.8+. Steps:
-  1. builds pyc (cargo build -p pyc) and runs
+  1. builds pyc (cargo build --bin pyc) and runs
      `pyc importtime -n 3 --format json --svg S --html H -c CODE`;
   2. from the JSON, picks the modules wide enough to carry a label (their median cold
      cumulative time is at least 8% of the panel's scale);
@@ -144,7 +144,7 @@ def main():
     ap.add_argument("--png", default=None, help="copy the screenshot here")
     args = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "-q", "-p", "pyc"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--bin", "pyc"], cwd=ROOT, check=True)
     pyc = os.path.join(ROOT, "target", "debug", "pyc")
     out = args.out or tempfile.mkdtemp(prefix="pyc-render-")
     os.makedirs(out, exist_ok=True)

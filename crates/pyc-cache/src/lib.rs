@@ -16,7 +16,9 @@
 
 pub mod classify;
 pub mod clean;
+pub mod git;
 pub mod paths;
+pub mod platform;
 pub mod walk;
 
 pub use paths::{cache_from_source, source_from_cache, CacheOptions, PathError};

@@ -1,8 +1,8 @@
 //! A parallel directory walker built for cache classification.
 //!
 //! One task per directory on rayon's pool. Each directory is opened once (`O_DIRECTORY`,
-//! `O_NOFOLLOW` below the roots) and read with `getdents`; entry kinds come from `d_type`,
-//! so no file is stat-ed by the walker. The visitor gets the directory's descriptor and can
+//! `O_NOFOLLOW` below the roots) and read with `getdents` (or `readdir`, see
+//! [`crate::platform`]); entry kinds come from `d_type`, so no file is stat-ed by the walker. The visitor gets the directory's descriptor and can
 //! open or stat entries relative to it (`openat`/`statat`) without re-resolving the path.
 //!
 //! Symlinked folders are not descended (a root given as a symlink is, as `find -H` does),
@@ -156,11 +156,43 @@ pub fn open_dir_at(dirfd: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<Own
     )
 }
 
-/// Read every entry of a directory just opened (from the descriptor's current position: a
-/// fresh descriptor lists everything, and is left at the end). Reads with `getdents64` on the
-/// descriptor itself: no duplicate descriptor per folder, as `Dir::read_from` would make (an
-/// `fcntl`, an `openat` and a `close` more per folder, 20% of a status run's system calls).
+/// Read every entry of a directory just opened (a fresh descriptor lists everything). With the
+/// Linux reader ([`crate::platform`]), `getdents64` on the descriptor itself: no duplicate
+/// descriptor per folder, as `Dir::read_from` would make (an `fcntl`, an `openat` and a
+/// `close` more per folder, 20% of a status run's system calls); the descriptor is left at the
+/// end. The portable reader is that `Dir`.
 pub fn read_entries(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
+    match crate::platform::fs_backend() {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        crate::platform::FsBackend::Linux => read_entries_getdents(fd),
+        _ => read_entries_portable(fd),
+    }
+}
+
+fn push_entry(out: &mut Vec<Entry>, name: &CStr, kind: FileType) {
+    let name = name.to_bytes();
+    if name != b"." && name != b".." {
+        out.push(Entry {
+            name: name.to_vec(),
+            kind: EntryKind::from_file_type(kind),
+        });
+    }
+}
+
+/// `opendir`/`readdir` (rustix `Dir`): every Unix.
+fn read_entries_portable(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
+    let mut dir = rustix::fs::Dir::read_from(fd)?;
+    let mut out = Vec::new();
+    while let Some(e) = dir.read() {
+        let e = e?;
+        push_entry(&mut out, e.file_name(), e.file_type());
+    }
+    Ok(out)
+}
+
+/// `getdents64` on the walker's own descriptor: Linux.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_entries_getdents(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
     use std::mem::MaybeUninit;
     thread_local! {
         static BUF: std::cell::RefCell<Vec<MaybeUninit<u8>>> =
@@ -181,15 +213,7 @@ pub fn read_entries(fd: BorrowedFd<'_>) -> rustix::io::Result<Vec<Entry>> {
         let mut out = Vec::new();
         while let Some(e) = dir.next() {
             let e = e?;
-            let name: &CStr = e.file_name();
-            let name = name.to_bytes();
-            if name == b"." || name == b".." {
-                continue;
-            }
-            out.push(Entry {
-                name: name.to_vec(),
-                kind: EntryKind::from_file_type(e.file_type()),
-            });
+            push_entry(&mut out, e.file_name(), e.file_type());
         }
         Ok(out)
     })
@@ -377,5 +401,48 @@ fn walk_dir<'s>(
                 message: format!("cannot open folder: {}", io_message(err)),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(entries: rustix::io::Result<Vec<Entry>>) -> Vec<(Vec<u8>, EntryKind)> {
+        let mut v: Vec<_> = entries
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Both readers list the same names and kinds (the portable one is what macOS and the
+    /// BSDs run; `PYC_FS_BACKEND=portable` runs every other test on it too).
+    #[test]
+    fn portable_reader_lists_what_getdents_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("__pycache__")).unwrap();
+        std::fs::write(d.join("m.py"), "").unwrap();
+        std::fs::write(d.join("n\u{e9}.py"), "").unwrap();
+        std::os::unix::fs::symlink("m.py", d.join("link.py")).unwrap();
+        for i in 0..2000 {
+            std::fs::write(d.join(format!("f{i:04}.txt")), "").unwrap();
+        }
+        let fd = rustix::fs::open(
+            d,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap();
+        let portable = listing(read_entries_portable(fd.as_fd()));
+        assert_eq!(portable.len(), 2004);
+        assert!(portable.contains(&(b"__pycache__".to_vec(), EntryKind::Dir)));
+        assert!(portable.contains(&(b"link.py".to_vec(), EntryKind::Symlink)));
+        assert!(portable.contains(&(b"m.py".to_vec(), EntryKind::File)));
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        assert_eq!(listing(read_entries_getdents(fd.as_fd())), portable);
     }
 }

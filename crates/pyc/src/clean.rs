@@ -89,6 +89,11 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Also take the cache files that git tracks out of the index and the tree (`git rm`):
+    /// files in `__pycache__` folders and legacy pycs beside their source, never sourceless
+    /// ones. Commit the removal afterwards. Without this flag git's index is never touched.
+    #[arg(long)]
+    git_tracked: bool,
 }
 
 fn debris_names() -> clap::builder::PossibleValuesParser {
@@ -232,6 +237,11 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         measure: !(args.quiet && args.format == Format::Text),
         list: args.format == Format::Json || args.dry_run || args.verbose,
     };
+    let untracked = if args.git_tracked {
+        git_untrack(&roots, args.dry_run)?
+    } else {
+        Vec::new()
+    };
     let swept = sweep_bytecode(&classifier, &roots, &sel, &safe_roots, run);
     let errors = swept.errors;
     let mut outcomes = swept.outcomes;
@@ -279,7 +289,24 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
     order_outcomes(&mut outcomes);
     outcomes.dedup_by(|a, b| a.path == b.path);
     totals.add(&outcomes);
-    report(&args, &outcomes, totals, &plan, &errors)
+    report(&args, &outcomes, totals, &plan, &errors, &untracked)
+}
+
+/// `--git-tracked`: `git rm` the tracked cache files of every tree that is in a git work tree
+/// (a tree outside git has none), or only list them in a dry run.
+fn git_untrack(roots: &[&Path], dry_run: bool) -> anyhow::Result<Vec<PathBuf>> {
+    let mut all = Vec::new();
+    for root in roots {
+        let Some(h) = pyc_cache::git::hygiene(root) else {
+            continue;
+        };
+        if !dry_run {
+            pyc_cache::git::remove_tracked(root, &h.tracked)
+                .with_context(|| format!("--git-tracked in {}", root.display()))?;
+        }
+        all.extend(h.tracked);
+    }
+    Ok(all)
 }
 
 fn report(
@@ -288,6 +315,7 @@ fn report(
     totals: Totals,
     plan: &Plan,
     errors: &[pyc_cache::classify::Record],
+    untracked: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
     let done = |o: &&Outcome| o.is_done();
     let (files, dirs, bytes) = (totals.files, totals.folders, totals.bytes);
@@ -303,6 +331,7 @@ fn report(
                 "bytes_freed": bytes,
                 "paths": outcomes.iter().filter(|o| o.result != "kept-not-empty").collect::<Vec<_>>(),
                 "skipped": plan.skipped,
+                "git_untracked": untracked,
                 "errors": errors.iter().map(|r| serde_json::json!({
                     "path": if r.source.is_some() { r.source_display() } else { r.cache_display() },
                     "error": r.detail,
@@ -312,6 +341,16 @@ fn report(
             writeln!(out)?;
         }
         Format::Text => {
+            if !args.quiet {
+                for p in untracked {
+                    let verb = if args.dry_run {
+                        "would git rm"
+                    } else {
+                        "git rm"
+                    };
+                    writeln!(out, "{verb} {}  (tracked cache file)", p.display())?;
+                }
+            }
             if (args.dry_run || args.verbose) && !args.quiet {
                 for o in outcomes.iter().filter(done) {
                     writeln!(

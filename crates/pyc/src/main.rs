@@ -27,6 +27,8 @@ mod clean;
 mod compile;
 mod diff;
 mod dis;
+mod generate;
+mod hook;
 mod importtime;
 mod output;
 mod path;
@@ -42,6 +44,10 @@ mod status;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour the output: `auto` (on a terminal, unless `NO_COLOR` is set;
+    /// `FORCE_COLOR` colours pipes too), `always` or `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = output::ColorChoice::Auto)]
+    color: output::ColorChoice,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +70,12 @@ enum Command {
     Python(python::Args),
     /// Measure what the bytecode cache buys at import, cold and warm.
     Importtime(importtime::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(generate::CompletionsArgs),
+    /// Print pyc's man page (roff), or write every page into a folder.
+    Man(generate::ManArgs),
+    /// The checks behind pyc's pre-commit hooks (`.pre-commit-hooks.yaml`).
+    Hook(hook::Args),
 }
 
 /// The longest `--timeout` accepted: one year, in seconds. Longer is surely a typo, and a
@@ -98,6 +110,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    output::set_color(cli.color);
     let result = match cli.command {
         Command::Show(a) => show::run(a),
         Command::Path(a) => path::run(a),
@@ -108,6 +121,9 @@ fn main() -> ExitCode {
         Command::Compile(a) => compile::run(a),
         Command::Python(a) => python::run(a),
         Command::Importtime(a) => importtime::run(a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
+        Command::Hook(a) => hook::run(a),
     };
     match result {
         Ok(code) => code,

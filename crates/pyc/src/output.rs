@@ -82,3 +82,34 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 pub fn env_pycache_prefix() -> Option<std::ffi::OsString> {
     std::env::var_os("PYTHONPYCACHEPREFIX").filter(|v| !v.is_empty())
 }
+
+/// `--color`: when output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set; `FORCE_COLOR` colours pipes too.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// Set once by `main` from the global `--color`.
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+/// Whether to colour a stream that is (or is not) a terminal: `--color always|never` decides;
+/// with `auto`, a non-empty `NO_COLOR` turns colour off (no-color.org), else a non-empty
+/// `FORCE_COLOR` turns it on, else the terminal decides.
+pub fn use_color(is_terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    match COLOR.get().copied().unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto if set("FORCE_COLOR") => true,
+        ColorChoice::Auto => is_terminal,
+    }
+}

@@ -13,6 +13,7 @@ use anyhow::{bail, Context};
 use pyc_cache::classify::{
     CheckHashBasedPycs, Classifier, ClassifyOptions, Reason, Record, State, Target,
 };
+use pyc_cache::git::{Hygiene, IGNORE_LINES};
 use pyc_format::{version_for_cache_tag, PyVersion};
 
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
@@ -69,6 +70,11 @@ pub struct Args {
     /// `broken`, an import that fails on every start. Costs a read and a parse per file.
     #[arg(long)]
     verify: bool,
+    /// Do not ask git about the trees. By default, in a git work tree, cache files that git
+    /// tracks and cache folders that `.gitignore` does not ignore are reported (and are
+    /// findings for `--check`), with the lines to add to `.gitignore`.
+    #[arg(long)]
+    no_git: bool,
 }
 
 /// The options that decide targets, shared with `pyc clean`.
@@ -365,7 +371,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let mut tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
     tally.kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let findings = tally.kept.iter().any(|r| is_finding(r.state));
+    let git: Vec<Hygiene> = if args.no_git {
+        Vec::new()
+    } else {
+        roots
+            .iter()
+            .filter_map(|r| pyc_cache::git::hygiene(r))
+            .collect()
+    };
+    let git_records: Vec<GitRecord> = git.iter().flat_map(GitRecord::all).collect();
+    let findings = tally.kept.iter().any(|r| is_finding(r.state)) || !git_records.is_empty();
     let errors = tally.kept.iter().any(|r| r.state == State::Error);
 
     let stdout = std::io::stdout();
@@ -374,18 +389,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Json => {
             // One array, one record per line: cheap to write, easy to grep.
             writeln!(out, "[")?;
-            let last = tally.kept.len().saturating_sub(1);
-            for (i, r) in tally.kept.iter().enumerate() {
+            let total = tally.kept.len() + git_records.len();
+            let mut written = 0;
+            let mut comma = |out: &mut dyn Write| -> std::io::Result<()> {
+                written += 1;
+                writeln!(out, "{}", if written == total { "" } else { "," })
+            };
+            for r in &tally.kept {
                 serde_json::to_writer(&mut out, r)?;
-                writeln!(out, "{}", if i == last { "" } else { "," })?;
+                comma(&mut out)?;
+            }
+            for r in &git_records {
+                serde_json::to_writer(&mut out, r)?;
+                comma(&mut out)?;
             }
             writeln!(out, "]")?;
         }
         Format::Text => {
             let paint = Paint {
-                on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                on: crate::output::use_color(std::io::stdout().is_terminal()),
             };
             print_summary(&mut out, &classifier.targets, &tally, &paint, args.verbose)?;
+            print_git(&mut out, &git_records, args.verbose)?;
         }
     }
     for r in &tally.kept {
@@ -528,6 +553,67 @@ fn print_summary(
         }
         if rows.len() > limit {
             writeln!(out, "  ... {} more (-v lists all)", rows.len() - limit)?;
+        }
+    }
+    Ok(())
+}
+
+/// A git finding, as a JSON record beside the verdicts: `state` is `git-tracked` (a cache file
+/// in git's index) or `git-not-ignored` (a cache folder, or legacy cache file, that no ignore
+/// rule covers; `suggest` holds the `.gitignore` lines that fix it).
+#[derive(serde::Serialize)]
+struct GitRecord {
+    cache: String,
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggest: Option<[&'static str; 2]>,
+}
+
+impl GitRecord {
+    fn all(h: &Hygiene) -> Vec<GitRecord> {
+        let tracked = h.tracked.iter().map(|p| GitRecord {
+            cache: p.to_string_lossy().into_owned(),
+            state: "git-tracked",
+            suggest: None,
+        });
+        let not_ignored = h.not_ignored.iter().map(|p| GitRecord {
+            cache: p.to_string_lossy().into_owned(),
+            state: "git-not-ignored",
+            suggest: Some(IGNORE_LINES),
+        });
+        tracked.chain(not_ignored).collect()
+    }
+}
+
+fn print_git(out: &mut dyn Write, records: &[GitRecord], verbose: bool) -> anyhow::Result<()> {
+    let limit = if verbose { usize::MAX } else { 20 };
+    for (state, heading) in [
+        (
+            "git-tracked",
+            "cache files tracked by git (`pyc clean --git-tracked` removes them from the index \
+             and the tree)",
+        ),
+        (
+            "git-not-ignored",
+            "cache folders that .gitignore does not ignore",
+        ),
+    ] {
+        let rows: Vec<&GitRecord> = records.iter().filter(|r| r.state == state).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        writeln!(out, "{state} ({}): {heading}", rows.len())?;
+        for r in rows.iter().take(limit) {
+            writeln!(out, "  {}", r.cache)?;
+        }
+        if rows.len() > limit {
+            writeln!(out, "  ... {} more (-v lists all)", rows.len() - limit)?;
+        }
+        if state == "git-not-ignored" {
+            writeln!(out, "add these lines to .gitignore:")?;
+            for line in IGNORE_LINES {
+                writeln!(out, "  {line}")?;
+            }
         }
     }
     Ok(())
