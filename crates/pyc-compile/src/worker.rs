@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 /// The worker, as the interpreter runs it (`-c`). It must not use `from __future__` imports:
 /// 2.7's `compile()` would inherit them.
 pub const WORKER_SCRIPT: &str = r#"
-import sys, marshal, binascii
+import sys, os, marshal, binascii
 def main():
     stdin = getattr(sys.stdin, 'buffer', sys.stdin)
     stdout = getattr(sys.stdout, 'buffer', sys.stdout)
@@ -39,8 +39,12 @@ def main():
         magic = imp.get_magic()
     py3 = sys.version_info[0] >= 3
     if py3:
-        import os
         fsdecode = os.fsdecode
+    # 3.13+: once a process has interned a str (interned strs are immortal), a new constant of
+    # the same value (a nested class's qualname) is written non-interned, so what one
+    # compilation interns changes what later ones write: each compilation runs in a fork of
+    # the just-started worker, which compiles nothing itself.
+    fork = py3 and sys.version_info >= (3, 13) and hasattr(os, 'fork')
     stdout.write(b'READY ' + binascii.hexlify(magic) + b'\n')
     stdout.flush()
     while True:
@@ -55,6 +59,21 @@ def main():
         source = stdin.read(nsource)
         if len(dfile) != ndfile or len(source) != nsource:
             return
+        if not fork:
+            answer(py3, levels, dfile, source, stdout, fsdecode if py3 else None)
+            continue
+        for level in levels:  # one fork per level: a level must not see another's interning
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    answer(py3, [level], dfile, source, stdout, fsdecode)
+                    status = 0
+                finally:
+                    os._exit(status)
+            if os.waitpid(pid, 0)[1] != 0:
+                sys.exit(1)  # the compilation died: pyc reports the worker's end
+def answer(py3, levels, dfile, source, stdout, fsdecode):
         if py3:
             dfile = fsdecode(dfile)
         else:
@@ -309,7 +328,7 @@ impl Worker {
         let status = match status {
             Some(s) => s,
             None => {
-                let _ = self.child.kill();
+                self.kill_group();
                 self.child
                     .wait()
                     .map(|s| format!("{s}, killed: it had closed its output"))
@@ -483,8 +502,17 @@ impl Worker {
 
     /// Kill the process (a hang or a crash); it is reaped here.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
+        self.kill_group();
         let _ = self.child.wait();
+    }
+
+    /// SIGKILL the worker's process group (it leads its own group): the worker and a forked
+    /// compilation it may be waiting for (3.13+).
+    fn kill_group(&mut self) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let _ = self.child.kill();
     }
 }
 

@@ -30,6 +30,7 @@ mod dis;
 mod generate;
 mod hook;
 mod importtime;
+mod normalize;
 mod output;
 mod path;
 mod python;
@@ -62,6 +63,9 @@ enum Command {
     Diff(diff::Args),
     /// Is the cache fresh, stale, missing or orphaned, exactly as the interpreter decides?
     Status(status::Args),
+    /// Rewrite pycs from elsewhere into pyc's canonical (reproducible) form, in place; the
+    /// loaded code stays exactly as it was.
+    Normalize(normalize::Args),
     /// Remove what the interpreter can regenerate, and only that.
     Clean(clean::Args),
     /// Precompile trees with real interpreters: exact, reproducible, incremental, parallel.
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         Command::Dis(a) => dis::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Status(a) => status::run(a),
+        Command::Normalize(a) => normalize::run(a),
         Command::Clean(a) => clean::run(a),
         Command::Compile(a) => compile::run(a),
         Command::Python(a) => python::run(a),

@@ -1,0 +1,275 @@
+//! `pyc normalize`: rewrite pycs that pyc did not write (py_compile, compileall, pip, a
+//! distribution's build) into the canonical form `pyc compile` writes, in place.
+//!
+//! Only `FLAG_REF` noise and reference numbering change (the compiling process's reference
+//! counts); the loaded code (every field, which strings are interned, the order frozenset
+//! constants iterate in) stays as it was: the new bytes are read back and compared with
+//! [`pyc_format::identical`] before they replace the file. A file is replaced only when its
+//! bytes change, atomically (a temporary file in the same folder, then a rename), with its
+//! permission bits kept. What is not a CPython pyc is skipped; a pyc that cannot be read is
+//! reported in one line and left byte for byte as it was.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use pyc_format::{canonical_pyc, identical, read_pyc, Header, HeaderError};
+use rayon::prelude::*;
+
+use crate::output::{bytes_path, io_error, show_path, Format, EXIT_FAILURE, EXIT_OK};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// pycs, or trees to look for `.pyc`/`.pyo` files in (symlinks are never followed).
+    #[arg(value_name = "PATH", default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Change nothing; exit 1 when a pyc is not in canonical form, listing them (for CI).
+    #[arg(long)]
+    check: bool,
+    /// Change nothing; list what would be rewritten.
+    #[arg(long)]
+    dry_run: bool,
+    /// Skip paths matching this glob (matched against the path and the bare name). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Larger files are refused (CPython's own pycs are a few MB at most).
+const MAX_PYC_BYTES: u64 = 1 << 30;
+
+/// What happened to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Outcome {
+    /// Rewritten in canonical form.
+    Normalized,
+    /// Not canonical; left as it is (`--check`, `--dry-run`).
+    NotCanonical,
+    /// Already canonical.
+    Unchanged,
+    /// Not a CPython pyc (by its magic number): not touched.
+    Skipped,
+    /// Could not be read, parsed or written: left as it was.
+    Error,
+}
+
+#[derive(serde::Serialize)]
+struct FileReport {
+    path: String,
+    outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let walk_opts = crate::status::walk_options(&args.exclude)?;
+    let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
+    let found: Mutex<Vec<(PathBuf, Option<String>)>> = Mutex::default();
+    let push = |p: PathBuf, problem: Option<String>| {
+        found
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((p, problem))
+    };
+    pyc_cache::walk::walk(
+        &roots,
+        &walk_opts,
+        &|dir| {
+            for e in dir.entries {
+                let path = pyc_cache::walk::join(dir.path, &e.name);
+                if dir.only.is_some_and(|only| only != e.name.as_slice())
+                    || walk_opts.excluded(&path, &e.name)
+                {
+                    continue;
+                }
+                let named = dir.only.is_some();
+                let pyc_name = e.name.ends_with(b".pyc") || e.name.ends_with(b".pyo");
+                match e.kind {
+                    pyc_cache::walk::EntryKind::File if named || pyc_name => {
+                        push(bytes_path(&path).to_path_buf(), None)
+                    }
+                    pyc_cache::walk::EntryKind::Symlink if named || pyc_name => push(
+                        bytes_path(&path).to_path_buf(),
+                        Some("a symlink: not followed, not changed".into()),
+                    ),
+                    pyc_cache::walk::EntryKind::Dir | pyc_cache::walk::EntryKind::Symlink => {}
+                    other if named => push(
+                        bytes_path(&path).to_path_buf(),
+                        Some(format!("{}, not a regular file", other.describe())),
+                    ),
+                    _ => {}
+                }
+            }
+        },
+        &|issue| {
+            push(
+                bytes_path(&issue.path).to_path_buf(),
+                Some(issue.message.clone()),
+            )
+        },
+    );
+    let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    found.sort();
+    let change = !(args.check || args.dry_run);
+    let reports: Vec<FileReport> = found
+        .into_par_iter()
+        .map(|(path, problem)| {
+            let (outcome, detail) = match problem {
+                Some(p) => (Outcome::Error, Some(p)),
+                None => match normalize_file(&path, change) {
+                    Ok(o) => (o, None),
+                    Err(Skip(reason)) => (Outcome::Skipped, Some(reason)),
+                    Err(Fail(reason)) => (Outcome::Error, Some(reason)),
+                },
+            };
+            FileReport {
+                path: show_path(&path),
+                outcome,
+                detail,
+            }
+        })
+        .collect();
+    let count = |o: Outcome| reports.iter().filter(|r| r.outcome == o).count();
+    let (normalized, not_canonical, unchanged, skipped, errors) = (
+        count(Outcome::Normalized),
+        count(Outcome::NotCanonical),
+        count(Outcome::Unchanged),
+        count(Outcome::Skipped),
+        count(Outcome::Error),
+    );
+    match args.format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "files": reports,
+                "summary": {
+                    "normalized": normalized,
+                    "not_canonical": not_canonical,
+                    "unchanged": unchanged,
+                    "skipped": skipped,
+                    "errors": errors,
+                },
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        Format::Text => {
+            for r in &reports {
+                match r.outcome {
+                    Outcome::Normalized => println!("normalized {}", r.path),
+                    Outcome::NotCanonical => println!("not canonical {}", r.path),
+                    _ => {}
+                }
+            }
+            let changed = if change {
+                format!("{normalized} normalized")
+            } else {
+                format!("{not_canonical} not canonical")
+            };
+            println!(
+                "{changed}, {unchanged} already canonical, {skipped} not pycs (skipped), {errors} errors"
+            );
+        }
+    }
+    for r in reports.iter().filter(|r| r.outcome == Outcome::Error) {
+        eprintln!(
+            "pyc: {}: {}",
+            r.path,
+            r.detail.as_deref().unwrap_or("error")
+        );
+    }
+    let failed = errors > 0 || (args.check && not_canonical > 0);
+    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
+}
+
+/// Why a file was not normalized.
+enum NotDone {
+    /// Not a CPython pyc: nothing to do.
+    Skip(String),
+    /// A pyc (or a file) that could not be read, parsed or written.
+    Fail(String),
+}
+use NotDone::{Fail, Skip};
+
+fn normalize_file(path: &Path, change: bool) -> Result<Outcome, NotDone> {
+    // O_NOFOLLOW: never through a symlink; O_NONBLOCK: a FIFO cannot hang us.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(path)
+        .map_err(|e| Fail(io_error(e)))?;
+    let meta = file.metadata().map_err(|e| Fail(io_error(e)))?;
+    if !meta.is_file() {
+        return Err(Fail("not a regular file".into()));
+    }
+    if meta.len() > MAX_PYC_BYTES {
+        return Err(Fail(format!(
+            "{} bytes: larger than the {} bytes pyc reads",
+            meta.len(),
+            MAX_PYC_BYTES
+        )));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_PYC_BYTES + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Fail(io_error(e)))?;
+    match Header::parse(&data) {
+        Ok(_) => {}
+        Err(
+            e @ (HeaderError::Empty
+            | HeaderError::TooShortForMagic { .. }
+            | HeaderError::NotPyc { .. }
+            | HeaderError::Foreign { .. }),
+        ) => return Err(Skip(e.to_string())),
+        Err(e) => return Err(Fail(e.to_string())),
+    }
+    let canon = canonical_pyc(&data).map_err(|e| Fail(e.to_string()))?;
+    if canon == data {
+        return Ok(Outcome::Unchanged);
+    }
+    // The loaded code must not change: read both and compare what loading exposes.
+    let (before, after) = match (read_pyc(&data), read_pyc(&canon)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Err(Fail(e.to_string())),
+    };
+    if before.header != after.header || !identical(&before.body, &after.body) {
+        return Err(Fail(
+            "the canonical form would load differently (a bug in pyc): left unchanged".into(),
+        ));
+    }
+    if !change {
+        return Ok(Outcome::NotCanonical);
+    }
+    replace(path, &canon, meta.permissions().mode() & 0o7777).map_err(Fail)?;
+    Ok(Outcome::Normalized)
+}
+
+/// Replace `path` by `data` atomically: a new file in the same folder with the permission bits
+/// `mode`, written whole, then renamed over `path`; on any failure the temporary file is
+/// removed and `path` is untouched.
+fn replace(path: &Path, data: &[u8], mode: u32) -> Result<(), String> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.{n}.pyc-tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        // The exact bits of the original (create applies the umask; this does not).
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot replace: {}", io_error(e))
+    })
+}
