@@ -18,7 +18,10 @@ use std::sync::Mutex;
 use pyc_format::{canonical_pyc, identical, read_pyc, Header, HeaderError};
 use rayon::prelude::*;
 
-use crate::output::{bytes_path, io_error, show_path, Format, EXIT_FAILURE, EXIT_OK};
+use pyc_compile::fresh::{InvalidationMode, SourceStat};
+use pyc_format::Invalidation;
+
+use crate::output::{bytes_path, io_error, path_bytes, show_path, Format, EXIT_FAILURE, EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -34,6 +37,11 @@ pub struct Args {
     /// Skip paths matching this glob (matched against the path and the bare name). Repeatable.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Also turn timestamp pycs into hash-based ones (3.7+, PEP 552), with the hash of their
+    /// source (found as `source_from_cache` finds it). A pyc whose source is missing, or that
+    /// is stale for its source, is reported and left as it is.
+    #[arg(long, value_name = "MODE", value_parser = ["checked-hash", "unchecked-hash"])]
+    invalidation_mode: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -116,12 +124,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
     found.sort();
     let change = !(args.check || args.dry_run);
+    let to_hash = match args.invalidation_mode.as_deref() {
+        Some("checked-hash") => Some(InvalidationMode::CheckedHash),
+        Some(_) => Some(InvalidationMode::UncheckedHash),
+        None => None,
+    };
     let reports: Vec<FileReport> = found
         .into_par_iter()
         .map(|(path, problem)| {
             let (outcome, detail) = match problem {
                 Some(p) => (Outcome::Error, Some(p)),
-                None => match normalize_file(&path, change) {
+                None => match normalize_file(&path, change, to_hash) {
                     Ok(o) => (o, None),
                     Err(Skip(reason)) => (Outcome::Skipped, Some(reason)),
                     Err(Fail(reason)) => (Outcome::Error, Some(reason)),
@@ -194,7 +207,11 @@ enum NotDone {
 }
 use NotDone::{Fail, Skip};
 
-fn normalize_file(path: &Path, change: bool) -> Result<Outcome, NotDone> {
+fn normalize_file(
+    path: &Path,
+    change: bool,
+    to_hash: Option<InvalidationMode>,
+) -> Result<Outcome, NotDone> {
     // O_NOFOLLOW: never through a symlink; O_NONBLOCK: a FIFO cannot hang us.
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -226,7 +243,11 @@ fn normalize_file(path: &Path, change: bool) -> Result<Outcome, NotDone> {
         ) => return Err(Skip(e.to_string())),
         Err(e) => return Err(Fail(e.to_string())),
     }
-    let canon = canonical_pyc(&data).map_err(|e| Fail(e.to_string()))?;
+    let mut canon = canonical_pyc(&data).map_err(|e| Fail(e.to_string()))?;
+    if let Some(mode) = to_hash {
+        let header = hash_header(path, &data, mode)?;
+        canon.splice(..header.len(), header);
+    }
     if canon == data {
         return Ok(Outcome::Unchanged);
     }
@@ -235,7 +256,8 @@ fn normalize_file(path: &Path, change: bool) -> Result<Outcome, NotDone> {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return Err(Fail(e.to_string())),
     };
-    if before.header != after.header || !identical(&before.body, &after.body) {
+    if (to_hash.is_none() && before.header != after.header) || !identical(&before.body, &after.body)
+    {
         return Err(Fail(
             "the canonical form would load differently (a bug in pyc): left unchanged".into(),
         ));
@@ -272,4 +294,65 @@ fn replace(path: &Path, data: &[u8], mode: u32) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
         format!("cannot replace: {}", io_error(e))
     })
+}
+
+/// The hash-based header (`mode`) for the pyc `data` at `path`: its source found as
+/// `importlib.util.source_from_cache` finds it, the pyc fresh for that source (the header
+/// matches its mtime and size, or its hash), and the hash of the source as that version
+/// computes it.
+fn hash_header(path: &Path, data: &[u8], mode: InvalidationMode) -> Result<Vec<u8>, NotDone> {
+    let header = Header::parse(data).map_err(|e| Fail(e.to_string()))?;
+    let magic = header.magic.magic();
+    let info = header
+        .magic
+        .version()
+        .and_then(pyc_format::version_info)
+        .ok_or_else(|| Fail(format!("magic {magic}: no CPython version known")))?;
+    let Some(variant) = info.source_hash.filter(|_| header.size == 16) else {
+        return Err(Fail(format!(
+            "CPython {} has no hash-based pycs (3.7+): left as it is",
+            info.version
+        )));
+    };
+    let source_path = pyc_cache::paths::source_from_cache(info, path_bytes(path), None)
+        .map_err(|e| Fail(format!("no source for it ({e}): left as it is")))?;
+    let source_path = bytes_path(&source_path);
+    let meta = std::fs::metadata(source_path).map_err(|e| {
+        Fail(format!(
+            "source {}: {}: left as it is",
+            show_path(source_path),
+            io_error(e)
+        ))
+    })?;
+    if !meta.is_file() {
+        return Err(Fail(format!(
+            "source {} is not a regular file: left as it is",
+            show_path(source_path)
+        )));
+    }
+    let source = std::fs::read(source_path).map_err(|e| {
+        Fail(format!(
+            "source {}: {}",
+            show_path(source_path),
+            io_error(e)
+        ))
+    })?;
+    let stat = SourceStat::from_metadata(&meta);
+    let hash = pyc_format::source_hash(variant, magic, &source);
+    let fresh = match header.invalidation {
+        Invalidation::Timestamp { mtime, source_size } => {
+            u64::from(mtime) == (stat.int_mtime() as u64 & 0xFFFF_FFFF)
+                && source_size.is_none_or(|s| u64::from(s) == stat.size & 0xFFFF_FFFF)
+        }
+        Invalidation::CheckedHash { hash: h } | Invalidation::UncheckedHash { hash: h } => {
+            h == hash
+        }
+    };
+    if !fresh {
+        return Err(Fail(format!(
+            "stale for its source {} (changed since it was compiled): not converted",
+            show_path(source_path)
+        )));
+    }
+    Ok(pyc_compile::fresh::header(magic, mode, &stat, hash))
 }

@@ -1102,6 +1102,7 @@ fn options_match_compileall() {
                 snaps.push(snap);
             }
             let (theirs, ours) = (&snaps[0], &snaps[1]);
+            let mut observably_different = Vec::new();
             assert_eq!(
                 theirs.keys().collect::<Vec<_>>(),
                 ours.keys().collect::<Vec<_>>(),
@@ -1152,6 +1153,7 @@ fn options_match_compileall() {
                         py.version
                     );
                     history_dependent += 1;
+                    observably_different.push(k.clone());
                 }
                 // Hard links: the same files share an inode on both sides.
                 let shared = |snap: &BTreeMap<String, (Vec<u8>, u64)>, ino: u64| {
@@ -1164,6 +1166,23 @@ fn options_match_compileall() {
                     shared(theirs, *their_ino),
                     shared(ours, *our_ino),
                     "{} {theirs_args:?} {k}: hard links differ",
+                    py.version
+                );
+            }
+            // `pyc normalize` makes compileall's pycs (one long process) into pyc's bytes,
+            // except where compileall's code itself differs (kept: normalize never changes
+            // what loads).
+            let a = tmp.path().join("a");
+            let out = pyc(&a, tmp.path(), &["normalize", "."]);
+            assert!(out.status.success(), "{}: {out:?}", py.version);
+            for k in ours.keys() {
+                // Keys name the side's root `ROOT` (inside a pycache prefix).
+                let rel = k.replace("ROOT", &a.to_string_lossy()[1..]);
+                let (now, (our_bytes, _)) = (std::fs::read(a.join(rel)).unwrap(), &ours[k]);
+                assert_eq!(
+                    now == *our_bytes,
+                    !observably_different.contains(k),
+                    "{} {theirs_args:?} {k}: normalized compileall pyc vs pyc compile's",
                     py.version
                 );
             }

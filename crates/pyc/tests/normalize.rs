@@ -140,3 +140,103 @@ fn bad_input_is_left_alone_with_one_line() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("fifo.pyc"));
 }
+
+/// `--invalidation-mode checked-hash` turns the interpreters' timestamp pycs into the bytes of
+/// their own checked-hash pycs (canonical), for every 3.7+ fixture version; a stale pyc, a
+/// sourceless one and a 3.6 one are reported and left as they were.
+#[test]
+fn timestamp_pycs_become_the_interpreters_hash_based_pycs() {
+    let dir = pyc_testutil::fixtures("compile");
+    let mut converted = 0;
+    for version in ["3.7", "3.8", "3.11", "3.12", "3.13", "3.14", "3.15"] {
+        let fx: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{version}.json"))).unwrap())
+                .unwrap();
+        let mtime =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(fx["mtime"].as_u64().unwrap());
+        let tag = format!("cpython-{}", version.replace('.', ""));
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(t.join("__pycache__")).unwrap();
+        let mut expected = Vec::new();
+        for (name, f) in fx["files"].as_object().unwrap() {
+            let src = t.join(name);
+            std::fs::copy(dir.join("corpus").join(name), &src).unwrap();
+            let file = std::fs::File::options().write(true).open(&src).unwrap();
+            file.set_modified(mtime).unwrap();
+            let pyc =
+                |key: &str| pyc_testutil::b64decode(f["pycs"][key].as_str().unwrap()).unwrap();
+            let stem = name.strip_suffix(".py").unwrap();
+            let cache = t.join("__pycache__").join(format!("{stem}.{tag}.pyc"));
+            std::fs::write(&cache, pyc("opt0.timestamp")).unwrap();
+            expected.push((
+                cache,
+                pyc_format::canonical_pyc(&pyc("opt0.checked-hash")).unwrap(),
+            ));
+        }
+        let out = normalize(&["--invalidation-mode", "checked-hash"], &t);
+        assert!(out.status.success(), "{version}: {}", stderr(&out));
+        for (cache, want) in &expected {
+            assert!(
+                std::fs::read(cache).unwrap() == *want,
+                "{version} {}: not the interpreter's checked-hash pyc",
+                cache.display()
+            );
+            converted += 1;
+        }
+        // Stale: the source changed after compiling; sourceless: no source at all.
+        let (cache, _) = &expected[0];
+        let before = std::fs::read(cache).unwrap();
+        let stale_src = t.join("stale.py");
+        std::fs::write(&stale_src, "x = 1\n").unwrap();
+        let stale = t.join("__pycache__").join(format!("stale.{tag}.pyc"));
+        let ts = pyc_testutil::b64decode(
+            fx["files"]["common_basic.py"]["pycs"]["opt0.timestamp"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        std::fs::write(&stale, &ts).unwrap();
+        let orphan = t.join("__pycache__").join(format!("gone.{tag}.pyc"));
+        std::fs::write(&orphan, &ts).unwrap();
+        let out = normalize(
+            &["--invalidation-mode", "unchecked-hash"],
+            &t.join("__pycache__"),
+        );
+        assert_eq!(out.status.code(), Some(1), "{version}");
+        let err = stderr(&out);
+        assert!(
+            err.lines()
+                .any(|l| l.contains("stale.") && l.contains("stale for")),
+            "{err}"
+        );
+        assert!(
+            err.lines()
+                .any(|l| l.contains("gone.") && l.contains("source")),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&stale).unwrap(), ts);
+        assert_eq!(std::fs::read(&orphan).unwrap(), ts);
+        // The fresh ones became unchecked-hash pycs (flags word 1).
+        let now = std::fs::read(cache).unwrap();
+        assert_eq!(&now[4..8], &[1, 0, 0, 0], "{version}");
+        assert_eq!(now[8..], before[8..]);
+    }
+    assert!(converted > 50, "only {converted}");
+    // 3.6 has no hash-based pycs.
+    let fx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("3.6.json")).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("m.pyc");
+    let ts = pyc_testutil::b64decode(
+        fx["files"]["common_basic.py"]["pycs"]["opt0.timestamp"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&p, &ts).unwrap();
+    let out = normalize(&["--invalidation-mode", "checked-hash"], &p);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("3.7+"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&p).unwrap(), ts);
+}
