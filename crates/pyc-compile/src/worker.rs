@@ -45,6 +45,11 @@ def main():
     # compilation interns changes what later ones write: each compilation runs in a fork of
     # the just-started worker, which compiles nothing itself.
     fork = py3 and sys.version_info >= (3, 13) and hasattr(os, 'fork')
+    if fork:
+        # Start-up objects out of the collector's reach: the forks then do not copy the pages
+        # a collection would touch (fork + exit: about 3.3 ms without, 1.2 ms with).
+        import gc
+        gc.freeze()
     stdout.write(b'READY ' + binascii.hexlify(magic) + b'\n')
     stdout.flush()
     while True:
