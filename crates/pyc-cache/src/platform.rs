@@ -8,7 +8,7 @@
 //!   second descriptor per folder: the fast path, Linux only.
 //! * [`FsBackend::Portable`]: `opendir`/`readdir` (rustix `Dir`, which opens the folder once
 //!   more as `.`), on every Unix. The only reader off Linux; on Linux `PYC_FS_BACKEND=portable`
-//!   forces it (six compile tests still fail on it: not yet in CI).
+//!   forces it (`.ci/run` runs the tree-walking tests with it).
 //!
 //! Windows paths and file systems are not modelled anywhere in pyc (paths are bytes, POSIX
 //! rules): a Windows build is out of reach, not one module away.
