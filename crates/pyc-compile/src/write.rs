@@ -90,14 +90,43 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), WriteErro
         }
         other => other,
     };
+    finish(file, &tmp, path, data, None)
+}
+
+/// Replace the existing regular file `path` by `data` atomically (`pyc normalize`), with
+/// exactly the permission bits `mode` (not less the umask: the file keeps its mode).
+pub fn replace_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), WriteError> {
+    check_target(path)?;
+    let tmp = temp_name(path);
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp);
+    finish(file, &tmp, path, data, Some(mode))
+}
+
+/// Write `data` to the new temporary file `tmp` (`exact_mode`: then set its bits), rename it
+/// over `path`; on any failure remove `tmp`.
+fn finish(
+    file: std::io::Result<std::fs::File>,
+    tmp: &Path,
+    path: &Path,
+    data: &[u8],
+    exact_mode: Option<u32>,
+) -> Result<(), WriteError> {
     let result = (|| {
         let mut f = file?;
         f.write_all(data)?;
+        if let Some(mode) = exact_mode {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
         drop(f);
-        std::fs::rename(&tmp, path)
+        std::fs::rename(tmp, path)
     })();
     result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
         io(path)(e)
     })
 }

@@ -211,27 +211,8 @@ proptest! {
 
 // ---- live: the interpreters load canonical pycs as the originals, observably ---------------
 
-/// Runs `scripts/observe_code.py --compare A B` with `py`: whether the code loaded from the two
-/// pycs is observably the same (every field, interning, frozenset iteration order); if not,
-/// what differs.
 fn observe(py: &pyc_testutil::LivePython, a: &Path, b: &Path) -> Result<(), String> {
-    let script = pyc_testutil::repo_root().join("scripts/observe_code.py");
-    let out = std::process::Command::new(&py.path)
-        .arg(&script)
-        .arg("--compare")
-        .arg(a)
-        .arg(b)
-        .output()
-        .unwrap();
-    match out.status.code() {
-        Some(0) => Ok(()),
-        Some(1) => Err(String::from_utf8_lossy(&out.stdout).into_owned()),
-        _ => panic!(
-            "{}: observe_code failed: {}",
-            py.version,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
+    pyc_testutil::observe(py, &[a.to_path_buf(), b.to_path_buf()])
 }
 
 #[test]

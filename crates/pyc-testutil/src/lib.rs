@@ -35,6 +35,27 @@ pub struct LivePython {
     pub path: PathBuf,
 }
 
+/// `scripts/observe_code.py --compare` run by `py` on pairs of pycs (`[a1, b1, a2, b2, ...]`):
+/// `Ok` when every pair loads as observably the same code (every field, which strings are
+/// interned, frozenset iteration order), else what differs. Panics when the script itself fails.
+pub fn observe(py: &LivePython, pairs: &[PathBuf]) -> Result<(), String> {
+    let out = Command::new(&py.path)
+        .arg(repo_root().join("scripts/observe_code.py"))
+        .arg("--compare")
+        .args(pairs)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: cannot run observe_code.py: {e}", py.version));
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(1) => Err(String::from_utf8_lossy(&out.stdout).into_owned()),
+        _ => panic!(
+            "{}: observe_code.py failed: {}",
+            py.version,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
 fn pyenv_root() -> Option<PathBuf> {
     if let Some(r) = std::env::var_os("PYENV_ROOT") {
         return Some(PathBuf::from(r));

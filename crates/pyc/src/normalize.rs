@@ -9,7 +9,7 @@
 //! permission bits kept. What is not a CPython pyc is skipped; a pyc that cannot be read is
 //! reported in one line and left byte for byte as it was.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -265,35 +265,15 @@ fn normalize_file(
     if !change {
         return Ok(Outcome::NotCanonical);
     }
-    replace(path, &canon, meta.permissions().mode() & 0o7777).map_err(Fail)?;
+    pyc_compile::write::replace_atomic(path, &canon, meta.permissions().mode() & 0o7777).map_err(
+        |e| match e {
+            pyc_compile::write::WriteError::Io { source, .. } => {
+                Fail(format!("cannot replace: {}", io_error(source)))
+            }
+            other => Fail(other.to_string()),
+        },
+    )?;
     Ok(Outcome::Normalized)
-}
-
-/// Replace `path` by `data` atomically: a new file in the same folder with the permission bits
-/// `mode`, written whole, then renamed over `path`; on any failure the temporary file is
-/// removed and `path` is untouched.
-fn replace(path: &Path, data: &[u8], mode: u32) -> Result<(), String> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.{n}.pyc-tmp", std::process::id()));
-    let tmp = path.with_file_name(name);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        // The exact bits of the original (create applies the umask; this does not).
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot replace: {}", io_error(e))
-    })
 }
 
 /// The hash-based header (`mode`) for the pyc `data` at `path`: its source found as
@@ -339,16 +319,18 @@ fn hash_header(path: &Path, data: &[u8], mode: InvalidationMode) -> Result<Vec<u
     })?;
     let stat = SourceStat::from_metadata(&meta);
     let hash = pyc_format::source_hash(variant, magic, &source);
-    let fresh = match header.invalidation {
-        Invalidation::Timestamp { mtime, source_size } => {
-            u64::from(mtime) == (stat.int_mtime() as u64 & 0xFFFF_FFFF)
-                && source_size.is_none_or(|s| u64::from(s) == stat.size & 0xFFFF_FFFF)
-        }
-        Invalidation::CheckedHash { hash: h } | Invalidation::UncheckedHash { hash: h } => {
-            h == hash
-        }
+    // Fresh for its source, by the one verdict `pyc compile` and `pyc status` use.
+    let current = match header.invalidation {
+        Invalidation::Timestamp { .. } => InvalidationMode::Timestamp,
+        Invalidation::CheckedHash { .. } => InvalidationMode::CheckedHash,
+        Invalidation::UncheckedHash { .. } => InvalidationMode::UncheckedHash,
     };
-    if !fresh {
+    let target = pyc_compile::fresh::target_for(info, magic)
+        .ok_or_else(|| Fail(format!("CPython {}: no freshness rules", info.version)))?;
+    let verdict = pyc_compile::fresh::classify(path, &target, current, &stat, false, &mut || {
+        Ok(source.clone())
+    });
+    if verdict != pyc_compile::fresh::Verdict::Fresh {
         return Err(Fail(format!(
             "stale for its source {} (changed since it was compiled): not converted",
             show_path(source_path)

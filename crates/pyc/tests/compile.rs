@@ -360,38 +360,14 @@ fn check_normalize(py: &LivePython, dir: &Path, pairs: &[PathBuf]) {
 /// (`[a1, b1, a2, b2, ...]`) loads as the same code, field by field, with the same strings
 /// interned and every frozenset iterating in the same order.
 fn assert_observed_alike(py: &LivePython, pairs: &[PathBuf]) {
-    let out = observe(py, pairs);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.starts_with("same "),
-        "{}: loaded code observably differs:\n{text}{}",
-        py.version,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(diff) = pyc_testutil::observe(py, pairs) {
+        panic!("{}: loaded code observably differs:\n{diff}", py.version);
+    }
 }
 
 /// Whether every pair loads alike (as [`assert_observed_alike`]), without failing.
 fn observed_alike(py: &LivePython, pairs: &[PathBuf]) -> bool {
-    let out = observe(py, pairs);
-    match out.status.code() {
-        Some(0) => true,
-        Some(1) => false,
-        _ => panic!(
-            "{}: observe_code: {}",
-            py.version,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
-fn observe(py: &LivePython, pairs: &[PathBuf]) -> Output {
-    let script = pyc_testutil::repo_root().join("scripts/observe_code.py");
-    Command::new(&py.path)
-        .arg(&script)
-        .arg("--compare")
-        .args(pairs)
-        .output()
-        .unwrap()
+    pyc_testutil::observe(py, pairs).is_ok()
 }
 
 fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
