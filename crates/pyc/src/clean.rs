@@ -337,8 +337,8 @@ fn report(
                     "error": r.detail,
                 })).collect::<Vec<_>>(),
             });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
+            let doc = crate::output::json_pretty(crate::output::schema::CLEAN, &doc)?;
+            writeln!(out, "{doc}")?;
         }
         Format::Text => {
             if !args.quiet {

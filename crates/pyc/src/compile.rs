@@ -414,7 +414,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 files: &report.written,
                 failures: &report.failures,
             };
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            println!(
+                "{}",
+                crate::output::json_pretty(crate::output::schema::COMPILE, &out)?
+            );
         }
         Format::Text => {
             if report.interrupted {

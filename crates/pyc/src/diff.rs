@@ -61,7 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 header: &diff.header,
                 body: &diff.body,
             };
-            println!("{}", serde_json::to_string(&out)?);
+            println!(
+                "{}",
+                crate::output::json_line(crate::output::schema::DIFF, &out)?
+            );
         }
         Format::Text => {
             if diff.header.is_empty() {

@@ -408,7 +408,8 @@ fn render(
                 "code": if codes.len() == 1 { serde_json::to_value(&codes[0]) } else { serde_json::to_value(&codes) }
                     .map_err(|e| e.to_string())?,
             });
-            let mut text = value.to_string();
+            let mut text = crate::output::json_line(crate::output::schema::DIS, &value)
+                .map_err(|e| e.to_string())?;
             text.push('\n');
             text
         }

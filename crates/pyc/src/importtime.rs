@@ -202,7 +202,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     match a.format {
         Format::Json => {
             let v = serde_json::json!({ "reports": reports });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            println!(
+                "{}",
+                crate::output::json_pretty(crate::output::schema::IMPORTTIME, &v)?
+            );
         }
         Format::Text => {
             for (i, r) in reports.iter().enumerate() {

@@ -167,7 +167,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "errors": errors,
                 },
             });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            println!(
+                "{}",
+                crate::output::json_pretty(crate::output::schema::NORMALIZE, &doc)?
+            );
         }
         Format::Text => {
             for r in &reports {

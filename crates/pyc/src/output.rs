@@ -113,3 +113,43 @@ pub fn use_color(is_terminal: bool) -> bool {
         ColorChoice::Auto => is_terminal,
     }
 }
+
+/// The `"schema"` of every JSON document pyc prints: `pyc-COMMAND/VERSION`. The version goes
+/// up when a field is removed, renamed or changes meaning (adding fields does not); the
+/// schemas themselves are in `docs/schemas/` and described in `docs/json.md`.
+pub mod schema {
+    pub const SHOW: &str = "pyc-show/1";
+    pub const PATH: &str = "pyc-path/1";
+    pub const DIS: &str = "pyc-dis/1";
+    pub const DIFF: &str = "pyc-diff/1";
+    pub const STATUS: &str = "pyc-status/1";
+    pub const NORMALIZE: &str = "pyc-normalize/1";
+    pub const CLEAN: &str = "pyc-clean/1";
+    pub const COMPILE: &str = "pyc-compile/1";
+    pub const PYTHON: &str = "pyc-python/1";
+    pub const IMPORTTIME: &str = "pyc-importtime/1";
+}
+
+/// A JSON document: `"schema"` first, then the fields of `body` (a struct or a JSON object).
+#[derive(serde::Serialize)]
+pub struct Document<'a, T: ?Sized + serde::Serialize> {
+    pub schema: &'static str,
+    #[serde(flatten)]
+    pub body: &'a T,
+}
+
+/// `body` as one JSON document of `schema` (see [`schema`]), on one line.
+pub fn json_line<T: ?Sized + serde::Serialize>(
+    schema: &'static str,
+    body: &T,
+) -> serde_json::Result<String> {
+    serde_json::to_string(&Document { schema, body })
+}
+
+/// `body` as one JSON document of `schema`, indented.
+pub fn json_pretty<T: ?Sized + serde::Serialize>(
+    schema: &'static str,
+    body: &T,
+) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&Document { schema, body })
+}

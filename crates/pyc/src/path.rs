@@ -229,7 +229,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "result": result,
                 "error": error,
             });
-            out.line(json);
+            out.line(crate::output::json_line(
+                crate::output::schema::PATH,
+                &json,
+            )?);
         }
         match answer {
             Ok(path) => {

@@ -78,7 +78,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         rows.push(row);
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Json => println!(
+            "{}",
+            crate::output::json_pretty(
+                crate::output::schema::PYTHON,
+                &serde_json::json!({ "interpreters": rows })
+            )?
+        ),
         Format::Text => {
             if rows.is_empty() {
                 println!("no interpreters found (looked at VIRTUAL_ENV, PATH, pyenv and uv)");

@@ -274,7 +274,7 @@ pub fn json<T: serde::Serialize>(
             }
         }
     }
-    serde_json::to_string(&v)
+    crate::output::json_line(crate::output::schema::SHOW, &v)
 }
 
 /// One code object: the summary fields; with `full`, also constants (typed), names,

@@ -387,8 +387,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
-            // One array, one record per line: cheap to write, easy to grep.
-            writeln!(out, "[")?;
+            // One document whose records are one a line: cheap to write, easy to grep.
+            writeln!(
+                out,
+                "{{\"schema\":{},\"records\":[",
+                serde_json::to_string(crate::output::schema::STATUS)?
+            )?;
             let total = tally.kept.len() + git_records.len();
             let mut written = 0;
             let mut comma = |out: &mut dyn Write| -> std::io::Result<()> {
@@ -403,7 +407,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 serde_json::to_writer(&mut out, r)?;
                 comma(&mut out)?;
             }
-            writeln!(out, "]")?;
+            writeln!(out, "]}}")?;
         }
         Format::Text => {
             let paint = Paint {

@@ -36,7 +36,8 @@ fn lists_the_live_interpreters() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = doc["interpreters"].as_array().unwrap();
     for py in &pythons {
         let row = rows
             .iter()

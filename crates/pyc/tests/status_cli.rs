@@ -30,7 +30,7 @@ fn fresh_header(src: &Path, magic: u16) -> Vec<u8> {
 
 fn json(out: &std::process::Output) -> Vec<Value> {
     serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))["records"]
         .as_array()
         .unwrap()
         .clone()

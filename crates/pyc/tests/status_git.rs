@@ -57,7 +57,9 @@ fn repo_with_tracked_pyc() -> tempfile::TempDir {
 }
 
 fn json(out: &str) -> Vec<serde_json::Value> {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    let doc: serde_json::Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(doc["schema"], "pyc-status/1", "{out}");
+    doc["records"].as_array().cloned().unwrap_or_default()
 }
 
 fn git_states(rows: &[serde_json::Value]) -> Vec<(String, String)> {

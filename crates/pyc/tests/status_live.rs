@@ -80,7 +80,7 @@ fn verdicts_equal_what_each_interpreter_does() {
         assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
         let records: Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut pyc_fresh = BTreeMap::new();
-        for r in records.as_array().unwrap() {
+        for r in records["records"].as_array().unwrap() {
             if r["target"].is_null() || r["state"] == "unwritable" {
                 continue;
             }
