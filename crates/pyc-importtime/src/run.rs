@@ -207,6 +207,23 @@ pub fn measure(
     opts: &Options,
     interrupted: &AtomicBool,
 ) -> Result<Measurement, RunError> {
+    measure_with_progress(interpreter, program, opts, interrupted, &|| {})
+}
+
+/// How many runs [`measure`] makes: two unmeasured warm runs (filling the prefix, listing the
+/// loaders), then `runs` cold and `runs` warm.
+pub fn run_count(opts: &Options) -> usize {
+    2 + 2 * opts.runs.max(1)
+}
+
+/// [`measure`], calling `progress` after each of its [`run_count`] runs.
+pub fn measure_with_progress(
+    interpreter: &Interpreter,
+    program: &Program,
+    opts: &Options,
+    interrupted: &AtomicBool,
+    progress: &dyn Fn(),
+) -> Result<Measurement, RunError> {
     let v = (interpreter.major, interpreter.minor);
     if !versions::has(v, Feature::ImportTime) {
         return Err(unsupported(interpreter, "`-X importtime` is new in 3.7"));
@@ -240,6 +257,7 @@ pub fn measure(
         timeout: opts.timeout,
         cwd: opts.cwd.as_deref(),
         interrupted,
+        progress,
     };
 
     let warm_prefix = tmp.path().join("warm");
@@ -384,11 +402,19 @@ struct Runner<'a> {
     timeout: Duration,
     cwd: Option<&'a Path>,
     interrupted: &'a AtomicBool,
+    progress: &'a dyn Fn(),
 }
 
 impl Runner<'_> {
-    /// One run; `verbose` adds `-v` (for the loader listing, never for a measured run).
+    /// One run, then a tick of the progress callback.
     fn run(&self, prefix: &Path, state: &'static str, verbose: bool) -> Result<Run, RunError> {
+        let r = self.run_once(prefix, state, verbose);
+        (self.progress)();
+        r
+    }
+
+    /// One run; `verbose` adds `-v` (for the loader listing, never for a measured run).
+    fn run_once(&self, prefix: &Path, state: &'static str, verbose: bool) -> Result<Run, RunError> {
         if self.interrupted.load(Ordering::SeqCst) {
             return Err(RunError::Interrupted);
         }

@@ -80,12 +80,6 @@ pub struct Args {
     /// List every path that would be removed; remove nothing.
     #[arg(short = 'n', long)]
     dry_run: bool,
-    /// Print nothing but errors.
-    #[arg(short, long, conflicts_with = "verbose")]
-    quiet: bool,
-    /// Print every path removed.
-    #[arg(short, long)]
-    verbose: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -234,8 +228,8 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
     // A quiet text run shows no totals: it need not stat every file to count the bytes.
     let run = Run {
         dry_run: args.dry_run,
-        measure: !(args.quiet && args.format == Format::Text),
-        list: args.format == Format::Json || args.dry_run || args.verbose,
+        measure: !(crate::output::quiet() > 0 && args.format == Format::Text),
+        list: args.format == Format::Json || args.dry_run || crate::output::verbose(),
     };
     let untracked = if args.git_tracked {
         git_untrack(&roots, args.dry_run)?
@@ -341,7 +335,7 @@ fn report(
             writeln!(out, "{doc}")?;
         }
         Format::Text => {
-            if !args.quiet {
+            if crate::output::notes() {
                 for p in untracked {
                     let verb = if args.dry_run {
                         "would git rm"
@@ -351,7 +345,7 @@ fn report(
                     writeln!(out, "{verb} {}  (tracked cache file)", p.display())?;
                 }
             }
-            if (args.dry_run || args.verbose) && !args.quiet {
+            if (args.dry_run || crate::output::verbose()) && crate::output::notes() {
                 for o in outcomes.iter().filter(done) {
                     writeln!(
                         out,
@@ -367,7 +361,7 @@ fn report(
                 }
             }
             for s in &plan.skipped {
-                if !args.quiet {
+                if crate::output::notes() {
                     eprintln!(
                         "pyc clean: {}: skipped: {}",
                         String::from_utf8_lossy(&s.path),
@@ -375,7 +369,7 @@ fn report(
                     );
                 }
             }
-            if !args.quiet {
+            if crate::output::notes() {
                 writeln!(
                     out,
                     "{} {} files and {} folders, {} freed{}",
@@ -396,14 +390,14 @@ fn report(
             }
         }
     }
-    for o in &failed {
+    for o in failed.iter().filter(|_| crate::output::warnings()) {
         eprintln!(
             "pyc clean: {}: {}",
             String::from_utf8_lossy(&o.path),
             o.error.as_deref().unwrap_or("failed")
         );
     }
-    for r in errors {
+    for r in errors.iter().filter(|_| crate::output::warnings()) {
         let p = if r.source.is_some() {
             r.source_display()
         } else {

@@ -1,6 +1,6 @@
 //! `pyc compile`: precompile trees with real interpreters, with compileall's option names.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,9 +91,6 @@ pub struct Args {
     /// Read more files and directories from FILE, one per line (`-` for stdin).
     #[arg(short = 'i', value_name = "FILE")]
     input: Option<String>,
-    /// Less output: `-q` no progress or summary, `-qq` no error messages either.
-    #[arg(short = 'q', action = clap::ArgAction::Count)]
-    quiet: u8,
     /// Worker processes per interpreter (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
@@ -239,7 +236,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                  folders on one interpreter's sys.path, as compileall does)"
             );
         };
-        dests = sys_path_destinations(interp, args.quiet)?;
+        dests = sys_path_destinations(interp, crate::output::quiet())?;
     }
 
     let mut levels: Vec<u8> = if args.optimize.is_empty() {
@@ -327,20 +324,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let text = args.format == Format::Text;
-    let show_errors = args.quiet < 2;
-    let bar = if text && args.quiet == 0 && std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(0);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} compiling [{bar:30}] {pos}/{len} {elapsed} (eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        Some(pb)
-    } else {
-        None
-    };
+    let show_errors = crate::output::warnings();
+    let bar = crate::output::progress("compiling", Some(0), text);
     let several = interps.len() > 1;
     for e in &walk_errors {
         if show_errors {
@@ -382,7 +367,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let seconds = start.elapsed().as_secs_f64();
     let failed = report.failures.len() + walk_errors.len();
     // The code cache is an aid: entries it could not keep cost only a compile next time.
-    if let (Some(e), true) = (&report.code_cache_error, args.quiet < 2) {
+    if let (Some(e), true) = (&report.code_cache_error, crate::output::warnings()) {
         let more = match report.code_cache_failures {
             1 => String::new(),
             n => format!(" (and {} more)", n - 1),
@@ -423,7 +408,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if report.interrupted {
                 eprintln!("pyc: interrupted; the pycs written so far are complete");
             }
-            if args.quiet == 0 {
+            if crate::output::verbose() {
+                for f in &report.written {
+                    println!("wrote {}", f.cache.display());
+                }
+            }
+            if crate::output::notes() {
                 let names: Vec<String> = interps.iter().map(|i| i.version.to_string()).collect();
                 let n = |count: usize, one: &str, many: &str| {
                     format!("{count} {}", if count == 1 { one } else { many })

@@ -554,7 +554,7 @@ impl Printer {
                 self.first = false;
                 out.write_all(text.as_bytes())?;
                 buffers.give(text);
-                if let Some(w) = warning {
+                if let Some(w) = warning.filter(|_| crate::output::warnings()) {
                     out.flush()?;
                     eprintln!("pyc dis: {name}: warning: {w}");
                 }
@@ -566,13 +566,17 @@ impl Printer {
                     } else {
                         String::new()
                     };
-                    eprintln!("pyc dis: {name}: malformed code: {p}{more}");
+                    if crate::output::warnings() {
+                        eprintln!("pyc dis: {name}: malformed code: {p}{more}");
+                    }
                 }
             }
             Err(e) => {
                 out.flush()?;
                 self.failed = true;
-                eprintln!("pyc dis: {name}: {e}");
+                if crate::output::warnings() {
+                    eprintln!("pyc dis: {name}: {e}");
+                }
             }
         }
         Ok(())

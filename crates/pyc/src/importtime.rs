@@ -165,12 +165,25 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.python.iter().map(|s| Some(s.as_str())).collect()
     };
     let mut reports = Vec::new();
+    let bar = crate::output::progress(
+        "import runs",
+        Some((run::run_count(&opts) * specs.len()) as u64),
+        a.format == Format::Text,
+    );
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1)
+        }
+    };
     for spec in specs {
-        let result =
-            discover::resolve(spec).and_then(|py| run::measure(&py, &program, &opts, &interrupted));
+        let result = discover::resolve(spec)
+            .and_then(|py| run::measure_with_progress(&py, &program, &opts, &interrupted, &tick));
         match result {
             Ok(m) => reports.push(report::report(&m)),
             Err(e) => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
                 eprintln!("pyc importtime: {e}");
                 let code = match e {
                     RunError::Interrupted => 130,
@@ -182,6 +195,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(code));
             }
         }
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
     }
     let tree = TreeOptions {
         sort: match a.sort {

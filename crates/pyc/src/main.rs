@@ -49,6 +49,15 @@ struct Cli {
     /// `FORCE_COLOR` colours pipes too), `always` or `never`.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = output::ColorChoice::Auto)]
     color: output::ColorChoice,
+    /// Less output: `-q` hides progress bars, notes and summary lines (results and problems
+    /// still print); `-qq` also hides warnings and per-file problem messages (the exit code
+    /// still tells).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    quiet: u8,
+    /// More output: list in full what is otherwise shortened or only counted (every problem
+    /// file, every path removed, every pyc written).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -115,6 +124,7 @@ fn main() -> ExitCode {
         }
     };
     output::set_color(cli.color);
+    output::set_verbosity(cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Show(a) => show::run(a),
         Command::Path(a) => path::run(a),

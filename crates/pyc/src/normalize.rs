@@ -129,9 +129,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(_) => Some(InvalidationMode::UncheckedHash),
         None => None,
     };
+    let bar = crate::output::progress(
+        "normalizing",
+        Some(found.len() as u64),
+        args.format == Format::Text,
+    );
     let reports: Vec<FileReport> = found
         .into_par_iter()
         .map(|(path, problem)| {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
             let (outcome, detail) = match problem {
                 Some(p) => (Outcome::Error, Some(p)),
                 None => match normalize_file(&path, change, to_hash) {
@@ -147,6 +155,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     let count = |o: Outcome| reports.iter().filter(|r| r.outcome == o).count();
     let (normalized, not_canonical, unchanged, skipped, errors) = (
         count(Outcome::Normalized),
@@ -190,7 +201,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    for r in reports.iter().filter(|r| r.outcome == Outcome::Error) {
+    let show = crate::output::warnings();
+    for r in reports
+        .iter()
+        .filter(|r| show && r.outcome == Outcome::Error)
+    {
         eprintln!(
             "pyc: {}: {}",
             r.path,

@@ -153,3 +153,59 @@ pub fn json_pretty<T: ?Sized + serde::Serialize>(
 ) -> serde_json::Result<String> {
     serde_json::to_string_pretty(&Document { schema, body })
 }
+
+/// The global `-q`/`-v` (counted), set once by `main`.
+static VERBOSITY: std::sync::OnceLock<(u8, u8)> = std::sync::OnceLock::new();
+
+/// Set once by `main` from the global `-q`/`-v`.
+pub fn set_verbosity(quiet: u8, verbose: u8) {
+    let _ = VERBOSITY.set((quiet, verbose));
+}
+
+/// How many `-q`: 1 hides progress bars, notes and summary lines (results and problems still
+/// print); 2 also hides warnings and per-file problem messages (the exit code still tells).
+pub fn quiet() -> u8 {
+    VERBOSITY.get().map_or(0, |v| v.0)
+}
+
+/// `-v`: list in full what is otherwise shortened (the first 20 of a kind) or only counted.
+pub fn verbose() -> bool {
+    VERBOSITY.get().is_some_and(|v| v.1 > 0)
+}
+
+/// Notes, hints and summary lines are shown (no `-q`).
+pub fn notes() -> bool {
+    quiet() == 0
+}
+
+/// Warnings and per-file problem messages are shown (fewer than two `-q`).
+pub fn warnings() -> bool {
+    quiet() < 2
+}
+
+/// A progress bar on stderr for a long job of `len` steps (`None`: a spinner with a count),
+/// or `None` when there should be none: stderr is not a terminal (a pipe, a file, CI's log),
+/// the output is JSON, or `-q` was given. `what` names the job ("compiling").
+pub fn progress(what: &str, len: Option<u64>, text_output: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !text_output || !notes() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let (pb, template) = match len {
+        Some(n) => (
+            indicatif::ProgressBar::new(n),
+            format!("{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} (eta {{eta}})"),
+        ),
+        None => (
+            indicatif::ProgressBar::new_spinner(),
+            format!("{{spinner}} {what} {{pos}} {{elapsed}}"),
+        ),
+    };
+    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(10));
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    Some(pb)
+}

@@ -196,12 +196,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 if let Err(msg) = body {
                     failed = true;
-                    eprintln!("pyc: {}: {msg}", show_path(file));
+                    if crate::output::warnings() {
+                        eprintln!("pyc: {}: {msg}", show_path(file));
+                    }
                 }
             }
             Err(msg) => {
                 failed = true;
-                eprintln!("pyc: {}: {msg}", show_path(file));
+                if crate::output::warnings() {
+                    eprintln!("pyc: {}: {msg}", show_path(file));
+                }
             }
         }
     }

@@ -61,10 +61,6 @@ pub struct Args {
     /// Exit 1 when any verdict is stale, missing, unwritable or broken (for CI).
     #[arg(long)]
     check: bool,
-    /// List every problem file (the summary shows the first 20 of each kind), and foreign
-    /// files too.
-    #[arg(short, long)]
-    verbose: bool,
     /// Also read every fresh cache file whole and unmarshal it: one whose header the
     /// interpreter accepts but whose body it cannot load (a truncated or corrupted file) is
     /// `broken`, an import that fails on every start. Costs a read and a parse per file.
@@ -342,13 +338,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     );
     let keep_all = args.format == Format::Json;
-    let keep_foreign = args.verbose;
+    let keep_foreign = crate::output::verbose();
     let first_level = classifier
         .targets
         .first()
         .and_then(|t| t.optimizations.first().copied());
     let tally = Mutex::new(Tally::default());
+    let bar = crate::output::progress("checking", None, args.format == Format::Text);
     classifier.classify_each(&roots, &|batch: Vec<Record>| {
+        if let Some(b) = &bar {
+            b.inc(batch.len() as u64);
+        }
         let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
         for r in batch {
             match r.target_index {
@@ -369,6 +369,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     let mut tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
     tally.kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let git: Vec<Hygiene> = if args.no_git {
@@ -413,11 +416,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let paint = Paint {
                 on: crate::output::use_color(std::io::stdout().is_terminal()),
             };
-            print_summary(&mut out, &classifier.targets, &tally, &paint, args.verbose)?;
-            print_git(&mut out, &git_records, args.verbose)?;
+            // -q: the problem files only; -qq: nothing (the exit code tells).
+            let verbose = crate::output::verbose();
+            if crate::output::notes() {
+                print_counts(&mut out, &classifier.targets, &tally, &paint)?;
+            }
+            if crate::output::warnings() {
+                print_problems(&mut out, &tally, &paint, verbose)?;
+                print_git(&mut out, &git_records, verbose)?;
+            }
         }
     }
-    for r in &tally.kept {
+    for r in tally.kept.iter().filter(|_| crate::output::warnings()) {
         for p in [&r.source, &r.cache].into_iter().flatten() {
             if std::str::from_utf8(p).is_err() {
                 eprintln!(
@@ -437,12 +447,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-fn print_summary(
+/// The summary's counts: per target and for the cache side, and notes.
+fn print_counts(
     out: &mut dyn Write,
     targets: &[Target],
     t: &Tally,
     paint: &Paint,
-    verbose: bool,
 ) -> anyhow::Result<()> {
     writeln!(
         out,
@@ -501,7 +511,16 @@ fn print_summary(
             target.label
         )?;
     }
-    // Problem files, grouped by state.
+    Ok(())
+}
+
+/// The problem files, grouped by state (the first 20 of each unless `verbose`).
+fn print_problems(
+    out: &mut dyn Write,
+    t: &Tally,
+    paint: &Paint,
+    verbose: bool,
+) -> anyhow::Result<()> {
     let order = [
         State::Error,
         State::Broken,

@@ -293,8 +293,10 @@ fn interrupted_writes_are_leftovers() {
         .arg(r)
         .output()
         .unwrap();
-    let recs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let leftovers: BTreeSet<String> = recs
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let leftovers: BTreeSet<String> = doc["records"]
+        .as_array()
+        .unwrap()
         .iter()
         .filter(|v| v["state"] == "leftover")
         .map(|v| {
