@@ -753,10 +753,24 @@ pub fn sweep_bytecode(
     safe_roots: &[Vec<u8>],
     run: Run,
 ) -> Swept {
+    sweep_bytecode_with_progress(classifier, roots, sel, safe_roots, run, &|_| {})
+}
+
+/// [`sweep_bytecode`], telling `progress` how many records each folder had (for a progress
+/// bar), from the walking threads.
+pub fn sweep_bytecode_with_progress(
+    classifier: &Classifier,
+    roots: &[&Path],
+    sel: &Selection,
+    safe_roots: &[Vec<u8>],
+    run: Run,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Swept {
     let dry_run = run.dry_run;
     let no_targets = classifier.targets.is_empty();
     let found = Mutex::new(Swept::default());
     let sink = |d: Option<&walk::DirListing<'_>>, records: Vec<Record>| {
+        progress(records.len() as u64);
         let mut batch = Swept::default();
         let mut here: Vec<(Place, Vec<u8>, &'static str)> = Vec::new();
         for r in records {

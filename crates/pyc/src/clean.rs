@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use pyc_cache::classify::{Classifier, ClassifyOptions, Target};
 use pyc_cache::clean::{
-    debris_items, empty_folder_items, erase_items, execute, order_outcomes, sweep_bytecode,
-    Outcome, Plan, Run, Selection, Totals, DEBRIS_DEFAULT, DEBRIS_TOPICS, DEFAULT_IGNORE,
+    debris_items, empty_folder_items, erase_items, execute, order_outcomes,
+    sweep_bytecode_with_progress, Outcome, Plan, Run, Selection, Totals, DEBRIS_DEFAULT,
+    DEBRIS_TOPICS, DEFAULT_IGNORE,
 };
 
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
@@ -236,7 +237,20 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
-    let swept = sweep_bytecode(&classifier, &roots, &sel, &safe_roots, run);
+    let bar = crate::output::progress(
+        if args.dry_run { "checking" } else { "cleaning" },
+        None,
+        args.format == Format::Text,
+    );
+    let tick = |n: u64| {
+        if let Some(b) = &bar {
+            b.inc(n)
+        }
+    };
+    let swept = sweep_bytecode_with_progress(&classifier, &roots, &sel, &safe_roots, run, &tick);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     let errors = swept.errors;
     let mut outcomes = swept.outcomes;
     let mut totals = swept.counted;

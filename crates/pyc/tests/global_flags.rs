@@ -198,6 +198,8 @@ fn progress_bars_on_a_terminal_only() {
     assert!(shown.contains("normalizing ["), "{shown:?}");
     let status = on_a_terminal(d, &format!("{bin} status --python 3.12 .")).unwrap();
     assert!(status.contains("checking "), "{status:?}");
+    let clean = on_a_terminal(d, &format!("{bin} clean --dry-run --python 3.12 .")).unwrap();
+    assert!(clean.contains("checking "), "{clean:?}");
     // Not with -q, not for JSON, not in a pipe.
     let quiet = on_a_terminal(d, &format!("{bin} -q status --python 3.12 .")).unwrap();
     assert!(!quiet.contains("checking "), "{quiet:?}");
