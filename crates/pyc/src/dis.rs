@@ -416,6 +416,9 @@ fn render(
     Ok((text, problems))
 }
 
+/// Stack of each `dis` worker thread: see where the pool is built.
+const WORKER_STACK: usize = 16 << 20;
+
 /// Load and render one input. A panic (a bug: bad input gets errors, never panics) is
 /// reported as this input's error, so that the other inputs are still printed.
 fn render_input(
@@ -608,10 +611,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format: args.format,
     });
     let buffers = Buffers::default();
-    // Nested code objects are walked recursively (as deep as marshal allows, 2000 levels):
-    // give the workers room.
+    // Loading, converting, printing and dropping code objects are iterative, whatever the
+    // nesting (issue 16). What still recurses is bounded by a constant: a constant's repr
+    // (1,000 levels, a few hundred bytes of stack each) and the JSON view (256 levels of
+    // nested code objects). 16 MiB leaves ample room and lets many threads start under a
+    // tight address-space limit (256 MiB each did not, at 4+ threads under 1 GiB).
     let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(256 << 20)
+        .stack_size(WORKER_STACK)
         .build()
         .context("cannot start worker threads")?;
     // Work in parallel, print in order. Workers take the inputs in order, at most WINDOW
