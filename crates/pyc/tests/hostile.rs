@@ -426,3 +426,61 @@ fn dis_runs_under_an_address_space_limit_with_many_threads() {
         .unwrap();
     assert_clean_end(&out, "dis on 8 inputs", &deep);
 }
+
+/// The fuzz check of `fuzz/` (`cli_hostile`, `cli_driver`) in small: generated hostile graphs
+/// (`hostile::graph_from_bytes`) through `show --code --format json`, `dis`, `diff` and
+/// `status --verify`, each ending with output or one line naming the file.
+#[test]
+fn generated_graphs_end_cleanly_in_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cache = d.join("pkg/__pycache__");
+    std::fs::create_dir_all(&cache).unwrap();
+    let src = d.join("pkg/m.py");
+    std::fs::write(&src, b"").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&src)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH)
+        .unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for run in 0..24 {
+        let n = 16 + (next() % 300) as usize;
+        let bytes: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+        let a = write(d, "a.pyc", &hostile::graph_from_bytes(&bytes));
+        let mut other = bytes.clone();
+        other[n / 2] ^= 0x5a;
+        let b = write(d, "b.pyc", &hostile::graph_from_bytes(&other));
+        std::fs::copy(&a, cache.join("m.cpython-312.pyc")).unwrap();
+        let (sa, sb) = (a.to_str().unwrap(), b.to_str().unwrap());
+        for args in [
+            vec!["show", "--code", "--format", "json", sa],
+            vec!["dis", sa],
+            vec!["dis", "--format", "json", sa],
+            vec!["diff", sa, sb],
+        ] {
+            let out = pyc(&args);
+            assert_clean_end(&out, &format!("run {run}: {}", args.join(" ")), &a);
+        }
+        let out = pyc(&[
+            "status",
+            "--verify",
+            "--python",
+            "3.12",
+            "--no-git",
+            d.join("pkg").to_str().unwrap(),
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(0..=2)),
+            "run {run}: status: {out:?}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+}
