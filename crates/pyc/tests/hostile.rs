@@ -484,3 +484,34 @@ fn generated_graphs_end_cleanly_in_every_command() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
 }
+
+/// `dis --only NAME` on code objects chained 2,000 deep: main tried both spellings of the
+/// qualified name (with and without `<locals>`) at every level, 2^2000 walks; now each code
+/// object is visited once per prefix of NAME, on a heap stack.
+#[test]
+fn dis_only_on_deep_chains_is_linear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "chain.pyc", &hostile::nested_code(2_000));
+    let run = |name: &str| {
+        Command::cargo_bin("pyc")
+            .unwrap()
+            .args(["dis", "--only", name])
+            .arg(&p)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap()
+    };
+    let out = run("nope");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("chain.pyc: no code object named nope"),
+        "{stderr}"
+    );
+    let out = run("f1990");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(<code object f1989 at 0x0"), "{text}");
+}
