@@ -7,6 +7,10 @@
 //! * If anything fails, the temporary file is removed. The temporary name is
 //!   `<target>.<pid>.<n>.pyc-tmp`, so a leftover (only possible if pyc is killed with SIGKILL in
 //!   the instant between create and rename) can never be taken for a pyc.
+//! * A temporary file exists only inside a [`WriteWindow`]: SIGINT and SIGTERM are blocked on
+//!   the writing thread from create to rename, and [`exit_after_writes`] (what a second Ctrl-C
+//!   runs, in a signal handler) waits for every open window to close before `_exit`, so a
+//!   second Ctrl-C cannot leave a temporary file behind (issue 16: 1 run in 12 did).
 //! * A target that is a symlink or exists as anything but a regular file is refused, with
 //!   py_compile's own message (`FileExistsError`).
 
@@ -14,9 +18,82 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes between creating their temporary file and renaming (or removing) it.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// Set by [`exit_after_writes`]: no new write may start.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// The span of one atomic write in which its temporary file exists: while it is open, this
+/// thread does not take SIGINT or SIGTERM (another thread does, or the signal waits until the
+/// window closes), and [`exit_after_writes`] waits for it.
+pub struct WriteWindow {
+    old_mask: libc::sigset_t,
+}
+
+impl WriteWindow {
+    /// `None` once the process is exiting: start no write then.
+    pub fn open() -> Option<WriteWindow> {
+        // SAFETY: sigemptyset/sigaddset fill a sigset_t we own; pthread_sigmask changes only
+        // this thread's mask and writes the old one into memory we own. They cannot fail with
+        // these arguments (valid `how`, valid signal numbers).
+        let old_mask = unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            old
+        };
+        let w = WriteWindow { old_mask };
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        if EXITING.load(Ordering::SeqCst) {
+            return None; // `w` is dropped: the count and the mask are restored.
+        }
+        Some(w)
+    }
+}
+
+impl Drop for WriteWindow {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: restores this thread's mask saved in `open`.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old_mask, std::ptr::null_mut());
+        }
+    }
+}
+
+/// End the process with `code` as soon as no write has a temporary file (at most 5 s: a write
+/// stuck on a dead file system may then leave one). Async-signal-safe: atomics, `nanosleep`
+/// and `_exit` only, so it can run in a signal handler.
+pub fn exit_after_writes(code: i32) -> ! {
+    EXITING.store(true, Ordering::SeqCst);
+    let pause = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000_000,
+    };
+    for _ in 0..5000 {
+        if IN_FLIGHT.load(Ordering::SeqCst) == 0 {
+            break;
+        }
+        // SAFETY: nanosleep is async-signal-safe; `pause` is valid, the remainder unused.
+        unsafe { libc::nanosleep(&pause, std::ptr::null_mut()) };
+    }
+    // SAFETY: _exit is async-signal-safe and ends the process without running destructors.
+    unsafe { libc::_exit(code) }
+}
+
+fn exiting(path: &Path) -> WriteError {
+    WriteError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::Interrupted, "pyc is exiting"),
+    }
+}
 
 /// Why a pyc was not written.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +150,7 @@ fn ensure_parent(path: &Path) -> Result<(), WriteError> {
 /// Write `data` to `path` atomically with permission bits `mode` (see the module docs).
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), WriteError> {
     check_target(path)?;
+    let _window = WriteWindow::open().ok_or_else(|| exiting(path))?;
     let tmp = temp_name(path);
     let create = || {
         OpenOptions::new()
@@ -97,6 +175,7 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), WriteErro
 /// exactly the permission bits `mode` (not less the umask: the file keeps its mode).
 pub fn replace_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), WriteError> {
     check_target(path)?;
+    let _window = WriteWindow::open().ok_or_else(|| exiting(path))?;
     let tmp = temp_name(path);
     let file = OpenOptions::new()
         .write(true)
@@ -136,6 +215,7 @@ fn finish(
 pub fn link_atomic(existing: &Path, path: &Path) -> Result<(), WriteError> {
     check_target(path)?;
     ensure_parent(path)?;
+    let _window = WriteWindow::open().ok_or_else(|| exiting(path))?;
     let tmp = temp_name(path);
     let result = std::fs::hard_link(existing, &tmp).and_then(|()| std::fs::rename(&tmp, path));
     result.map_err(|e| {

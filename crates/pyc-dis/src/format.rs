@@ -272,41 +272,33 @@ impl Analyzer {
     pub fn dis(&self, code: &Code, opts: &Options, out: &mut String) -> Vec<String> {
         let mut problems = Vec::new();
         let mut budget = MAX_CODE_OBJECTS;
-        self.dis_recursive(code, opts, opts.depth, out, &mut problems, &mut budget);
-        if budget == 0 {
+        // Depth first, in `co_consts` order, on a heap stack: code objects can nest as deep
+        // as the pyc's back-references chain them (issue 16), so no native recursion.
+        let mut stack: Vec<(&Code, Option<usize>, bool)> = vec![(code, opts.depth, false)];
+        while let Some((c, depth, header)) = stack.pop() {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            if header {
+                out.push('\n');
+                let _ = writeln!(out, "Disassembly of {}:", c.repr);
+            }
+            problems.extend(self.disassemble(c, opts, out));
+            if depth != Some(0) {
+                let depth = depth.map(|d| d - 1);
+                let at = stack.len();
+                stack.extend(c.nested().map(|n| (n, depth, true)));
+                stack[at..].reverse();
+            }
+        }
+        if budget == 0 && !stack.is_empty() {
             problems.push(format!(
                 "more than {MAX_CODE_OBJECTS} code objects to print (shared nested code \
                  objects); output cut"
             ));
         }
         problems
-    }
-
-    fn dis_recursive(
-        &self,
-        code: &Code,
-        opts: &Options,
-        depth: Option<usize>,
-        out: &mut String,
-        problems: &mut Vec<String>,
-        budget: &mut usize,
-    ) {
-        if *budget == 0 {
-            return;
-        }
-        *budget -= 1;
-        problems.extend(self.disassemble(code, opts, out));
-        if depth != Some(0) {
-            let depth = depth.map(|d| d - 1);
-            for c in code.nested() {
-                if *budget == 0 {
-                    return;
-                }
-                out.push('\n');
-                let _ = writeln!(out, "Disassembly of {}:", c.repr);
-                self.dis_recursive(c, opts, depth, out, problems, budget);
-            }
-        }
     }
 
     /// `dis.disassemble(code)`: one code object. Instructions `dis` itself could not show

@@ -102,19 +102,44 @@ impl Memo {
     }
 }
 
+/// The code objects in `c`'s `co_consts`.
+fn nested_codes(c: &pyc_format::Code) -> impl Iterator<Item = &pyc_format::Code> {
+    c.consts().iter().filter_map(|o| o.as_code())
+}
+
+/// Converts `c` after every code object nested in it, innermost first, on a heap stack: code
+/// objects can nest as deep as the pyc's back-references chain them (issue 16), so there is
+/// no native recursion here.
 fn convert(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
+    let mut stack: Vec<(&pyc_format::Code, bool)> = nested_codes(c).map(|n| (n, false)).collect();
+    while let Some((n, children_done)) = stack.pop() {
+        let key = n as *const pyc_format::Code;
+        if memo.codes.contains_key(&key) {
+            continue;
+        }
+        if children_done {
+            let done = Arc::new(convert_one(n, version, memo));
+            memo.codes.insert(key, done);
+        } else {
+            stack.push((n, true));
+            let pending = nested_codes(n)
+                .filter(|m| !memo.codes.contains_key(&(*m as *const pyc_format::Code)));
+            stack.extend(pending.map(|m| (m, false)).collect::<Vec<_>>());
+        }
+    }
+    convert_one(c, version, memo)
+}
+
+/// One code object, whose nested code objects [`convert`] has already converted.
+fn convert_one(c: &pyc_format::Code, version: PyVersion, memo: &mut Memo) -> Code {
     let consts = c
         .consts()
         .iter()
         .map(|o| {
             let code = o.as_code().map(|inner| {
                 let key = inner as *const pyc_format::Code;
-                if let Some(done) = memo.codes.get(&key) {
-                    return done.clone();
-                }
-                let done = Arc::new(convert(inner, version, memo));
-                memo.codes.insert(key, done.clone());
-                done
+                // Always there (marshal graphs have no cycles); a stand-in otherwise.
+                memo.codes.get(&key).cloned().unwrap_or_default()
             });
             Const {
                 // A code constant's repr is the one its conversion made.

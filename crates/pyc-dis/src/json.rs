@@ -46,16 +46,31 @@ pub struct JsonCode {
     pub instructions: Vec<JsonInstruction>,
     pub exception_table: Vec<ExceptionEntry>,
     pub children: Vec<JsonCode>,
+    /// Some nested code objects are left out: nested more than [`MAX_JSON_NESTING`] deep, or
+    /// past [`crate::format::MAX_CODE_OBJECTS`] in all.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
+
+/// How deep `children` nest in the JSON view. Real code nests a few levels; a pyc can chain
+/// code objects through back-references as deep as it is long (issue 16), and building and
+/// writing nested JSON recurses once per level, so deeper ones are cut (`truncated`).
+pub const MAX_JSON_NESTING: usize = 256;
 
 impl Analyzer {
     /// The JSON view of a code object and (depth permitting) its nested code objects.
     pub fn to_json(&self, code: &Code, depth: Option<usize>) -> JsonCode {
         let mut budget = crate::format::MAX_CODE_OBJECTS;
-        self.to_json_budget(code, depth, &mut budget)
+        self.to_json_budget(code, depth, &mut budget, 0)
     }
 
-    fn to_json_budget(&self, code: &Code, depth: Option<usize>, budget: &mut usize) -> JsonCode {
+    fn to_json_budget(
+        &self,
+        code: &Code,
+        depth: Option<usize>,
+        budget: &mut usize,
+        level: usize,
+    ) -> JsonCode {
         *budget = budget.saturating_sub(1);
         let a = self.analyze(code);
         let instructions = a
@@ -90,12 +105,15 @@ impl Analyzer {
             })
             .collect();
         let mut children = Vec::new();
+        let mut truncated = false;
         if depth != Some(0) {
             for c in code.nested() {
-                if *budget == 0 {
+                // Recursion bounded by MAX_JSON_NESTING, not by the input.
+                if *budget == 0 || level >= MAX_JSON_NESTING {
+                    truncated = true;
                     break;
                 }
-                children.push(self.to_json_budget(c, depth.map(|d| d - 1), budget));
+                children.push(self.to_json_budget(c, depth.map(|d| d - 1), budget, level + 1));
             }
         }
         JsonCode {
@@ -106,6 +124,7 @@ impl Analyzer {
             instructions,
             exception_table: a.exceptions,
             children,
+            truncated,
         }
     }
 }

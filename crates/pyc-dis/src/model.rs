@@ -69,6 +69,25 @@ pub struct Code {
     pub repr: String,
 }
 
+/// Dropping code objects nested through back-references: the derived drop would recurse once
+/// per level (issue 16). Nested code objects this one is the last owner of are taken apart on
+/// a heap stack instead.
+impl Drop for Code {
+    fn drop(&mut self) {
+        let mut stack: Vec<std::sync::Arc<Code>> = Vec::new();
+        take_nested(self, &mut stack);
+        while let Some(child) = stack.pop() {
+            if let Some(mut inner) = std::sync::Arc::into_inner(child) {
+                take_nested(&mut inner, &mut stack);
+            }
+        }
+    }
+}
+
+fn take_nested(c: &mut Code, stack: &mut Vec<std::sync::Arc<Code>>) {
+    stack.extend(c.consts.iter_mut().filter_map(|k| k.code.take()));
+}
+
 impl Code {
     /// Nested code objects in `co_consts` order.
     pub fn nested(&self) -> impl Iterator<Item = &Code> {

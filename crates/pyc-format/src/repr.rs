@@ -7,7 +7,9 @@
 //!   `\uhhhh` or `\Uhhhhhhhh`. Lone surrogates are never printable.
 //! * 2.x `unicode`: `u'...'` with every non-ASCII code point escaped; 2.x `str` and 3.x `bytes`
 //!   as bytes (`b` prefix in 3.x).
-//! * ints in decimal; Python 2 `long` with `L`. CPython 3.11+ (and 3.7.14+/3.8.14+/3.9.14+/
+//! * ints in decimal; Python 2 `long` with `L`; an int with more digits than the output may
+//!   hold ([`Repr::max_len`]) is not converted (decimal conversion is quadratic) and shows as
+//!   `<int of N digits or more>`. CPython 3.11+ (and 3.7.14+/3.8.14+/3.9.14+/
 //!   3.10.7+) raise `ValueError` for ints of more than 4300 decimal digits;
 //!   [`Repr::repr`] reports that as [`ReprError::IntTooLarge`], while the convenience
 //!   [`repr`] prints all the digits.
@@ -186,6 +188,14 @@ impl Repr {
                 // takes time quadratic in its length (minutes for a 20 MB int).
                 if !py2 && self.has_int_limit() && min_decimal_digits(b) > INT_MAX_STR_DIGITS {
                     w.err = Some(ReprError::IntFarTooLarge);
+                    return;
+                }
+                // Versions without the limit (2.7, 3.6) print every digit, but pyc's output
+                // is cut at `max_len`: an int surely longer than that is not converted (that
+                // would take minutes), and a marker with its size stands in its place.
+                let at_least = min_decimal_digits(b);
+                if at_least > w.max {
+                    w.push(&format!("<int of {at_least} digits or more>"));
                     return;
                 }
                 let s = b.to_string();

@@ -176,3 +176,133 @@ pub fn fat_refs(width: usize, len: usize, copies: usize) -> Vec<u8> {
         }
     })
 }
+
+/// A 3.12 pyc whose module constants are an object graph read from `data` (for fuzzing the
+/// whole command line on graphs, not just bytes): each byte picks the next object: small and
+/// big ints, floats, strings, bytes, tuples, lists, sets, dicts, code objects (with nested
+/// constants), and back-references to any object flagged so far, containers still being
+/// read included (which CPython refuses as cyclic). Most containers are flagged, so later
+/// references can share and amplify them. Nesting stops at 40 levels of the generator (the
+/// graph can still nest far deeper through references); at most 4,096 objects.
+pub fn graph_from_bytes(data: &[u8]) -> Vec<u8> {
+    struct G<'a> {
+        data: &'a [u8],
+        at: usize,
+        refs: u32,
+        objects: usize,
+    }
+    impl G<'_> {
+        fn byte(&mut self) -> u8 {
+            let b = self.data.get(self.at).copied().unwrap_or(0);
+            self.at += 1;
+            b
+        }
+        fn more(&self) -> bool {
+            self.at < self.data.len() && self.objects < 4096
+        }
+        fn flagged(&mut self, out: &mut Vec<u8>, kind: u8) {
+            out.push(kind | 0x80);
+            self.refs += 1;
+        }
+        fn object(&mut self, out: &mut Vec<u8>, depth: usize) {
+            self.objects += 1;
+            let b = self.byte();
+            let n = usize::from(self.byte() % 8);
+            let leaf = depth >= 40 || !self.more();
+            match if leaf { b % 6 } else { b % 12 } {
+                0 => out.push(b'N'),
+                1 => {
+                    out.push(b'i');
+                    i32le(out, i32::from(b) * 1000 - 5);
+                }
+                2 => short_str(out, &"x".repeat(n)),
+                3 => bytes(out, &vec![b; n * 3]),
+                4 if self.refs > 0 => {
+                    out.push(b'r');
+                    let r = u32::from(self.byte()) % self.refs;
+                    i32le(out, r as i32);
+                }
+                4 => out.push(b'T'),
+                5 => {
+                    // A long of n * 300 15-bit digits (zero digits: empty or 0x7fff ones).
+                    out.push(b'l');
+                    let digits = n * 300;
+                    i32le(
+                        out,
+                        if b & 0x40 != 0 {
+                            -(digits as i32)
+                        } else {
+                            digits as i32
+                        },
+                    );
+                    for i in 0..digits {
+                        let d: u16 = if i + 1 == digits { 1 } else { 0x7fff };
+                        out.extend_from_slice(&d.to_le_bytes());
+                    }
+                }
+                6 | 7 => {
+                    // A tuple (flagged unless b says not).
+                    if b & 0x80 != 0 {
+                        out.push(b'(');
+                    } else {
+                        self.flagged(out, b'(');
+                    }
+                    i32le(out, n as i32);
+                    for _ in 0..n {
+                        self.object(out, depth + 1);
+                    }
+                }
+                8 => {
+                    self.flagged(out, if b & 0x80 != 0 { b'[' } else { b'>' });
+                    i32le(out, n as i32);
+                    for _ in 0..n {
+                        self.object(out, depth + 1);
+                    }
+                }
+                9 => {
+                    self.flagged(out, b'{');
+                    for _ in 0..n {
+                        self.object(out, depth + 1);
+                        self.object(out, depth + 1);
+                    }
+                    out.push(b'0');
+                }
+                10 => {
+                    out.push(b'g');
+                    out.extend_from_slice(&(f64::from(b) / 7.0).to_le_bytes());
+                }
+                _ => {
+                    // A code object whose constants are a tuple of n objects.
+                    let mut inner = Vec::new();
+                    let name = format!("f{}", self.objects);
+                    let flag = b & 0x80 == 0;
+                    if flag {
+                        self.refs += 1;
+                    }
+                    code_312(&mut inner, flag, &name, |o| {
+                        o.push(b'(');
+                        i32le(o, n as i32);
+                        for _ in 0..n {
+                            self.object(o, depth + 1);
+                        }
+                    });
+                    out.extend_from_slice(&inner);
+                }
+            }
+        }
+    }
+    let mut g = G {
+        data,
+        at: 0,
+        refs: 0,
+        objects: 0,
+    };
+    pyc_312(|out| {
+        let n = usize::from(g.byte() % 16) + 1;
+        out.push(b'(');
+        i32le(out, n as i32);
+        for _ in 0..n {
+            g.object(out, 0);
+        }
+    })
+}

@@ -318,8 +318,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal ends pyc at once.
-        signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
+        // A second signal ends pyc at once, as soon as no pyc is half-way through its atomic
+        // write (no temporary file is left behind).
+        let again = Arc::clone(&stop);
+        // SAFETY: the handler only loads an atomic and calls `exit_after_writes`, which is
+        // async-signal-safe (atomics, nanosleep, _exit).
+        unsafe {
+            signal_hook::low_level::register(sig, move || {
+                if again.load(std::sync::atomic::Ordering::SeqCst) {
+                    pyc_compile::write::exit_after_writes(130);
+                }
+            })
+        }?;
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
 

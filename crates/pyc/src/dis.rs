@@ -283,31 +283,51 @@ fn run_with_input(cmd: &mut Command, input: &[u8]) -> std::io::Result<std::proce
     child.wait_with_output()
 }
 
-/// `co_qualname` as 3.11+ stores it; for older versions, built the way the compiler does.
-fn select<'a>(code: &'a Code, name: &str, qual: &str, out: &mut Vec<&'a Code>) {
-    for c in code.nested() {
-        let q = if c.qualname != c.name {
-            c.qualname.to_string()
-        } else if qual.is_empty() {
-            c.name.to_string()
-        } else {
-            format!("{qual}.{}", c.name)
-        };
-        if q == name || &*c.name == name {
-            out.push(c);
-        } else {
-            // Functions' children are under "<locals>"; classes' are not. Without flags we
-            // accept both spellings.
-            select(c, name, &q, out);
-            let locals = format!("{q}.<locals>");
-            let mut extra = Vec::new();
-            select(c, name, &locals, &mut extra);
-            for e in extra {
-                if !out.iter().any(|x| std::ptr::eq(*x, e)) {
-                    out.push(e);
+/// The code objects `--only NAME` names: by `co_qualname` as 3.11+ stores it (for older
+/// versions built the way the compiler does, with or without `<locals>`), or by bare name.
+/// Depth first in `co_consts` order, on a heap stack, and each code object is visited once
+/// per dotted prefix of NAME it can still complete (shared and deeply chained code objects
+/// cost linear time, issue 16: trying both spellings at every level was exponential).
+fn select<'a>(code: &'a Code, name: &str, out: &mut Vec<&'a Code>) {
+    // A prefix worth carrying down: one that NAME continues (else only bare names match).
+    let useful = |p: String| -> Option<String> {
+        (name.len() > p.len() && name.starts_with(&p) && name.as_bytes()[p.len()] == b'.')
+            .then_some(p)
+    };
+    let mut seen: std::collections::HashSet<(*const Code, Option<String>)> = Default::default();
+    let mut stack: Vec<(&'a Code, Option<String>)> = vec![(code, Some(String::new()))];
+    while let Some((parent, qual)) = stack.pop() {
+        let at = stack.len();
+        for c in parent.nested() {
+            let q = if c.qualname != c.name {
+                Some(c.qualname.to_string())
+            } else {
+                match qual.as_deref() {
+                    Some("") => Some(c.name.to_string()),
+                    Some(p) => Some(format!("{p}.{}", c.name)),
+                    None => None,
+                }
+            };
+            if q.as_deref() == Some(name) || &*c.name == name {
+                if !out.iter().any(|x| std::ptr::eq(*x, c)) {
+                    out.push(c);
+                }
+                continue;
+            }
+            // Functions' children are under "<locals>"; classes' are not. Without flags both
+            // spellings are accepted.
+            let locals = q.as_ref().and_then(|q| useful(format!("{q}.<locals>")));
+            let plain = q.and_then(useful);
+            let key = |p: &Option<String>| (c as *const Code, p.clone());
+            // The segment is reversed below: the plain spelling is searched first.
+            for p in [plain, locals] {
+                if seen.insert(key(&p)) {
+                    stack.push((c, p));
                 }
             }
         }
+        // Children in co_consts order.
+        stack[at..].reverse();
     }
 }
 
@@ -315,13 +335,15 @@ fn select<'a>(code: &'a Code, name: &str, qual: &str, out: &mut Vec<&'a Code>) {
 /// code objects (nested code objects shared through marshal references can repeat
 /// exponentially often).
 fn code_bytes(code: &Code, budget: &mut usize) -> usize {
-    if *budget == 0 {
-        return 0;
-    }
-    *budget -= 1;
-    let mut n = code.code.len();
-    for c in code.nested() {
-        n = n.saturating_add(code_bytes(c, budget));
+    let mut n = 0usize;
+    let mut stack = vec![code];
+    while let Some(c) = stack.pop() {
+        if *budget == 0 {
+            break;
+        }
+        *budget -= 1;
+        n = n.saturating_add(c.code.len());
+        stack.extend(c.nested());
     }
     n
 }
@@ -377,7 +399,7 @@ fn render(
         None => vec![&loaded.code],
         Some(name) => {
             let mut found = Vec::new();
-            select(&loaded.code, name, "", &mut found);
+            select(&loaded.code, name, &mut found);
             if found.is_empty() {
                 return Err(format!("no code object named {name}"));
             }
@@ -416,6 +438,9 @@ fn render(
     };
     Ok((text, problems))
 }
+
+/// Stack of each `dis` worker thread: see where the pool is built.
+const WORKER_STACK: usize = 16 << 20;
 
 /// Load and render one input. A panic (a bug: bad input gets errors, never panics) is
 /// reported as this input's error, so that the other inputs are still printed.
@@ -613,10 +638,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format: args.format,
     });
     let buffers = Buffers::default();
-    // Nested code objects are walked recursively (as deep as marshal allows, 2000 levels):
-    // give the workers room.
+    // Loading, converting, printing and dropping code objects are iterative, whatever the
+    // nesting (issue 16). What still recurses is bounded by a constant: a constant's repr
+    // (1,000 levels, a few hundred bytes of stack each) and the JSON view (256 levels of
+    // nested code objects). 16 MiB leaves ample room and lets many threads start under a
+    // tight address-space limit (256 MiB each did not, at 4+ threads under 1 GiB).
     let pool = rayon::ThreadPoolBuilder::new()
-        .stack_size(256 << 20)
+        .stack_size(WORKER_STACK)
         .build()
         .context("cannot start worker threads")?;
     // Work in parallel, print in order. Workers take the inputs in order, at most WINDOW

@@ -3,7 +3,8 @@
 //! (orphan, foreign, leftover, sourceless), plus folders where caches cannot be written.
 //! The classification is `pyc_cache::classify`, shared with `pyc clean`.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +17,21 @@ use pyc_cache::classify::{
 use pyc_cache::git::{Hygiene, IGNORE_LINES};
 use pyc_format::{version_for_cache_tag, PyVersion};
 
-use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::output::{path_bytes, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+
+/// `status`'s output formats: `json` sorts every record in memory; `jsonl` streams them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// A summary with the first 20 problem files of each kind (memory: what is printed).
+    Text,
+    /// One JSON array of every record, sorted by path (held in memory to sort).
+    Json,
+    /// One JSON record per line, written as found (unsorted; memory stays flat).
+    Jsonl,
+}
+
+/// Problem files of each kind the summary lists without `-v`.
+const SHOWN_PER_KIND: usize = 20;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -279,6 +294,54 @@ impl Paint {
     }
 }
 
+/// A record ordered by its place in the sorted listing (for the bounded summary heaps).
+struct Ranked(Record);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.sort_key().cmp(&other.0.sort_key())
+    }
+}
+
+/// The problem files of one kind the summary prints: how many there are, and the first
+/// `limit` of them in path order (a max-heap that drops its largest once over the limit, so
+/// memory is bounded by what is printed, however many there are).
+#[derive(Default)]
+struct Shown {
+    count: usize,
+    first: BinaryHeap<Ranked>,
+}
+
+impl Shown {
+    fn push(&mut self, r: Record, limit: usize) {
+        self.count += 1;
+        if self.first.len() < limit {
+            self.first.push(Ranked(r));
+        } else if let Some(mut top) = self.first.peek_mut() {
+            if r.sort_key() < top.0.sort_key() {
+                *top = Ranked(r);
+            }
+        }
+    }
+
+    fn sorted(&self) -> Vec<&Record> {
+        let mut v: Vec<&Record> = self.first.iter().map(|r| &r.0).collect();
+        v.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        v
+    }
+}
+
 #[derive(Default)]
 struct Tally {
     /// (target label, state) -> count
@@ -289,7 +352,14 @@ struct Tally {
     reasons: BTreeMap<(usize, Reason), usize>,
     /// Sources with a verdict (one first-level record of the first target each).
     sources: usize,
-    kept: Vec<Record>,
+    /// Any verdict that `--check` fails on; any `error` verdict.
+    findings: bool,
+    errors: bool,
+    /// Text: the problem files printed, per kind. Json: every record (sorted at the end).
+    shown: BTreeMap<State, Shown>,
+    all: Vec<Record>,
+    /// Jsonl: the first write error (the walk goes on, nothing more is written).
+    write_error: Option<std::io::Error>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -337,12 +407,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             verify: args.verify,
         },
     );
-    let keep_all = args.format == Format::Json;
     let keep_foreign = crate::output::verbose();
+    let limit = if crate::output::verbose() {
+        usize::MAX
+    } else {
+        SHOWN_PER_KIND
+    };
     let first_level = classifier
         .targets
         .first()
         .and_then(|t| t.optimizations.first().copied());
+    if args.format == Format::Jsonl {
+        // The first line says what the records are (docs/json.md).
+        println!(
+            "{}",
+            crate::output::json_line(crate::output::schema::STATUS, &serde_json::json!({}))?
+        );
+    }
     let tally = Mutex::new(Tally::default());
     let bar = crate::output::progress("checking", None, args.format == Format::Text);
     classifier.classify_each(&roots, &|batch: Vec<Record>| {
@@ -350,6 +431,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             b.inc(batch.len() as u64);
         }
         let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
+        let t = &mut *t;
+        // Jsonl: written while the tally is locked, so lines never interleave.
+        let mut lines = (args.format == Format::Jsonl && t.write_error.is_none())
+            .then(|| std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()));
         for r in batch {
             match r.target_index {
                 Some(ti) if r.state != State::Unwritable => {
@@ -363,17 +448,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 _ => *t.cache_side.entry(r.state).or_default() += 1,
             }
-            if keep_all || !(r.state == State::Fresh || r.state == State::Foreign && !keep_foreign)
-            {
-                t.kept.push(r);
+            t.findings |= is_finding(r.state);
+            t.errors |= r.state == State::Error;
+            let problem = !(r.state == State::Fresh || r.state == State::Foreign && !keep_foreign);
+            if problem || args.format != Format::Text {
+                warn_not_utf8(&r);
             }
+            match args.format {
+                Format::Text if problem => t.shown.entry(r.state).or_default().push(r, limit),
+                Format::Text => {}
+                Format::Json => t.all.push(r),
+                Format::Jsonl => {
+                    if let Some(out) = lines.as_mut().filter(|_| t.write_error.is_none()) {
+                        t.write_error = serde_json::to_writer(&mut *out, &r)
+                            .map_err(std::io::Error::from)
+                            .and_then(|()| out.write_all(b"\n"))
+                            .err();
+                    }
+                }
+            }
+        }
+        if let Some(mut out) = lines.filter(|_| t.write_error.is_none()) {
+            t.write_error = out.flush().err();
         }
     });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let mut tally = tally.into_inner().unwrap_or_else(|e| e.into_inner());
-    tally.kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    if let Some(e) = tally.write_error.take() {
+        return Err(e.into());
+    }
+    tally.all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let git: Vec<Hygiene> = if args.no_git {
         Vec::new()
     } else {
@@ -383,8 +489,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect()
     };
     let git_records: Vec<GitRecord> = git.iter().flat_map(GitRecord::all).collect();
-    let findings = tally.kept.iter().any(|r| is_finding(r.state)) || !git_records.is_empty();
-    let errors = tally.kept.iter().any(|r| r.state == State::Error);
+    let findings = tally.findings || !git_records.is_empty();
+    let errors = tally.errors;
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -396,13 +502,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{{\"schema\":{},\"records\":[",
                 serde_json::to_string(crate::output::schema::STATUS)?
             )?;
-            let total = tally.kept.len() + git_records.len();
+            let total = tally.all.len() + git_records.len();
             let mut written = 0;
             let mut comma = |out: &mut dyn Write| -> std::io::Result<()> {
                 written += 1;
                 writeln!(out, "{}", if written == total { "" } else { "," })
             };
-            for r in &tally.kept {
+            for r in &tally.all {
                 serde_json::to_writer(&mut out, r)?;
                 comma(&mut out)?;
             }
@@ -411,6 +517,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 comma(&mut out)?;
             }
             writeln!(out, "]}}")?;
+        }
+        Format::Jsonl => {
+            for r in &git_records {
+                serde_json::to_writer(&mut out, r)?;
+                writeln!(out)?;
+            }
         }
         Format::Text => {
             let paint = Paint {
@@ -427,16 +539,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    for r in tally.kept.iter().filter(|_| crate::output::warnings()) {
-        for p in [&r.source, &r.cache].into_iter().flatten() {
-            if std::str::from_utf8(p).is_err() {
-                eprintln!(
-                    "pyc status: warning: {}: name is not UTF-8 (shown with U+FFFD)",
-                    String::from_utf8_lossy(p)
-                );
-            }
-        }
-    }
     let code = if errors {
         EXIT_USAGE
     } else if args.check && findings {
@@ -445,6 +547,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         EXIT_OK
     };
     Ok(ExitCode::from(code))
+}
+
+/// A name that is not UTF-8 is shown with U+FFFD: say so on stderr, once per record listed.
+fn warn_not_utf8(r: &Record) {
+    if !crate::output::warnings() {
+        return;
+    }
+    for p in [&r.source, &r.cache].into_iter().flatten() {
+        if std::str::from_utf8(p).is_err() {
+            eprintln!(
+                "pyc status: warning: {}: name is not UTF-8 (shown with U+FFFD)",
+                String::from_utf8_lossy(p)
+            );
+        }
+    }
 }
 
 /// The summary's counts: per target and for the cache side, and notes.
@@ -536,13 +653,12 @@ fn print_problems(
         if s == State::Foreign && !verbose {
             continue;
         }
-        let rows: Vec<&Record> = t.kept.iter().filter(|r| r.state == s).collect();
-        if rows.is_empty() {
+        let Some(shown) = t.shown.get(&s) else {
             continue;
-        }
-        writeln!(out, "{} ({}):", paint.state(s), rows.len())?;
-        let limit = if verbose { usize::MAX } else { 20 };
-        for r in rows.iter().take(limit) {
+        };
+        writeln!(out, "{} ({}):", paint.state(s), shown.count)?;
+        let rows = shown.sorted();
+        for r in &rows {
             let path = match s {
                 State::Orphan | State::Leftover | State::Sourceless | State::Foreign => {
                     r.cache_display()
@@ -574,8 +690,12 @@ fn print_problems(
             }
             writeln!(out, "{line}")?;
         }
-        if rows.len() > limit {
-            writeln!(out, "  ... {} more (-v lists all)", rows.len() - limit)?;
+        if shown.count > rows.len() {
+            writeln!(
+                out,
+                "  ... {} more (-v lists all)",
+                shown.count - rows.len()
+            )?;
         }
     }
     Ok(())

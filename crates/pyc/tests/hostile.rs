@@ -299,3 +299,219 @@ fn huge_int_constants_are_refused_by_size_as_cpython_does() {
     );
     assert!(k.get("value").is_none());
 }
+
+/// 2.7 and 3.6 have no 4,300-digit limit: their `repr` prints every digit, in time quadratic
+/// in the int's size (a 20 MB int: `pyc dis` took over 500 s, issue 16). pyc's output is cut
+/// at 1 MiB anyway, so an int surely longer than that is not converted: a marker with its
+/// size stands in its place, at once. The pycs are written by the live interpreters
+/// themselves (`marshal.dumps` of a code object holding the int).
+#[test]
+fn huge_ints_of_versions_without_the_limit_print_in_bounded_time() {
+    // 2**(15 * 10**7) - 1: 10 million marshal digits, a 20 MB pyc, 45,154,500 decimal digits.
+    let script = "import imp, marshal, sys, types\n\
+                  big = (1 << (15 * 10**7)) - 1\n\
+                  c = compile('x = 1\\n', 'big.py', 'exec')\n\
+                  consts = tuple(big if k == 1 else k for k in c.co_consts)\n\
+                  args = [c.co_argcount]\n\
+                  if sys.version_info[0] >= 3: args.append(c.co_kwonlyargcount)\n\
+                  args += [c.co_nlocals, c.co_stacksize, c.co_flags, c.co_code, consts,\n\
+                           c.co_names, c.co_varnames, c.co_filename, c.co_name,\n\
+                           c.co_firstlineno, c.co_lnotab, c.co_freevars, c.co_cellvars]\n\
+                  head = imp.get_magic() + b'\\0' * (8 if sys.version_info[0] >= 3 else 4)\n\
+                  open(sys.argv[1], 'wb').write(head + marshal.dumps(types.CodeType(*args)))\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let mut used = Vec::new();
+    for version in ["2.7", "3.6"] {
+        let Some(py) = pyc_testutil::live_python(version) else {
+            continue;
+        };
+        let p = tmp.path().join(format!("big{version}.pyc"));
+        let made = std::process::Command::new(&py.path)
+            .arg("-c")
+            .arg(script)
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        assert!(std::fs::metadata(&p).unwrap().len() > 20_000_000);
+        let out = Command::cargo_bin("pyc")
+            .unwrap()
+            .arg("dis")
+            .arg(&p)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{version}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The lower bound from the bit length, here the exact count: 150,000,000 * log10(2) is
+        // 45,154,499.87.
+        assert!(
+            text.contains("LOAD_CONST               0 (<int of 45154500 digits or more>)"),
+            "{version}: {text}"
+        );
+        assert!(out.stdout.len() < 10_000);
+        used.push(py);
+    }
+    pyc_testutil::report_used("huge_ints_without_limit", &used);
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        assert_eq!(used.len(), 2, "CI has 2.7 and 3.6");
+    }
+}
+
+/// `pyc dis` starts under a 1 GiB address-space limit with 8 worker threads (issue 16: with
+/// 256 MiB stacks, 4+ threads could not even start), on a valid pyc, and on code objects
+/// chained 200,000 deep through back-references it ends with output or one line: every walk
+/// and drop of the model is iterative, so small stacks do.
+#[test]
+fn dis_runs_under_an_address_space_limit_with_many_threads() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI needs prlimit (util-linux)"
+        );
+        eprintln!("no prlimit: skipped");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let valid = pyc_testutil::fixtures("dis/3.12/basic.pyc");
+    let deep = write(tmp.path(), "deep.pyc", &hostile::nested_code(200_000));
+    let run = |args: &[&str], file: &Path| {
+        std::process::Command::new("prlimit")
+            .arg(format!("--as={}", 1u64 << 30))
+            .arg("--")
+            .arg(assert_cmd::cargo::cargo_bin("pyc"))
+            .args(args)
+            .arg(file)
+            .env("RAYON_NUM_THREADS", "8")
+            .output()
+            .unwrap()
+    };
+    for format in ["text", "json"] {
+        let out = run(&["dis", "--format", format], &valid);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty());
+        let out = run(&["dis", "--format", format], &deep);
+        assert_clean_end(&out, &format!("dis --format {format} deep.pyc"), &deep);
+    }
+    // Several inputs, so that several workers really run at once (one deep: its model takes
+    // a few hundred MB).
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--as={}", 1u64 << 30))
+        .arg("--")
+        .arg(assert_cmd::cargo::cargo_bin("pyc"))
+        .arg("dis")
+        .args([
+            &valid, &valid, &valid, &deep, &valid, &valid, &valid, &valid,
+        ])
+        .env("RAYON_NUM_THREADS", "8")
+        .output()
+        .unwrap();
+    assert_clean_end(&out, "dis on 8 inputs", &deep);
+}
+
+/// The fuzz check of `fuzz/` (`cli_hostile`, `cli_driver`) in small: generated hostile graphs
+/// (`hostile::graph_from_bytes`) through `show --code --format json`, `dis`, `diff` and
+/// `status --verify`, each ending with output or one line naming the file.
+#[test]
+fn generated_graphs_end_cleanly_in_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cache = d.join("pkg/__pycache__");
+    std::fs::create_dir_all(&cache).unwrap();
+    let src = d.join("pkg/m.py");
+    std::fs::write(&src, b"").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&src)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH)
+        .unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for run in 0..24 {
+        let n = 16 + (next() % 300) as usize;
+        let bytes: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+        let a = write(d, "a.pyc", &hostile::graph_from_bytes(&bytes));
+        let mut other = bytes.clone();
+        other[n / 2] ^= 0x5a;
+        let b = write(d, "b.pyc", &hostile::graph_from_bytes(&other));
+        std::fs::copy(&a, cache.join("m.cpython-312.pyc")).unwrap();
+        let (sa, sb) = (a.to_str().unwrap(), b.to_str().unwrap());
+        for args in [
+            vec!["show", "--code", "--format", "json", sa],
+            vec!["dis", sa],
+            vec!["dis", "--format", "json", sa],
+            vec!["diff", sa, sb],
+        ] {
+            let out = pyc(&args);
+            assert_clean_end(&out, &format!("run {run}: {}", args.join(" ")), &a);
+        }
+        let out = pyc(&[
+            "status",
+            "--verify",
+            "--python",
+            "3.12",
+            "--no-git",
+            d.join("pkg").to_str().unwrap(),
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(0..=2)),
+            "run {run}: status: {out:?}"
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+}
+
+/// `dis --only NAME` on code objects chained 2,000 deep: main tried both spellings of the
+/// qualified name (with and without `<locals>`) at every level, 2^2000 walks; now each code
+/// object is visited once per prefix of NAME, on a heap stack.
+#[test]
+fn dis_only_on_deep_chains_is_linear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "chain.pyc", &hostile::nested_code(2_000));
+    let run = |name: &str| {
+        Command::cargo_bin("pyc")
+            .unwrap()
+            .args(["dis", "--only", name])
+            .arg(&p)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap()
+    };
+    let out = run("nope");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("chain.pyc: no code object named nope"),
+        "{stderr}"
+    );
+    let out = run("f1990");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(<code object f1989 at 0x0"), "{text}");
+}

@@ -163,6 +163,15 @@ fn documents_without_an_interpreter_match_their_schemas() {
         &pyc(d, &["status", "--python", "3.12", "--format", "json", "."]),
         false,
     );
+    // JSON lines: a first line naming the schema, then records as in `records`.
+    let out = pyc(d, &["status", "--python", "3.12", "--format", "jsonl", "."]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(r#"{"schema":"pyc-status/1"}"#), "{text}");
+    let records: Vec<Value> = lines.map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(records.len() >= 4, "{text}");
+    let doc = serde_json::json!({"schema": "pyc-status/1", "records": records});
+    assert!(validator("status").is_valid(&doc), "{text}");
     n += check(
         "normalize",
         &pyc(d, &["normalize", "--dry-run", "--format", "json", "."]),
