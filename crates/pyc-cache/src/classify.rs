@@ -125,6 +125,8 @@ pub fn tag_for(info: &VersionInfo) -> String {
 pub struct Target {
     /// For people: "3.12" or "/usr/bin/python3 (3.12)".
     pub label: String,
+    /// Why this interpreter was chosen, when pyc chose it ("from ./.venv").
+    pub chosen: Option<String>,
     pub info: &'static VersionInfo,
     /// The magic number this interpreter accepts.
     pub magic: u16,
@@ -157,6 +159,7 @@ impl Target {
         let validation = validation_for(v).ok_or(TargetError::NotModelled(v))?;
         Ok(Target {
             label: v.to_string(),
+            chosen: None,
             info,
             magic: info.magic,
             tag: tag_for(info),

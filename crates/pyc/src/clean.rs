@@ -14,7 +14,7 @@ use pyc_cache::clean::{
 };
 
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
-use crate::status::{resolve_targets, walk_options, TargetArgs};
+use crate::status::walk_options;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,21 +40,10 @@ pub struct Args {
     /// Only cache files with this tag (e.g. `cpython-311`). Repeatable.
     #[arg(long, value_name = "TAG")]
     tag: Vec<String>,
-    /// Targets for --stale and --foreign: version, interpreter or `all` (as `pyc status`).
-    #[arg(long, value_name = "X.Y|PATH|all")]
-    python: Vec<String>,
-    /// Optimization levels that count for --stale / --foreign.
-    #[arg(
-        short = 'O',
-        long = "optimize",
-        value_name = "LEVELS",
-        value_delimiter = ',',
-        value_parser = clap::value_parser!(u32).range(0..=2)
-    )]
-    optimize: Vec<u32>,
-    /// Clean this pycache prefix tree too (default `PYTHONPYCACHEPREFIX`).
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
+    /// The targets of --stale and --foreign (as `pyc status`); `--prefix DIR`: clean this
+    /// pycache prefix tree too (default `PYTHONPYCACHEPREFIX`).
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
     /// Also remove tool debris (pyclean's topics). Bare: cache coverage package pytest ruff;
     /// `all` adds complexipy jupyter mypy pyright tox.
     #[arg(short = 'd', long, value_name = "TOPIC", num_args = 0.., value_parser = debris_names())]
@@ -172,18 +161,18 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         tags: args.tag.clone(),
     };
     let prefix = args
+        .target
         .prefix
         .clone()
         .or_else(|| crate::output::env_pycache_prefix().map(PathBuf::from));
     // Targets matter only for --stale and --foreign.
-    let mut targets: Vec<Target> = if args.stale || args.foreign || !args.python.is_empty() {
-        resolve_targets(
-            &TargetArgs {
-                python: &args.python,
-                optimize: &args.optimize,
-                prefix: prefix.as_deref(),
-                check_hash_based_pycs: None,
+    let mut targets: Vec<Target> = if args.stale || args.foreign || !args.target.python.is_empty() {
+        crate::target::targets(
+            &crate::target::TargetArgs {
+                prefix: prefix.clone(),
+                ..args.target.clone()
             },
+            None,
             &roots,
             &walk,
         )?

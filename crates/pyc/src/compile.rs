@@ -27,21 +27,16 @@ enum ModeArg {
 #[derive(clap::Args)]
 pub struct Args {
     /// Files and directories to compile (directories are walked as compileall walks them).
-    /// Without any: the folders on the interpreter's `sys.path`, not descended, the current
-    /// directory skipped (compileall's default).
+    /// Without any: the current directory, as `status` and `clean` (see --sys-path).
     #[arg(value_name = "FILE|DIR")]
     dests: Vec<PathBuf>,
-    /// Optimization levels: `-O 0,1,2` or `-O 1 -O 2` (compileall's `-o`). Default: the
-    /// interpreter's own level (`PYTHONOPTIMIZE`), usually 0.
-    #[arg(
-        short = 'O',
-        long = "optimize",
-        visible_short_alias = 'o',
-        value_name = "LEVELS",
-        value_delimiter = ',',
-        value_parser = clap::value_parser!(u8).range(0..=2)
-    )]
-    optimize: Vec<u8>,
+    /// Without FILE|DIR: compile the folders on the interpreter's `sys.path`, not descended,
+    /// the current directory skipped (compileall's default).
+    #[arg(long, conflicts_with = "dests")]
+    sys_path: bool,
+    /// `--python`, `-O` (compileall's `-o`), `--prefix` (`-O 0,1,2` or `-O 1 -O 2`).
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
     /// How the pycs record their source. Default: checked-hash when SOURCE_DATE_EPOCH is set,
     /// else timestamp (as py_compile); versions before 3.7 always write timestamps.
     #[arg(long, value_enum, value_name = "MODE")]
@@ -77,10 +72,6 @@ pub struct Args {
     /// Write legacy `NAME.pyc` files beside the sources instead of `__pycache__`.
     #[arg(short = 'b', long = "legacy")]
     legacy: bool,
-    /// Write into this pycache prefix tree (`PYTHONPYCACHEPREFIX`, 3.8+). Default: the
-    /// interpreter's own `sys.pycache_prefix`.
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
     /// Make a level's pyc a hard link to the previous level's when the bytes are equal
     /// (needs two levels or more).
     #[arg(long)]
@@ -105,10 +96,6 @@ pub struct Args {
     /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
     timeout: Duration,
-    /// Interpreter to compile for: a version (`3.12`), a path, or a name on PATH; repeat to
-    /// compile for several. Default: `python3` on PATH.
-    #[arg(long, value_name = "X.Y|PATH")]
-    python: Vec<String>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -116,6 +103,8 @@ pub struct Args {
 #[derive(Serialize)]
 struct PythonOut {
     python: String,
+    /// Why this interpreter ("from ./.venv", "from --python 3.12").
+    chosen: String,
     version: String,
     executable: PathBuf,
     magic: u16,
@@ -143,18 +132,17 @@ struct JsonOut<'a> {
     failures: &'a [pyc_compile::Failure],
 }
 
-fn interpreters(args: &Args) -> anyhow::Result<Vec<Interpreter>> {
-    let specs: Vec<String> = if args.python.is_empty() {
-        vec!["python3".into()]
-    } else {
-        args.python.clone()
-    };
-    let mut out: Vec<Interpreter> = Vec::new();
-    for spec in &specs {
-        let exe = pyc_python::resolve(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?;
-        let probe = pyc_python::probe_cached(&exe)?;
-        let mut interp = Interpreter::from_probe(probe).map_err(anyhow::Error::msg)?;
-        if let Some(prefix) = &args.prefix {
+/// The interpreters to compile for (see [`crate::target::interpreters`]), with why each was
+/// chosen.
+fn interpreters(
+    args: &Args,
+    dests: &[PathBuf],
+) -> anyhow::Result<Vec<(Interpreter, pyc_python::Why)>> {
+    let roots: Vec<&std::path::Path> = dests.iter().map(PathBuf::as_path).collect();
+    let mut out: Vec<(Interpreter, pyc_python::Why)> = Vec::new();
+    for chosen in crate::target::interpreters(&args.target, &roots)? {
+        let mut interp = Interpreter::from_probe(chosen.probe).map_err(anyhow::Error::msg)?;
+        if let Some(prefix) = &args.target.prefix {
             if !interp.info.pycache_prefix {
                 bail!(
                     "--prefix: CPython {} has no pycache prefix (it came in 3.8)",
@@ -163,8 +151,8 @@ fn interpreters(args: &Args) -> anyhow::Result<Vec<Interpreter>> {
             }
             interp.pycache_prefix = Some(path_bytes(prefix).to_vec());
         }
-        if !out.iter().any(|i| i.exe == interp.exe) {
-            out.push(interp);
+        if !out.iter().any(|(i, _)| i.exe == interp.exe) {
+            out.push((interp, chosen.why));
         }
     }
     Ok(out)
@@ -230,8 +218,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()
         .context("-x: not a regular expression pyc understands")?;
     let mut dests = destinations(&args)?;
-    let interps = interpreters(&args)?;
-    let sys_path_mode = dests.is_empty();
+    let sys_path_mode = args.sys_path;
+    if dests.is_empty() && !sys_path_mode {
+        dests.push(PathBuf::from("."));
+    }
+    let chosen = interpreters(&args, &dests)?;
+    let interps: Vec<Interpreter> = chosen.iter().map(|(i, _)| i.clone()).collect();
     if sys_path_mode {
         let [interp] = interps.as_slice() else {
             bail!(
@@ -242,10 +234,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dests = sys_path_destinations(interp, args.quiet)?;
     }
 
-    let mut levels: Vec<u8> = if args.optimize.is_empty() {
+    let mut levels: Vec<u8> = if args.target.optimize.is_empty() {
         vec![interps.first().map_or(0, |i| i.optimize)]
     } else {
-        args.optimize.clone()
+        args.target.optimize.clone()
     };
     levels.sort_unstable();
     levels.dedup();
@@ -400,9 +392,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 interpreters_started: pyc_python::interpreters_started(),
                 interrupted: report.interrupted,
                 seconds,
-                pythons: interps
+                pythons: chosen
                     .iter()
-                    .map(|i| PythonOut {
+                    .map(|(i, why)| PythonOut {
+                        chosen: why.to_string(),
                         python: i.version.to_string(),
                         version: i.full_version.clone(),
                         executable: i.exe.clone(),
@@ -421,7 +414,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("pyc: interrupted; the pycs written so far are complete");
             }
             if args.quiet == 0 {
-                let names: Vec<String> = interps.iter().map(|i| i.version.to_string()).collect();
+                // "3.12 from ./.venv": which interpreter, and why.
+                let names: Vec<String> = chosen
+                    .iter()
+                    .map(|(i, why)| format!("{} {why}", i.version))
+                    .collect();
                 let n = |count: usize, one: &str, many: &str| {
                     format!("{count} {}", if count == 1 { one } else { many })
                 };

@@ -37,6 +37,7 @@ mod python;
 mod show;
 mod show_code;
 mod status;
+mod target;
 
 /// Everything around CPython's bytecode cache (`__pycache__`, `.pyc`), for every CPython from
 /// 2.7 to 3.15, from one binary.

@@ -9,40 +9,21 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use pyc_cache::classify::{
     CheckHashBasedPycs, Classifier, ClassifyOptions, Reason, Record, State, Target,
 };
 use pyc_cache::git::{Hygiene, IGNORE_LINES};
-use pyc_format::{version_for_cache_tag, PyVersion};
 
-use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::output::{Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Trees (or single files) to look at.
     #[arg(value_name = "PATH", default_value = ".")]
     paths: Vec<PathBuf>,
-    /// Target: a version (`3.12`: facts from pyc's tables, no interpreter needed), an
-    /// interpreter (path or name on PATH: probed for tag, magic, -O level, pycache prefix,
-    /// check-hash mode, -B), or `all` (every tag found in the trees). Repeatable.
-    /// Default: the `python3` on PATH.
-    #[arg(long, value_name = "X.Y|PATH|all")]
-    python: Vec<String>,
-    /// Optimization levels that count, e.g. `-O 0,1,2`. Default: 0 for a version, the
-    /// interpreter's own level for an interpreter.
-    #[arg(
-        short = 'O',
-        long = "optimize",
-        value_name = "LEVELS",
-        value_delimiter = ',',
-        value_parser = clap::value_parser!(u32).range(0..=2)
-    )]
-    optimize: Vec<u32>,
-    /// Pycache prefix (3.8+ targets); default `PYTHONPYCACHEPREFIX` for versions, the
-    /// interpreter's `sys.pycache_prefix` for interpreters.
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
     /// `--check-hash-based-pycs` mode of the targets (3.7+); default: the interpreter's, or
     /// `default` for a version.
     #[arg(long, value_name = "MODE", value_parser = ["default", "always", "never"])]
@@ -75,170 +56,6 @@ pub struct Args {
     /// findings for `--check`), with the lines to add to `.gitignore`.
     #[arg(long)]
     no_git: bool,
-}
-
-/// The options that decide targets, shared with `pyc clean`.
-pub struct TargetArgs<'a> {
-    pub python: &'a [String],
-    pub optimize: &'a [u32],
-    pub prefix: Option<&'a Path>,
-    pub check_hash_based_pycs: Option<&'a str>,
-}
-
-fn env_flag(name: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| !v.is_empty())
-}
-
-fn absolute(p: &[u8]) -> anyhow::Result<Vec<u8>> {
-    if p.starts_with(b"/") {
-        return Ok(p.to_vec());
-    }
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(pyc_cache::paths::path_join(&[path_bytes(&cwd), p]))
-}
-
-fn version_target(v: PyVersion, a: &TargetArgs<'_>) -> anyhow::Result<Target> {
-    let mut t = Target::for_version(v)?;
-    if !a.optimize.is_empty() {
-        t.optimizations = a.optimize.to_vec();
-    }
-    let prefix = match a.prefix {
-        Some(p) => Some(path_bytes(p).to_vec()),
-        None => crate::output::env_pycache_prefix().map(std::os::unix::ffi::OsStringExt::into_vec),
-    };
-    t.prefix = prefix.map(|p| absolute(&p)).transpose()?;
-    t.dont_write_bytecode = env_flag("PYTHONDONTWRITEBYTECODE");
-    if let Some(m) = a.check_hash_based_pycs {
-        t.check_hash_based_pycs = m.parse().map_err(anyhow::Error::msg)?;
-    }
-    Ok(t)
-}
-
-fn interpreter_target(exe: &Path, a: &TargetArgs<'_>) -> anyhow::Result<Target> {
-    let probe = pyc_python::probe(exe)?;
-    if probe.implementation != "cpython" {
-        bail!(
-            "{}: is {} {}.{}, not CPython",
-            exe.display(),
-            probe.implementation,
-            probe.major,
-            probe.minor
-        );
-    }
-    let mut t = Target::for_version(probe.version())?;
-    t.label = format!("{} ({})", exe.display(), probe.version());
-    if let Some(m) = probe.magic {
-        t.magic = m;
-    }
-    if let Some(tag) = &probe.cache_tag {
-        t.tag = tag.clone();
-    }
-    t.optimizations = if a.optimize.is_empty() {
-        vec![u32::from(probe.optimize)]
-    } else {
-        a.optimize.to_vec()
-    };
-    let prefix = match a.prefix {
-        Some(p) => Some(path_bytes(p).to_vec()),
-        None => probe.pycache_prefix.map(String::into_bytes),
-    };
-    t.prefix = prefix.map(|p| absolute(&p)).transpose()?;
-    t.dont_write_bytecode = probe.dont_write_bytecode;
-    t.check_hash_based_pycs = match a.check_hash_based_pycs {
-        Some(m) => m.parse().map_err(anyhow::Error::msg)?,
-        None => probe
-            .check_hash_based_pycs
-            .as_deref()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(CheckHashBasedPycs::Default),
-    };
-    Ok(t)
-}
-
-/// Resolve `--python` values into targets. `all` needs the trees: every tag found there.
-pub fn resolve_targets(
-    a: &TargetArgs<'_>,
-    roots: &[&Path],
-    walk: &pyc_cache::walk::WalkOptions,
-) -> anyhow::Result<Vec<Target>> {
-    let mut targets = Vec::new();
-    let defaults = ["python3".to_string()];
-    let pythons: &[String] = if a.python.is_empty() {
-        &defaults
-    } else {
-        a.python
-    };
-    for p in pythons {
-        if p == "all" {
-            for v in tags_in_trees(roots, walk) {
-                if !targets.iter().any(|t: &Target| t.info.version == v) {
-                    targets.push(version_target(v, a)?);
-                }
-            }
-            continue;
-        }
-        if let Ok(v) = p.parse::<PyVersion>() {
-            if !Path::new(p).exists() {
-                targets.push(version_target(v, a)?);
-                continue;
-            }
-        }
-        let exe = if p.contains('/') {
-            PathBuf::from(p)
-        } else {
-            pyc_python::which(p).with_context(|| {
-                if a.python.is_empty() {
-                    "no `python3` on PATH: name a version or an interpreter with --python".into()
-                } else {
-                    format!("--python {p}: not a version and not on PATH")
-                }
-            })?
-        };
-        targets.push(interpreter_target(&exe, a)?);
-    }
-    if let Some(p) = a.prefix {
-        if !targets.iter().any(|t| t.info.pycache_prefix) {
-            bail!(
-                "--prefix {}: no target has a pycache prefix (3.8+)",
-                p.display()
-            );
-        }
-    }
-    Ok(targets)
-}
-
-/// Versions of every cache file in the trees (the `--python all` pre-pass).
-fn tags_in_trees(roots: &[&Path], walk: &pyc_cache::walk::WalkOptions) -> Vec<PyVersion> {
-    let c = Classifier::new(
-        Vec::new(),
-        ClassifyOptions {
-            walk: walk.clone(),
-            cwd: Vec::new(),
-            verify: false,
-        },
-    );
-    let found = Mutex::new(std::collections::BTreeSet::new());
-    c.classify_each(roots, &|batch: Vec<Record>| {
-        let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
-        for r in batch {
-            if let Some(tag) = r.tag {
-                f.insert(tag);
-            }
-        }
-    });
-    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut out: Vec<PyVersion> = found
-        .iter()
-        .filter_map(|tag| {
-            version_for_cache_tag(tag)
-                .map(|i| i.version)
-                .or_else(|| tag.parse::<PyVersion>().ok().filter(|v| v.major == 2))
-        })
-        .filter(|v| pyc_cache::classify::validation_for(*v).is_some())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Build the walker options from `--exclude`.
@@ -316,16 +133,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let targets = resolve_targets(
-        &TargetArgs {
-            python: &args.python,
-            optimize: &args.optimize,
-            prefix: args.prefix.as_deref(),
-            check_hash_based_pycs: args.check_hash_based_pycs.as_deref(),
-        },
-        &roots,
-        &walk,
-    );
+    let check = args
+        .check_hash_based_pycs
+        .as_deref()
+        .map(str::parse::<CheckHashBasedPycs>)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let targets = crate::target::targets(&args.target, check, &roots, &walk);
     let targets = match targets {
         Ok(t) => t,
         Err(e) => {
@@ -462,9 +276,13 @@ fn print_summary(
             .filter(|((i, _), _)| *i == ti)
             .map(|((_, r), n)| format!("{n} {}", r.as_str()))
             .collect();
+        let label = match &target.chosen {
+            Some(why) => format!("{} {why}", target.label),
+            None => target.label.clone(),
+        };
         let mut line = format!(
             "  {} [{}, -O {}]: {}",
-            target.label,
+            label,
             target.tag,
             levels.join(","),
             parts.join(", ")
