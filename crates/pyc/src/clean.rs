@@ -10,7 +10,7 @@ use anyhow::Context;
 use pyc_cache::classify::{Classifier, ClassifyOptions, Target};
 use pyc_cache::clean::{
     debris_items, empty_folder_items, erase_items, execute, order_outcomes, sweep_bytecode,
-    Outcome, Plan, Run, Selection, Totals, DEBRIS_DEFAULT, DEBRIS_TOPICS, DEFAULT_IGNORE,
+    Outcome, Plan, Run, Selection, Totals, DEBRIS_DEFAULT, DEBRIS_TOPICS,
 };
 
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
@@ -59,13 +59,20 @@ pub struct Args {
     /// Remove every empty folder too.
     #[arg(short = 'f', long)]
     folders: bool,
-    /// Folder names (or `a/b` paths) never entered, on top of the defaults
-    /// (.direnv .git .hg .svn .tox .venv node_modules venv). Repeatable, one name each.
+    /// Folder names (or `a/b` paths) never entered, on top of the defaults (.bzr .direnv .git
+    /// .hg .jj .nox .svn .tox node_modules, and nested virtual environments, found by their
+    /// `pyvenv.cfg`). Repeatable, one name each.
     #[arg(short = 'i', long, value_name = "NAME")]
     ignore: Vec<String>,
-    /// Drop one of the default ignores (e.g. `--no-ignore venv`). Repeatable.
+    /// Drop one of the default ignores (e.g. `--no-ignore .tox`; `venv` or `.venv`: enter
+    /// nested virtual environments). Repeatable.
     #[arg(long, value_name = "NAME")]
     no_ignore: Vec<String>,
+    /// Also walk into the folders skipped by default: version-control folders (`.git`,
+    /// `.hg`, ...), nested virtual environments (a `pyvenv.cfg`), `.tox`, `.nox`, `.direnv`,
+    /// `node_modules`. A PATH given is always walked, whatever it is.
+    #[arg(long)]
+    no_skip: bool,
     /// List every path that would be removed; remove nothing.
     #[arg(short = 'n', long)]
     dry_run: bool,
@@ -143,14 +150,16 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::symlink_metadata(r).with_context(|| format!("{}", r.display()))?;
     }
     // Ignore list: pyclean's defaults (minus --no-ignore) plus --ignore.
-    let mut walk = walk_options(&[])?;
-    let mut ignores: Vec<String> = DEFAULT_IGNORE
-        .iter()
-        .filter(|d| !args.no_ignore.iter().any(|n| n == *d))
-        .map(|s| s.to_string())
-        .collect();
-    ignores.extend(args.ignore.iter().cloned());
-    walk.ignore = ignores.iter().map(|s| s.as_bytes().to_vec()).collect();
+    // The walk's default skips (as status and compile; minus --no-ignore) plus --ignore.
+    let mut walk = walk_options(&[], args.no_skip)?;
+    walk.ignore
+        .retain(|d| !args.no_ignore.iter().any(|n| n.as_bytes() == d.as_slice()));
+    if args.no_ignore.iter().any(|n| n == "venv" || n == ".venv") {
+        walk.skip_venvs = false;
+    }
+    let ignores: Vec<String> = args.ignore.clone();
+    walk.ignore
+        .extend(ignores.iter().map(|s| s.as_bytes().to_vec()));
 
     let sel = Selection {
         sourceless: args.sourceless,
@@ -255,7 +264,7 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("--erase {g}"))?,
             );
         }
-        let mut ew = walk_options(&[])?;
+        let mut ew = walk_options(&[], true)?;
         // Only explicit --ignore values limit --erase (as in pyclean).
         ew.ignore = args.ignore.iter().map(|s| s.as_bytes().to_vec()).collect();
         let e = erase_items(&roots, &b.build()?, &ew);

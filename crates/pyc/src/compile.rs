@@ -44,6 +44,9 @@ pub struct Args {
     /// Compile even what is up to date.
     #[arg(short = 'f', long)]
     force: bool,
+    /// List the pycs that would be written; write nothing and start no worker.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
     /// Also read every up-to-date pyc whole: one whose header is fresh but whose body does not
     /// load (truncated, corrupt: the interpreter accepts it by its header, then every import
     /// fails) is compiled again.
@@ -69,6 +72,11 @@ pub struct Args {
     /// Do not descend into directories (`-r 0`; `-r` wins).
     #[arg(short = 'l')]
     no_recurse: bool,
+    /// Also walk into the folders skipped by default: version-control folders (`.git`,
+    /// `.hg`, ...), nested virtual environments (a `pyvenv.cfg`), `.tox`, `.nox`, `.direnv`,
+    /// `node_modules`. A PATH given is always walked, whatever it is.
+    #[arg(long)]
+    no_skip: bool,
     /// Write legacy `NAME.pyc` files beside the sources instead of `__pycache__`.
     #[arg(short = 'b', long = "legacy")]
     legacy: bool,
@@ -288,6 +296,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ddir: args.ddir.as_deref().map(|p| path_bytes(p).to_vec()),
         stripdir: args.stripdir.as_deref().map(|p| path_bytes(p).to_vec()),
         prependdir: args.prependdir.as_deref().map(|p| path_bytes(p).to_vec()),
+        // compileall's --sys-path walks what the interpreter imports from, as it does.
+        default_skips: !(args.no_skip || sys_path_mode),
     };
     let (sources, walk_errors) = plan::collect(&dests, &walk);
 
@@ -310,6 +320,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|d| !d.as_os_str().is_empty())
             .map(|d| pyc_compile::store::Store::new(cwd.join(d))),
     };
+
+    if args.dry_run {
+        return dry_run(&args, &interps, &sources, &opts, walk_errors);
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -442,6 +456,57 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(if report.interrupted {
         EXIT_INTERRUPTED
     } else if failed > 0 {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// `--dry-run`: the pycs that would be written, one a line (text) or as `files` (JSON).
+fn dry_run(
+    args: &Args,
+    interps: &[Interpreter],
+    sources: &[plan::SourceFile],
+    opts: &Options,
+    walk_errors: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    let (would, up_to_date, failures) = pyc_compile::dry_run(interps, sources, opts);
+    for e in &walk_errors {
+        if args.quiet < 2 {
+            eprintln!("pyc: {e}");
+        }
+    }
+    for f in &failures {
+        if args.quiet < 2 {
+            eprintln!("{f}");
+        }
+    }
+    let failed = failures.len() + walk_errors.len();
+    match args.format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "dry_run": true,
+                "would_write": would.len(),
+                "up_to_date": up_to_date,
+                "failed": failed,
+                "files": would,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Format::Text => {
+            for w in &would {
+                println!("{}", w.cache.display());
+            }
+            if args.quiet == 0 {
+                eprintln!(
+                    "would write {} pyc{}, {up_to_date} up to date, {failed} failed",
+                    would.len(),
+                    if would.len() == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::from(if failed > 0 {
         EXIT_FAILURE
     } else {
         EXIT_OK

@@ -36,6 +36,11 @@ pub struct Args {
     /// folders are not entered.
     #[arg(short = 'L', long)]
     follow_links: bool,
+    /// Also walk into the folders skipped by default: version-control folders (`.git`,
+    /// `.hg`, ...), nested virtual environments (a `pyvenv.cfg`), `.tox`, `.nox`, `.direnv`,
+    /// `node_modules`. A PATH given is always walked, whatever it is.
+    #[arg(long)]
+    no_skip: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -58,9 +63,13 @@ pub struct Args {
     no_git: bool,
 }
 
-/// Build the walker options from `--exclude`.
-pub fn walk_options(exclude: &[String]) -> anyhow::Result<pyc_cache::walk::WalkOptions> {
-    let mut o = pyc_cache::walk::WalkOptions::default();
+/// Build the walker options of status, clean and normalize (compile's walk applies the same
+/// skips): `--exclude` globs, and the default skips unless `--no-skip`.
+pub fn walk_options(
+    exclude: &[String],
+    no_skip: bool,
+) -> anyhow::Result<pyc_cache::walk::WalkOptions> {
+    let mut o = pyc_cache::walk::WalkOptions::default().default_skips(!no_skip);
     if !exclude.is_empty() {
         let mut b = globset::GlobSetBuilder::new();
         for g in exclude {
@@ -114,7 +123,7 @@ struct Tally {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut walk = walk_options(&args.exclude)?;
+    let mut walk = walk_options(&args.exclude, args.no_skip)?;
     walk.follow_links = args.follow_links;
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
     // A root that is not there is an argument error: say so on stderr, before probing any
