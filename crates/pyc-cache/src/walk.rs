@@ -186,13 +186,16 @@ pub fn join(parent: &[u8], name: &[u8]) -> Vec<u8> {
     p
 }
 
-fn io_message(e: rustix::io::Errno) -> String {
-    std::io::Error::from(e)
-        .to_string()
-        .split(" (os error")
-        .next()
-        .unwrap_or("")
-        .to_string()
+/// An OS error as one short phrase, as every pyc message says it: "permission denied", without
+/// Rust's "(os error 13)" tail.
+pub fn io_message(e: rustix::io::Errno) -> String {
+    let text = std::io::Error::from(e).to_string();
+    let text = text.split(" (os error").next().unwrap_or("");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Open a directory entry below a walked folder: never through a symlink.

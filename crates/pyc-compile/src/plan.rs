@@ -175,7 +175,7 @@ fn walk_dir(
                 errs.push(format!(
                     "{}: cannot list: {}",
                     dir.display(),
-                    std::io::Error::from(e)
+                    pyc_cache::walk::io_message(e)
                 ));
             }
             return Vec::new();

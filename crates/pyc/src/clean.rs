@@ -138,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(code) => Ok(code),
         Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::from(crate::output::EXIT_OK)),
         Err(e) => {
-            eprintln!("pyc clean: {e:#}");
+            eprintln!("pyc: {e:#}");
             Ok(ExitCode::from(EXIT_USAGE))
         }
     }
@@ -146,8 +146,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
-    for r in &roots {
-        std::fs::symlink_metadata(r).with_context(|| format!("{}", r.display()))?;
+    if let Some(code) = crate::output::missing_paths(roots.iter().copied()) {
+        return Ok(code);
     }
     // Ignore list: pyclean's defaults (minus --no-ignore) plus --ignore.
     // The walk's default skips (as status and compile; minus --no-ignore) plus --ignore.
@@ -269,7 +269,7 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         ew.ignore = args.ignore.iter().map(|s| s.as_bytes().to_vec()).collect();
         let e = erase_items(&roots, &b.build()?, &ew);
         if !e.items.is_empty() && !args.yes && !args.dry_run && !confirm(&e)? {
-            eprintln!("pyc clean: --erase: nothing erased");
+            eprintln!("pyc: --erase: nothing erased");
         } else {
             plan.items.extend(e.items);
             plan.skipped.extend(e.skipped);
@@ -367,7 +367,7 @@ fn report(
             for s in &plan.skipped {
                 if !args.quiet {
                     eprintln!(
-                        "pyc clean: {}: skipped: {}",
+                        "pyc: {}: skipped: {}",
                         String::from_utf8_lossy(&s.path),
                         s.why
                     );
@@ -396,7 +396,7 @@ fn report(
     }
     for o in &failed {
         eprintln!(
-            "pyc clean: {}: {}",
+            "pyc: {}: {}",
             String::from_utf8_lossy(&o.path),
             o.error.as_deref().unwrap_or("failed")
         );
@@ -407,7 +407,7 @@ fn report(
         } else {
             r.cache_display()
         };
-        eprintln!("pyc clean: {p}: {}", r.detail.as_deref().unwrap_or("error"));
+        eprintln!("pyc: {p}: {}", r.detail.as_deref().unwrap_or("error"));
     }
     Ok(ExitCode::from(if failed.is_empty() && errors.is_empty() {
         EXIT_OK

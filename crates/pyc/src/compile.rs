@@ -226,6 +226,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()
         .context("-x: not a regular expression pyc understands")?;
     let mut dests = destinations(&args)?;
+    if let Some(code) = crate::output::missing_paths(dests.iter().map(PathBuf::as_path)) {
+        return Ok(code);
+    }
     let sys_path_mode = args.sys_path;
     if dests.is_empty() && !sys_path_mode {
         dests.push(PathBuf::from("."));

@@ -69,7 +69,12 @@ fn collect_inputs(paths: &[PathBuf], errors: &mut Vec<String>) -> Vec<Input> {
                 .filter_map(|e| match e {
                     Ok(e) => Some(e),
                     Err(err) => {
-                        errors.push(format!("{}: {err}", show_path(p)));
+                        let at = err.path().unwrap_or(p).to_path_buf();
+                        let why = match err.into_io_error() {
+                            Some(e) => crate::output::io_error(e),
+                            None => "a symlink loop".into(),
+                        };
+                        errors.push(format!("{}: {why}", show_path(&at)));
                         None
                     }
                 })
@@ -555,7 +560,7 @@ impl Printer {
                 buffers.give(text);
                 if let Some(w) = warning {
                     out.flush()?;
-                    eprintln!("pyc dis: {name}: warning: {w}");
+                    eprintln!("pyc: {name}: warning: {w}");
                 }
                 if let Some(p) = problems.first() {
                     out.flush()?;
@@ -565,13 +570,13 @@ impl Printer {
                     } else {
                         String::new()
                     };
-                    eprintln!("pyc dis: {name}: malformed code: {p}{more}");
+                    eprintln!("pyc: {name}: malformed code: {p}{more}");
                 }
             }
             Err(e) => {
                 out.flush()?;
                 self.failed = true;
-                eprintln!("pyc dis: {name}: {e}");
+                eprintln!("pyc: {name}: {e}");
             }
         }
         Ok(())
@@ -579,6 +584,9 @@ impl Printer {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(code) = crate::output::missing_paths(args.paths.iter().map(PathBuf::as_path)) {
+        return Ok(code);
+    }
     let mut errors = Vec::new();
     let inputs = collect_inputs(&args.paths, &mut errors);
     let compiler = if inputs.iter().any(|i| matches!(i, Input::Source(_))) {
@@ -595,7 +603,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let many = inputs.len() > 1;
     for e in &errors {
-        eprintln!("pyc dis: {e}");
+        eprintln!("pyc: {e}");
     }
     let printer = std::sync::Mutex::new(Printer {
         out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),

@@ -143,7 +143,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let program = match program(&a) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("pyc importtime: {e}");
+            eprintln!("pyc: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -171,7 +171,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         match result {
             Ok(m) => reports.push(report::report(&m)),
             Err(e) => {
-                eprintln!("pyc importtime: {e}");
+                eprintln!("pyc: {e}");
                 let code = match e {
                     RunError::Interrupted => 130,
                     RunError::Failed { .. }

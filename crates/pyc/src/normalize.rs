@@ -80,6 +80,9 @@ struct FileReport {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(code) = crate::output::missing_paths(args.paths.iter().map(PathBuf::as_path)) {
+        return Ok(code);
+    }
     let walk_opts = crate::status::walk_options(&args.exclude, args.no_skip)?;
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
     let found: Mutex<Vec<(PathBuf, Option<String>)>> = Mutex::default();

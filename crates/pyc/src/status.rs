@@ -128,19 +128,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
     // A root that is not there is an argument error: say so on stderr, before probing any
     // interpreter (problems found inside the trees are part of the report instead).
-    let missing: Vec<String> = roots
-        .iter()
-        .filter_map(|r| {
-            std::fs::symlink_metadata(r)
-                .err()
-                .map(|e| format!("{}: {}", r.display(), crate::output::io_error(e)))
-        })
-        .collect();
-    if !missing.is_empty() {
-        for m in missing {
-            eprintln!("pyc status: {m}");
-        }
-        return Ok(ExitCode::from(EXIT_USAGE));
+    if let Some(code) = crate::output::missing_paths(roots.iter().copied()) {
+        return Ok(code);
     }
     let check = args
         .check_hash_based_pycs
@@ -152,7 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let targets = match targets {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("pyc status: {e:#}");
+            eprintln!("pyc: {e:#}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -240,15 +229,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for p in [&r.source, &r.cache].into_iter().flatten() {
             if std::str::from_utf8(p).is_err() {
                 eprintln!(
-                    "pyc status: warning: {}: name is not UTF-8 (shown with U+FFFD)",
+                    "pyc: warning: {}: name is not UTF-8 (shown with U+FFFD)",
                     String::from_utf8_lossy(p)
                 );
             }
         }
     }
-    let code = if errors {
-        EXIT_USAGE
-    } else if args.check && findings {
+    // What could not be read is also one line each on stderr, `pyc: PATH: reason`.
+    for r in tally.kept.iter().filter(|r| r.state == State::Error) {
+        let path = r.source.as_ref().or(r.cache.as_ref());
+        eprintln!(
+            "pyc: {}: {}",
+            path.map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default(),
+            r.detail.as_deref().unwrap_or("cannot be read")
+        );
+    }
+    // A path that cannot be read is a bad input (1), as in every subcommand; so is a finding
+    // under --check.
+    let code = if errors || (args.check && findings) {
         EXIT_FAILURE
     } else {
         EXIT_OK

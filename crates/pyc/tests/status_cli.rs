@@ -181,7 +181,8 @@ fn bad_input_is_reported_per_path() {
         .args(["status", "--python", "3.12", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // What cannot be read is a bad input file: exit 1 (the one scheme, issue 17).
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let recs = json(&out);
     assert!(recs.iter().any(|r| r["state"] == "error"
         && r["source"] == "pkg/broken.py"
@@ -295,7 +296,7 @@ fn missing_root_is_one_stderr_line_and_exit_2() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
             err.trim(),
-            "pyc status: /nonexistent/pyc-test-root: no such file or directory",
+            "pyc: /nonexistent/pyc-test-root: no such file or directory",
             "format {format}"
         );
         assert!(out.stdout.is_empty(), "format {format}: no report expected");
@@ -405,7 +406,7 @@ fn symlinked_folders_only_with_follow_links_and_loops_are_cut() {
     assert!(errors.is_empty(), "{errors:?}");
     // -L: the linked folder's module too; the link to an ancestor is a loop, reported once.
     let (code, srcs, errors) = sources(true);
-    assert_eq!(code, Some(2), "a loop is an error");
+    assert_eq!(code, Some(1), "a loop is an error (a bad input, exit 1)");
     assert_eq!(srcs, ["tree/pkg/a.py", "tree/pkg/lib/m.py"]);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
