@@ -14,6 +14,7 @@ use pyc_cache::classify::{
     CheckHashBasedPycs, Classifier, ClassifyOptions, Reason, Record, State, Target,
 };
 use pyc_cache::git::{Hygiene, IGNORE_LINES};
+use pyc_format::version_for_cache_tag;
 
 use crate::output::{Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
@@ -119,7 +120,27 @@ struct Tally {
     reasons: BTreeMap<(usize, Reason), usize>,
     /// Sources with a verdict (one first-level record of the first target each).
     sources: usize,
+    /// Foreign cache files by tag (the wrong-interpreter hint).
+    foreign_tags: BTreeMap<String, usize>,
     kept: Vec<Record>,
+}
+
+/// When most cache files here are foreign and one other tag wrote most of them, the targets
+/// are probably not the interpreter that runs this code: that tag, to name in a hint.
+fn wrong_interpreter(t: &Tally) -> Option<(&str, usize, usize)> {
+    let foreign: usize = t.foreign_tags.values().sum();
+    let judged: usize = t
+        .per_target
+        .iter()
+        .filter(|((_, s), _)| matches!(s, State::Fresh | State::Stale | State::Broken))
+        .map(|(_, n)| n)
+        .sum();
+    let (tag, n) = t.foreign_tags.iter().max_by_key(|(_, n)| **n)?;
+    (foreign * 2 > foreign + judged && n * 3 >= foreign * 2).then_some((
+        tag.as_str(),
+        *n,
+        foreign + judged,
+    ))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -174,6 +195,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
                 _ => *t.cache_side.entry(r.state).or_default() += 1,
+            }
+            if let (State::Foreign, Some(tag)) = (r.state, &r.tag) {
+                *t.foreign_tags.entry(tag.clone()).or_default() += 1;
             }
             if keep_all || !(r.state == State::Fresh || r.state == State::Foreign && !keep_foreign)
             {
@@ -234,6 +258,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+    }
+    if let Some((tag, n, total)) = wrong_interpreter(&tally) {
+        let flag = version_for_cache_tag(tag)
+            .map(|i| format!("; use --python {}", i.version))
+            .unwrap_or_default();
+        eprintln!("pyc: hint: most caches here are {tag} ({n} of {total}), not the target's{flag}");
     }
     // What could not be read is also one line each on stderr, `pyc: PATH: reason`.
     for r in tally.kept.iter().filter(|r| r.state == State::Error) {

@@ -414,3 +414,31 @@ fn symlinked_folders_only_with_follow_links_and_loops_are_cut() {
         "{errors:?}"
     );
 }
+
+/// Most caches foreign and written by one other version: the report says which and names the
+/// flag; with that version as the target, no hint.
+#[test]
+fn a_tree_cached_by_another_version_gets_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("pkg/__pycache__")).unwrap();
+    for i in 0..5 {
+        fs::write(d.join(format!("pkg/m{i}.py")), "x = 1\n").unwrap();
+        fs::write(d.join(format!("pkg/__pycache__/m{i}.cpython-312.pyc")), b"").unwrap();
+    }
+    fs::write(d.join("pkg/__pycache__/m0.cpython-311.pyc"), b"").unwrap();
+    let run = |py: &str| {
+        let out = pyc(d)
+            .args(["status", "--no-git", "--python", py])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run("3.11");
+    assert!(
+        err.contains("most caches here are cpython-312 (5 of 6)")
+            && err.contains("use --python 3.12"),
+        "{err}"
+    );
+    assert!(!run("3.12").contains("hint"), "the right target: no hint");
+}
