@@ -190,18 +190,6 @@ pub static DEBRIS_TOPICS: &[(&str, &[DebrisPattern])] = &[
 /// Topics a bare `--debris` selects (pyclean's defaults).
 pub const DEBRIS_DEFAULT: &[&str] = &["cache", "coverage", "package", "pytest", "ruff"];
 
-/// pyclean's default ignore list.
-pub const DEFAULT_IGNORE: &[&str] = &[
-    ".direnv",
-    ".git",
-    ".hg",
-    ".svn",
-    ".tox",
-    ".venv",
-    "node_modules",
-    "venv",
-];
-
 fn glob(pat: &str) -> Option<GlobMatcher> {
     GlobBuilder::new(pat)
         .literal_separator(true)

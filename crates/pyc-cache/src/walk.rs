@@ -89,9 +89,39 @@ pub struct WalkIssue {
     pub message: String,
 }
 
+/// Folders that `status`, `clean`, `compile` and `normalize` do not walk into by default
+/// (below a root; a root is always walked, so `pyc status .tox/py312` works):
+///
+/// * version-control folders (`.git`, `.hg`, `.svn`, `.bzr`, `.jj`): never imported from;
+/// * `.tox`, `.nox`, `.direnv`: tool environments with their own interpreters;
+/// * `node_modules`: no importer looks there, and it can be huge; ruff and pyclean both skip it.
+///
+/// Virtual environments are found by their `pyvenv.cfg` (PEP 405), not by name (see
+/// [`VENV_MARKER`]). `.gitignore`d folders are walked: caches are themselves ignored there, and
+/// an ignored `build/` or `src/generated/` is still imported from (ruff honours `.gitignore`
+/// because it lints sources; pyclean, which cleans caches, does not).
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".bzr",
+    ".direnv",
+    ".git",
+    ".hg",
+    ".jj",
+    ".nox",
+    ".svn",
+    ".tox",
+    "node_modules",
+];
+
+/// A folder holding this file is a virtual environment (PEP 405). Below a root, one is skipped
+/// by default: it belongs to another interpreter, and names such as `venv` are not reliable
+/// (CPython's standard library has a `venv` package).
+pub const VENV_MARKER: &[u8] = b"pyvenv.cfg";
+
 /// Which folders to skip.
 #[derive(Default, Clone)]
 pub struct WalkOptions {
+    /// Skip nested virtual environments (folders holding [`VENV_MARKER`]) below a root.
+    pub skip_venvs: bool,
     /// Globs matched against a path (as walked) and against its bare name: a match is skipped,
     /// files and folders alike.
     pub exclude: Option<GlobSet>,
@@ -104,6 +134,25 @@ pub struct WalkOptions {
 }
 
 impl WalkOptions {
+    /// The default skips of every tree-walking subcommand ([`SKIPPED_DIRS`], nested venvs);
+    /// `--no-skip` leaves them out.
+    pub fn default_skips(mut self, on: bool) -> Self {
+        if on {
+            self.ignore
+                .extend(SKIPPED_DIRS.iter().map(|d| d.as_bytes().to_vec()));
+            self.skip_venvs = true;
+        }
+        self
+    }
+
+    /// Is this listing (of a folder below a root) a virtual environment to skip?
+    pub fn skips_listing(&self, entries: &[Entry]) -> bool {
+        self.skip_venvs
+            && entries
+                .iter()
+                .any(|e| e.name == VENV_MARKER && e.kind != EntryKind::Dir)
+    }
+
     /// Is the entry `name` at `path` excluded by a glob?
     pub fn excluded(&self, path: &[u8], name: &[u8]) -> bool {
         match &self.exclude {
@@ -137,13 +186,16 @@ pub fn join(parent: &[u8], name: &[u8]) -> Vec<u8> {
     p
 }
 
-fn io_message(e: rustix::io::Errno) -> String {
-    std::io::Error::from(e)
-        .to_string()
-        .split(" (os error")
-        .next()
-        .unwrap_or("")
-        .to_string()
+/// An OS error as one short phrase, as every pyc message says it: "permission denied", without
+/// Rust's "(os error 13)" tail.
+pub fn io_message(e: rustix::io::Errno) -> String {
+    let text = std::io::Error::from(e).to_string();
+    let text = text.split(" (os error").next().unwrap_or("");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Open a directory entry below a walked folder: never through a symlink.
@@ -293,7 +345,7 @@ pub fn walk(
                     // `.` walks as bare names (`pkg/m.py`, not `./pkg/m.py`), as find would not.
                     let path = if path == b"." { Vec::new() } else { path };
                     if let Some(anc) = admit(ctx, &path, &fd, &None) {
-                        scope.spawn(move |s| walk_dir(s, ctx, path, Arc::new(fd), anc));
+                        scope.spawn(move |s| walk_dir(s, ctx, path, Arc::new(fd), anc, true));
                     }
                 }
                 Err(rustix::io::Errno::NOTDIR) => visit_single_file(&ctx, &path),
@@ -345,6 +397,7 @@ fn walk_dir<'s>(
     path: Vec<u8>,
     fd: Arc<OwnedFd>,
     ancestors: Ancestors,
+    root: bool,
 ) {
     let mut entries = match list_dir(fd.as_fd()) {
         Ok(e) => e,
@@ -355,6 +408,9 @@ fn walk_dir<'s>(
             })
         }
     };
+    if !root && ctx.opts.skips_listing(&entries) {
+        return;
+    }
     entries.retain(|e| !ctx.opts.excluded(&join(&path, &e.name), &e.name));
     (ctx.visit)(&DirListing {
         path: &path,
@@ -390,7 +446,7 @@ fn walk_dir<'s>(
         match opened {
             Ok(cfd) => {
                 if let Some(anc) = admit(ctx, &child, &cfd, &ancestors) {
-                    scope.spawn(move |s| walk_dir(s, ctx, child, Arc::new(cfd), anc))
+                    scope.spawn(move |s| walk_dir(s, ctx, child, Arc::new(cfd), anc, false))
                 }
             }
             // Replaced by a symlink since it was listed: not followed.

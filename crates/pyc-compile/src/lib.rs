@@ -867,6 +867,33 @@ impl Shared<'_> {
 
 /// Compile `sources` for every interpreter in `interps`. `stop` (set by a Ctrl-C handler)
 /// stops taking new work; what is in flight finishes, and nothing half-written is left.
+/// What [`compile`] would do, without starting an interpreter (`pyc compile --dry-run`): every
+/// pyc it would write (in source order), how many are up to date, and the sources it could not
+/// read.
+pub fn dry_run(
+    interps: &[Interpreter],
+    sources: &[SourceFile],
+    opts: &Options,
+) -> (Vec<Written>, usize, Vec<Failure>) {
+    let stop = AtomicBool::new(false);
+    let (jobs, up_to_date, failures) = plan_jobs(interps, sources, opts, &stop);
+    let mut out: Vec<Written> = jobs
+        .iter()
+        .flat_map(|j| {
+            j.levels.iter().map(move |(level, cache)| Written {
+                source: sources[j.source].path.clone(),
+                cache: cache.clone(),
+                python: interps[j.interp].version.to_string(),
+                optimize: *level,
+                hardlink: false,
+                from_code_cache: false,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.source, &a.python, a.optimize).cmp(&(&b.source, &b.python, b.optimize)));
+    (out, up_to_date, failures)
+}
+
 pub fn compile(
     interps: &[Interpreter],
     sources: &[SourceFile],

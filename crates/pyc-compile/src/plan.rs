@@ -52,6 +52,9 @@ pub struct WalkOptions {
     pub stripdir: Option<Vec<u8>>,
     /// `-p`
     pub prependdir: Option<Vec<u8>>,
+    /// The walk's default skips, as status and clean ([`pyc_cache::walk::SKIPPED_DIRS`],
+    /// nested virtual environments), below each directory named.
+    pub default_skips: bool,
 }
 
 /// `posixpath.join(a, b)`.
@@ -145,6 +148,8 @@ impl WalkOptions {
 fn walk_dir(
     dir: &Path,
     levels: usize,
+    skips: Option<&pyc_cache::walk::WalkOptions>,
+    root: bool,
     errors: &std::sync::Mutex<Vec<String>>,
 ) -> Vec<(PathBuf, bool)> {
     // Listed as the cache walker lists (getdents on a descriptor of our own: std's read_dir
@@ -170,12 +175,17 @@ fn walk_dir(
                 errs.push(format!(
                     "{}: cannot list: {}",
                     dir.display(),
-                    std::io::Error::from(e)
+                    pyc_cache::walk::io_message(e)
                 ));
             }
             return Vec::new();
         }
     };
+    if let Some(w) = skips {
+        if !root && w.skips_listing(&entries) {
+            return Vec::new();
+        }
+    }
     let mut items: Vec<(Vec<u8>, EntryKind)> = entries
         .into_iter()
         .filter(|e| e.name != b"__pycache__")
@@ -208,7 +218,12 @@ fn walk_dir(
             };
             if !is_dir {
                 is_py(&name).then_some(Item::File(full, false))
-            } else if levels > 0 && !is_link && name != b"." && name != b".." {
+            } else if levels > 0
+                && !is_link
+                && name != b"."
+                && name != b".."
+                && !skips.is_some_and(|w| w.ignore.contains(&name))
+            {
                 Some(Item::Dir(full))
             } else {
                 None
@@ -219,7 +234,7 @@ fn walk_dir(
         .into_par_iter()
         .map(|item| match item {
             Item::File(p, regular) => vec![(p, regular)],
-            Item::Dir(d) => walk_dir(&d, levels - 1, errors),
+            Item::Dir(d) => walk_dir(&d, levels - 1, skips, false, errors),
         })
         .collect();
     parts.into_iter().flatten().collect()
@@ -231,6 +246,9 @@ pub fn collect(dests: &[PathBuf], opts: &WalkOptions) -> (Vec<SourceFile>, Vec<S
     let errors = std::sync::Mutex::new(Vec::new());
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let skips = opts
+        .default_skips
+        .then(|| pyc_cache::walk::WalkOptions::default().default_skips(true));
     for dest in dests {
         let is_file = std::fs::metadata(dest).is_ok_and(|m| m.is_file());
         if is_file {
@@ -252,7 +270,13 @@ pub fn collect(dests: &[PathBuf], opts: &WalkOptions) -> (Vec<SourceFile>, Vec<S
             Some(d) => (Some(bytes(dest).to_vec()), Some(d.clone())),
             None => (opts.stripdir.clone(), opts.prependdir.clone()),
         };
-        let files = walk_dir(dest, opts.max_depth.unwrap_or(usize::MAX), &errors);
+        let files = walk_dir(
+            dest,
+            opts.max_depth.unwrap_or(usize::MAX),
+            skips.as_ref(),
+            true,
+            &errors,
+        );
         let kept: Vec<SourceFile> = files
             .into_par_iter()
             .filter(|(f, regular)| opts.keep(f, *regular))

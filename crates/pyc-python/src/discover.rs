@@ -78,6 +78,18 @@ pub enum ResolveError {
         name: String,
         versions: String,
     },
+    #[error("{}: is a folder, not an interpreter (expected an executable, or a virtual environment: a folder holding pyvenv.cfg and bin/python)", .0.display())]
+    Folder(PathBuf),
+    #[error("`{0}`: expected a version X.Y (`3.12`), an interpreter (a path, a name on PATH) or a virtual environment's folder")]
+    BadSpec(String),
+    #[error("no `python3` found on PATH and no virtual environment (looked for pyvenv.cfg above the path, .venv and venv up to the repository root, VIRTUAL_ENV, CONDA_PREFIX; PATH: {path}); name a version or an interpreter with --python")]
+    NoDefault { path: String },
+    #[error("{}: is {implementation} {version}, not CPython", .exe.display())]
+    NotCPython {
+        exe: PathBuf,
+        implementation: String,
+        version: String,
+    },
     #[error(transparent)]
     Probe(#[from] ProbeError),
 }
@@ -210,7 +222,7 @@ fn resolve_shim(root: &Path, name: &str) -> Result<PathBuf, String> {
 }
 
 /// If `path` is a pyenv shim, the interpreter it runs.
-fn unshim(path: &Path) -> Result<Option<PathBuf>, ResolveError> {
+pub(crate) fn unshim(path: &Path) -> Result<Option<PathBuf>, ResolveError> {
     let Some(root) = pyenv_root() else {
         return Ok(None);
     };
@@ -231,10 +243,17 @@ fn unshim(path: &Path) -> Result<Option<PathBuf>, ResolveError> {
         })
 }
 
-fn push(out: &mut Vec<Found>, seen: &mut HashSet<PathBuf>, found: Found) {
-    // The same interpreter reached twice (a symlink, a shim) is listed once, first place wins.
-    let id = std::fs::canonicalize(&found.path).unwrap_or_else(|_| found.path.clone());
-    if seen.insert(id) {
+fn push(out: &mut Vec<Found>, seen: &mut HashSet<(PathBuf, PathBuf)>, found: Found) {
+    // The same interpreter reached twice from one folder (`python3` and `python3.12` there, a
+    // shim and its target) is listed once, first place wins. A venv's `python` links to its
+    // base interpreter but is another folder: both are listed (a venv does not hide its base).
+    let file = std::fs::canonicalize(&found.path).unwrap_or_else(|_| found.path.clone());
+    let dir = found
+        .path
+        .parent()
+        .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()))
+        .unwrap_or_default();
+    if seen.insert((dir, file)) {
         out.push(found);
     }
 }
@@ -243,9 +262,20 @@ fn push(out: &mut Vec<Found>, seen: &mut HashSet<PathBuf>, found: Found) {
 pub fn discover() -> Vec<Found> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    if let Some(venv) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
-        let exe = PathBuf::from(venv).join("bin/python");
-        if is_executable(&exe) {
+    // The environments `choose_for` would pick for the current directory, first.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let venvs = [
+        crate::choose::venv_of(&cwd),
+        crate::choose::project_venv(&cwd),
+        std::env::var_os("VIRTUAL_ENV")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        std::env::var_os("CONDA_PREFIX")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    ];
+    for venv in venvs.into_iter().flatten() {
+        if let Some(exe) = crate::choose::venv_python(&venv) {
             push(
                 &mut out,
                 &mut seen,
@@ -373,8 +403,18 @@ fn looked_where(version: PyVersion) -> Vec<String> {
 /// in [`discover`] order), a path (anything with a `/`), or a name on PATH (`python3.11`). A
 /// pyenv shim becomes the interpreter it would run.
 pub fn resolve(spec: &str) -> Result<PathBuf, ResolveError> {
-    if spec.contains('/') {
-        let p = PathBuf::from(spec);
+    if spec.is_empty() {
+        return Err(ResolveError::BadSpec(spec.into()));
+    }
+    let p = PathBuf::from(spec);
+    if spec.contains('/') || p.is_dir() {
+        if p.is_dir() {
+            // A virtual environment (or conda prefix) means its interpreter.
+            return match crate::choose::venv_python(&p) {
+                Some(exe) if crate::choose::is_venv(&p) || p.join("conda-meta").is_dir() => Ok(exe),
+                _ => Err(ResolveError::Folder(p)),
+            };
+        }
         if !is_executable(&p) {
             return Err(ResolveError::NoSuchFile(p));
         }
@@ -384,6 +424,10 @@ pub fn resolve(spec: &str) -> Result<PathBuf, ResolveError> {
         if spec.starts_with(|c: char| c.is_ascii_digit()) {
             return resolve_version(version);
         }
+    }
+    if spec.starts_with(|c: char| c.is_ascii_digit()) {
+        // `3`, `3.12.1`, `312`: a version, but not one in the X.Y form.
+        return Err(ResolveError::BadSpec(spec.into()));
     }
     let Some(p) = which(spec) else {
         return Err(ResolveError::NotOnPath {

@@ -27,10 +27,95 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 mod cache;
+mod choose;
 mod discover;
 
 pub use cache::{cache_dir, probe_cached};
+pub use choose::{choose_for, is_venv, project_venv, venv_of, venv_python, Chosen, Why};
 pub use discover::{discover, pyenv_root, resolve, Found, Origin, ResolveError};
+
+/// One resolved and probed CPython interpreter, and why it was chosen. Every subcommand gets
+/// its interpreters from here; nothing else runs a probe or decides "is this CPython".
+#[derive(Debug, Clone)]
+pub struct Interpreter {
+    pub probe: Probe,
+    pub why: Why,
+}
+
+impl Interpreter {
+    /// Probe a chosen executable (cached, see [`probe_cached`]); only CPython is accepted.
+    pub fn probe(chosen: Chosen) -> Result<Interpreter, ResolveError> {
+        let probe = probe_cached(&chosen.exe)?;
+        if probe.implementation != "cpython" {
+            return Err(ResolveError::NotCPython {
+                exe: chosen.exe,
+                implementation: probe.implementation,
+                version: format!("{}.{}", probe.major, probe.minor),
+            });
+        }
+        Ok(Interpreter {
+            probe,
+            why: chosen.why,
+        })
+    }
+
+    /// `--python SPEC` as an interpreter (a version is looked up as [`resolve`] does).
+    pub fn from_flag(spec: &str) -> Result<Interpreter, ResolveError> {
+        let exe = resolve(spec)?;
+        Interpreter::probe(Chosen {
+            exe,
+            why: Why::Flag(spec.to_string()),
+        })
+    }
+
+    /// The interpreter for code at `path` without `--python` ([`choose_for`]).
+    pub fn for_path(path: &Path) -> Result<Interpreter, ResolveError> {
+        Interpreter::probe(choose_for(path)?)
+    }
+
+    /// The executable to run.
+    pub fn exe(&self) -> &Path {
+        &self.probe.executable
+    }
+
+    pub fn version(&self) -> pyc_format::PyVersion {
+        self.probe.version()
+    }
+
+    /// For reports: "3.12 from ./.venv".
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.version(), self.why)
+    }
+}
+
+/// What a `--python` value names.
+#[derive(Debug, Clone)]
+pub enum Spec {
+    /// `all`: every version whose caches are in the trees (the caller looks).
+    All,
+    /// `3.12`: the version's facts from pyc's tables; no interpreter is needed.
+    Version(pyc_format::PyVersion),
+    /// A path, a name on PATH or a venv folder: that interpreter, probed.
+    Interpreter(Box<Interpreter>),
+}
+
+impl Spec {
+    /// Parse one `--python` value for the subcommands that can work from a version alone
+    /// (`status`, `clean`, `path`): a value that starts with a digit is a version (`X.Y`),
+    /// `all` is all, anything else names an interpreter.
+    pub fn parse(spec: &str) -> Result<Spec, ResolveError> {
+        if spec == "all" {
+            return Ok(Spec::All);
+        }
+        if spec.starts_with(|c: char| c.is_ascii_digit()) && !Path::new(spec).exists() {
+            return match spec.parse::<pyc_format::PyVersion>() {
+                Ok(v) if spec.contains('.') => Ok(Spec::Version(v)),
+                _ => Err(ResolveError::BadSpec(spec.to_string())),
+            };
+        }
+        Interpreter::from_flag(spec).map(|i| Spec::Interpreter(Box::new(i)))
+    }
+}
 
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 

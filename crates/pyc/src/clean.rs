@@ -11,11 +11,11 @@ use pyc_cache::classify::{Classifier, ClassifyOptions, Target};
 use pyc_cache::clean::{
     debris_items, empty_folder_items, erase_items, execute, order_outcomes,
     sweep_bytecode_with_progress, Outcome, Plan, Run, Selection, Totals, DEBRIS_DEFAULT,
-    DEBRIS_TOPICS, DEFAULT_IGNORE,
+    DEBRIS_TOPICS,
 };
 
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
-use crate::status::{resolve_targets, walk_options, TargetArgs};
+use crate::status::walk_options;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -41,21 +41,10 @@ pub struct Args {
     /// Only cache files with this tag (e.g. `cpython-311`). Repeatable.
     #[arg(long, value_name = "TAG")]
     tag: Vec<String>,
-    /// Targets for --stale and --foreign: version, interpreter or `all` (as `pyc status`).
-    #[arg(long, value_name = "X.Y|PATH|all")]
-    python: Vec<String>,
-    /// Optimization levels that count for --stale / --foreign.
-    #[arg(
-        short = 'O',
-        long = "optimize",
-        value_name = "LEVELS",
-        value_delimiter = ',',
-        value_parser = clap::value_parser!(u32).range(0..=2)
-    )]
-    optimize: Vec<u32>,
-    /// Clean this pycache prefix tree too (default `PYTHONPYCACHEPREFIX`).
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
+    /// The targets of --stale and --foreign (as `pyc status`); `--prefix DIR`: clean this
+    /// pycache prefix tree too (default `PYTHONPYCACHEPREFIX`).
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
     /// Also remove tool debris (pyclean's topics). Bare: cache coverage package pytest ruff;
     /// `all` adds complexipy jupyter mypy pyright tox.
     #[arg(short = 'd', long, value_name = "TOPIC", num_args = 0.., value_parser = debris_names())]
@@ -71,13 +60,20 @@ pub struct Args {
     /// Remove every empty folder too.
     #[arg(short = 'f', long)]
     folders: bool,
-    /// Folder names (or `a/b` paths) never entered, on top of the defaults
-    /// (.direnv .git .hg .svn .tox .venv node_modules venv). Repeatable, one name each.
+    /// Folder names (or `a/b` paths) never entered, on top of the defaults (.bzr .direnv .git
+    /// .hg .jj .nox .svn .tox node_modules, and nested virtual environments, found by their
+    /// `pyvenv.cfg`). Repeatable, one name each.
     #[arg(short = 'i', long, value_name = "NAME")]
     ignore: Vec<String>,
-    /// Drop one of the default ignores (e.g. `--no-ignore venv`). Repeatable.
+    /// Drop one of the default ignores (e.g. `--no-ignore .tox`; `venv` or `.venv`: enter
+    /// nested virtual environments). Repeatable.
     #[arg(long, value_name = "NAME")]
     no_ignore: Vec<String>,
+    /// Also walk into the folders skipped by default: version-control folders (`.git`,
+    /// `.hg`, ...), nested virtual environments (a `pyvenv.cfg`), `.tox`, `.nox`, `.direnv`,
+    /// `node_modules`. A PATH given is always walked, whatever it is.
+    #[arg(long)]
+    no_skip: bool,
     /// List every path that would be removed; remove nothing.
     #[arg(short = 'n', long)]
     dry_run: bool,
@@ -137,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(code) => Ok(code),
         Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::from(crate::output::EXIT_OK)),
         Err(e) => {
-            eprintln!("pyc clean: {e:#}");
+            eprintln!("pyc: {e:#}");
             Ok(ExitCode::from(EXIT_USAGE))
         }
     }
@@ -145,18 +141,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
-    for r in &roots {
-        std::fs::symlink_metadata(r).with_context(|| format!("{}", r.display()))?;
+    if let Some(code) = crate::output::missing_paths(roots.iter().copied()) {
+        return Ok(code);
     }
     // Ignore list: pyclean's defaults (minus --no-ignore) plus --ignore.
-    let mut walk = walk_options(&[])?;
-    let mut ignores: Vec<String> = DEFAULT_IGNORE
-        .iter()
-        .filter(|d| !args.no_ignore.iter().any(|n| n == *d))
-        .map(|s| s.to_string())
-        .collect();
-    ignores.extend(args.ignore.iter().cloned());
-    walk.ignore = ignores.iter().map(|s| s.as_bytes().to_vec()).collect();
+    // The walk's default skips (as status and compile; minus --no-ignore) plus --ignore.
+    let mut walk = walk_options(&[], args.no_skip)?;
+    walk.ignore
+        .retain(|d| !args.no_ignore.iter().any(|n| n.as_bytes() == d.as_slice()));
+    if args.no_ignore.iter().any(|n| n == "venv" || n == ".venv") {
+        walk.skip_venvs = false;
+    }
+    let ignores: Vec<String> = args.ignore.clone();
+    walk.ignore
+        .extend(ignores.iter().map(|s| s.as_bytes().to_vec()));
 
     let sel = Selection {
         sourceless: args.sourceless,
@@ -167,18 +165,18 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
         tags: args.tag.clone(),
     };
     let prefix = args
+        .target
         .prefix
         .clone()
         .or_else(|| crate::output::env_pycache_prefix().map(PathBuf::from));
     // Targets matter only for --stale and --foreign.
-    let mut targets: Vec<Target> = if args.stale || args.foreign || !args.python.is_empty() {
-        resolve_targets(
-            &TargetArgs {
-                python: &args.python,
-                optimize: &args.optimize,
-                prefix: prefix.as_deref(),
-                check_hash_based_pycs: None,
+    let mut targets: Vec<Target> = if args.stale || args.foreign || !args.target.python.is_empty() {
+        crate::target::targets(
+            &crate::target::TargetArgs {
+                prefix: prefix.clone(),
+                ..args.target.clone()
             },
+            None,
             &roots,
             &walk,
         )?
@@ -274,12 +272,12 @@ fn run_inner(args: Args) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("--erase {g}"))?,
             );
         }
-        let mut ew = walk_options(&[])?;
+        let mut ew = walk_options(&[], true)?;
         // Only explicit --ignore values limit --erase (as in pyclean).
         ew.ignore = args.ignore.iter().map(|s| s.as_bytes().to_vec()).collect();
         let e = erase_items(&roots, &b.build()?, &ew);
         if !e.items.is_empty() && !args.yes && !args.dry_run && !confirm(&e)? {
-            eprintln!("pyc clean: --erase: nothing erased");
+            eprintln!("pyc: --erase: nothing erased");
         } else {
             plan.items.extend(e.items);
             plan.skipped.extend(e.skipped);
@@ -377,7 +375,7 @@ fn report(
             for s in &plan.skipped {
                 if crate::output::notes() {
                     eprintln!(
-                        "pyc clean: {}: skipped: {}",
+                        "pyc: {}: skipped: {}",
                         String::from_utf8_lossy(&s.path),
                         s.why
                     );
@@ -406,7 +404,7 @@ fn report(
     }
     for o in failed.iter().filter(|_| crate::output::warnings()) {
         eprintln!(
-            "pyc clean: {}: {}",
+            "pyc: {}: {}",
             String::from_utf8_lossy(&o.path),
             o.error.as_deref().unwrap_or("failed")
         );
@@ -417,7 +415,7 @@ fn report(
         } else {
             r.cache_display()
         };
-        eprintln!("pyc clean: {p}: {}", r.detail.as_deref().unwrap_or("error"));
+        eprintln!("pyc: {p}: {}", r.detail.as_deref().unwrap_or("error"));
     }
     Ok(ExitCode::from(if failed.is_empty() && errors.is_empty() {
         EXIT_OK

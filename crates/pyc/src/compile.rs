@@ -27,21 +27,16 @@ enum ModeArg {
 #[derive(clap::Args)]
 pub struct Args {
     /// Files and directories to compile (directories are walked as compileall walks them).
-    /// Without any: the folders on the interpreter's `sys.path`, not descended, the current
-    /// directory skipped (compileall's default).
+    /// Without any: the current directory, as `status` and `clean` (see --sys-path).
     #[arg(value_name = "FILE|DIR")]
     dests: Vec<PathBuf>,
-    /// Optimization levels: `-O 0,1,2` or `-O 1 -O 2` (compileall's `-o`). Default: the
-    /// interpreter's own level (`PYTHONOPTIMIZE`), usually 0.
-    #[arg(
-        short = 'O',
-        long = "optimize",
-        visible_short_alias = 'o',
-        value_name = "LEVELS",
-        value_delimiter = ',',
-        value_parser = clap::value_parser!(u8).range(0..=2)
-    )]
-    optimize: Vec<u8>,
+    /// Without FILE|DIR: compile the folders on the interpreter's `sys.path`, not descended,
+    /// the current directory skipped (compileall's default).
+    #[arg(long, conflicts_with = "dests")]
+    sys_path: bool,
+    /// `--python`, `-O` (compileall's `-o`), `--prefix` (`-O 0,1,2` or `-O 1 -O 2`).
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
     /// How the pycs record their source. Default: checked-hash when SOURCE_DATE_EPOCH is set,
     /// else timestamp (as py_compile); versions before 3.7 always write timestamps.
     #[arg(long, value_enum, value_name = "MODE")]
@@ -49,6 +44,9 @@ pub struct Args {
     /// Compile even what is up to date.
     #[arg(short = 'f', long)]
     force: bool,
+    /// List the pycs that would be written; write nothing and start no worker.
+    #[arg(short = 'n', long)]
+    dry_run: bool,
     /// Also read every up-to-date pyc whole: one whose header is fresh but whose body does not
     /// load (truncated, corrupt: the interpreter accepts it by its header, then every import
     /// fails) is compiled again.
@@ -74,13 +72,14 @@ pub struct Args {
     /// Do not descend into directories (`-r 0`; `-r` wins).
     #[arg(short = 'l')]
     no_recurse: bool,
+    /// Also walk into the folders skipped by default: version-control folders (`.git`,
+    /// `.hg`, ...), nested virtual environments (a `pyvenv.cfg`), `.tox`, `.nox`, `.direnv`,
+    /// `node_modules`. A PATH given is always walked, whatever it is.
+    #[arg(long)]
+    no_skip: bool,
     /// Write legacy `NAME.pyc` files beside the sources instead of `__pycache__`.
     #[arg(short = 'b', long = "legacy")]
     legacy: bool,
-    /// Write into this pycache prefix tree (`PYTHONPYCACHEPREFIX`, 3.8+). Default: the
-    /// interpreter's own `sys.pycache_prefix`.
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
     /// Make a level's pyc a hard link to the previous level's when the bytes are equal
     /// (needs two levels or more).
     #[arg(long)]
@@ -102,10 +101,6 @@ pub struct Args {
     /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
     timeout: Duration,
-    /// Interpreter to compile for: a version (`3.12`), a path, or a name on PATH; repeat to
-    /// compile for several. Default: `python3` on PATH.
-    #[arg(long, value_name = "X.Y|PATH")]
-    python: Vec<String>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -113,6 +108,8 @@ pub struct Args {
 #[derive(Serialize)]
 struct PythonOut {
     python: String,
+    /// Why this interpreter ("from ./.venv", "from --python 3.12").
+    chosen: String,
     version: String,
     executable: PathBuf,
     magic: u16,
@@ -140,18 +137,17 @@ struct JsonOut<'a> {
     failures: &'a [pyc_compile::Failure],
 }
 
-fn interpreters(args: &Args) -> anyhow::Result<Vec<Interpreter>> {
-    let specs: Vec<String> = if args.python.is_empty() {
-        vec!["python3".into()]
-    } else {
-        args.python.clone()
-    };
-    let mut out: Vec<Interpreter> = Vec::new();
-    for spec in &specs {
-        let exe = pyc_python::resolve(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?;
-        let probe = pyc_python::probe_cached(&exe)?;
-        let mut interp = Interpreter::from_probe(probe).map_err(anyhow::Error::msg)?;
-        if let Some(prefix) = &args.prefix {
+/// The interpreters to compile for (see [`crate::target::interpreters`]), with why each was
+/// chosen.
+fn interpreters(
+    args: &Args,
+    dests: &[PathBuf],
+) -> anyhow::Result<Vec<(Interpreter, pyc_python::Why)>> {
+    let roots: Vec<&std::path::Path> = dests.iter().map(PathBuf::as_path).collect();
+    let mut out: Vec<(Interpreter, pyc_python::Why)> = Vec::new();
+    for chosen in crate::target::interpreters(&args.target, &roots)? {
+        let mut interp = Interpreter::from_probe(chosen.probe).map_err(anyhow::Error::msg)?;
+        if let Some(prefix) = &args.target.prefix {
             if !interp.info.pycache_prefix {
                 bail!(
                     "--prefix: CPython {} has no pycache prefix (it came in 3.8)",
@@ -160,8 +156,8 @@ fn interpreters(args: &Args) -> anyhow::Result<Vec<Interpreter>> {
             }
             interp.pycache_prefix = Some(path_bytes(prefix).to_vec());
         }
-        if !out.iter().any(|i| i.exe == interp.exe) {
-            out.push(interp);
+        if !out.iter().any(|(i, _)| i.exe == interp.exe) {
+            out.push((interp, chosen.why));
         }
     }
     Ok(out)
@@ -227,8 +223,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()
         .context("-x: not a regular expression pyc understands")?;
     let mut dests = destinations(&args)?;
-    let interps = interpreters(&args)?;
-    let sys_path_mode = dests.is_empty();
+    if let Some(code) = crate::output::missing_paths(dests.iter().map(PathBuf::as_path)) {
+        return Ok(code);
+    }
+    let sys_path_mode = args.sys_path;
+    if dests.is_empty() && !sys_path_mode {
+        dests.push(PathBuf::from("."));
+    }
+    let chosen = interpreters(&args, &dests)?;
+    let interps: Vec<Interpreter> = chosen.iter().map(|(i, _)| i.clone()).collect();
     if sys_path_mode {
         let [interp] = interps.as_slice() else {
             bail!(
@@ -239,10 +242,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dests = sys_path_destinations(interp, crate::output::quiet())?;
     }
 
-    let mut levels: Vec<u8> = if args.optimize.is_empty() {
+    let mut levels: Vec<u8> = if args.target.optimize.is_empty() {
         vec![interps.first().map_or(0, |i| i.optimize)]
     } else {
-        args.optimize.clone()
+        args.target.optimize.clone()
     };
     levels.sort_unstable();
     levels.dedup();
@@ -293,6 +296,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ddir: args.ddir.as_deref().map(|p| path_bytes(p).to_vec()),
         stripdir: args.stripdir.as_deref().map(|p| path_bytes(p).to_vec()),
         prependdir: args.prependdir.as_deref().map(|p| path_bytes(p).to_vec()),
+        // compileall's --sys-path walks what the interpreter imports from, as it does.
+        default_skips: !(args.no_skip || sys_path_mode),
     };
     let (sources, walk_errors) = plan::collect(&dests, &walk);
 
@@ -315,6 +320,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|d| !d.as_os_str().is_empty())
             .map(|d| pyc_compile::store::Store::new(cwd.join(d))),
     };
+
+    if args.dry_run {
+        return dry_run(&args, &interps, &sources, &opts, walk_errors);
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -382,7 +391,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             1 => String::new(),
             n => format!(" (and {} more)", n - 1),
         };
-        eprintln!("pyc compile: warning: code cache: cannot store {e}{more}");
+        eprintln!("pyc: warning: code cache: cannot store {e}{more}");
     }
     match args.format {
         Format::Json => {
@@ -395,9 +404,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 interpreters_started: pyc_python::interpreters_started(),
                 interrupted: report.interrupted,
                 seconds,
-                pythons: interps
+                pythons: chosen
                     .iter()
-                    .map(|i| PythonOut {
+                    .map(|(i, why)| PythonOut {
+                        chosen: why.to_string(),
                         python: i.version.to_string(),
                         version: i.full_version.clone(),
                         executable: i.exe.clone(),
@@ -424,7 +434,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             }
             if crate::output::notes() {
-                let names: Vec<String> = interps.iter().map(|i| i.version.to_string()).collect();
+                // "3.12 from ./.venv": which interpreter, and why.
+                let names: Vec<String> = chosen
+                    .iter()
+                    .map(|(i, why)| format!("{} {why}", i.version))
+                    .collect();
                 let n = |count: usize, one: &str, many: &str| {
                     format!("{count} {}", if count == 1 { one } else { many })
                 };
@@ -448,6 +462,60 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(if report.interrupted {
         EXIT_INTERRUPTED
     } else if failed > 0 {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// `--dry-run`: the pycs that would be written, one a line (text) or as `files` (JSON).
+fn dry_run(
+    args: &Args,
+    interps: &[Interpreter],
+    sources: &[plan::SourceFile],
+    opts: &Options,
+    walk_errors: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    let (would, up_to_date, failures) = pyc_compile::dry_run(interps, sources, opts);
+    for e in &walk_errors {
+        if crate::output::warnings() {
+            eprintln!("pyc: {e}");
+        }
+    }
+    for f in &failures {
+        if crate::output::warnings() {
+            eprintln!("{f}");
+        }
+    }
+    let failed = failures.len() + walk_errors.len();
+    match args.format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "dry_run": true,
+                "would_write": would.len(),
+                "up_to_date": up_to_date,
+                "failed": failed,
+                "files": would,
+            });
+            println!(
+                "{}",
+                crate::output::json_pretty(crate::output::schema::COMPILE, &out)?
+            );
+        }
+        Format::Text => {
+            for w in &would {
+                println!("{}", w.cache.display());
+            }
+            if crate::output::notes() {
+                eprintln!(
+                    "would write {} pyc{}, {up_to_date} up to date, {failed} failed",
+                    would.len(),
+                    if would.len() == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::from(if failed > 0 {
         EXIT_FAILURE
     } else {
         EXIT_OK

@@ -25,12 +25,15 @@ pub struct Args {
 
 /// Exit status as `cmp`: 0 the same bytes, 1 different, 2 a file could not be read.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(code) = crate::output::missing_paths([args.a.as_path(), args.b.as_path()]) {
+        return Ok(code);
+    }
     let mut data = Vec::new();
     for p in [&args.a, &args.b] {
         match crate::show::read_regular_file(p) {
             Ok(d) => data.push(d),
             Err(e) => {
-                eprintln!("pyc diff: {}: {e}", show_path(p));
+                eprintln!("pyc: {}: {e}", show_path(p));
                 return Ok(ExitCode::from(EXIT_USAGE));
             }
         }
@@ -39,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(d) => d,
         Err((side, e)) => {
             let p = if side == 'a' { &args.a } else { &args.b };
-            eprintln!("pyc diff: {}: {e}", show_path(p));
+            eprintln!("pyc: {}: {e}", show_path(p));
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -154,7 +157,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     if let BodyDiff::Unreadable { side, error } = &diff.body {
-        eprintln!("pyc diff: {}: {error}", name(*side));
+        eprintln!("pyc: {}: {error}", name(*side));
     }
     Ok(ExitCode::from(if diff.identical() {
         EXIT_OK

@@ -8,20 +8,21 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{bail, Context};
 use pyc_dis::model::Code;
 use pyc_dis::{Disassembler, Options};
-use pyc_format::{CodeFormat, Header, Invalidation, MagicKind, PyVersion};
+use pyc_format::{CodeFormat, Header, MagicKind, PyVersion};
 
 use crate::output::{show_path, Format, EXIT_FAILURE, EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// pyc files, folders (searched recursively for `.pyc` files) or, with `--python`,
-    /// `.py` sources.
+    /// pyc files, folders (searched recursively for `.pyc` files) or `.py` sources.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// For `.py` sources: the CPython version (`3.12`, found as `pyc python` finds
-    /// interpreters) or interpreter (path or name on PATH) whose compiler to use. Its fresh
-    /// cache file is used when there is one; otherwise it compiles the source in memory
-    /// (nothing is written).
+    /// interpreters), interpreter (path or name on PATH) or venv whose compiler to use.
+    /// Default: the interpreter that runs the code (the source's venv, a project `.venv`,
+    /// `VIRTUAL_ENV`, ..., `python3` on PATH). Its cache file is used when the interpreter
+    /// would load it (pyc-cache's verdict, as `status`); otherwise it compiles the source in
+    /// memory (nothing is written).
     #[arg(long, value_name = "X.Y|PATH")]
     python: Option<String>,
     /// Show inline cache entries (`dis.dis(show_caches=True)`, 3.11+).
@@ -69,7 +70,12 @@ fn collect_inputs(paths: &[PathBuf], errors: &mut Vec<String>) -> Vec<Input> {
                 .filter_map(|e| match e {
                     Ok(e) => Some(e),
                     Err(err) => {
-                        errors.push(format!("{}: {err}", show_path(p)));
+                        let at = err.path().unwrap_or(p).to_path_buf();
+                        let why = match err.into_io_error() {
+                            Some(e) => crate::output::io_error(e),
+                            None => "a symlink loop".into(),
+                        };
+                        errors.push(format!("{}: {why}", show_path(&at)));
                         None
                     }
                 })
@@ -172,49 +178,55 @@ out.flush()\n";
 struct SourceCompiler {
     exe: PathBuf,
     probe: pyc_python::Probe,
+    /// The classification's view of the interpreter: whether its cache file is fresh is
+    /// pyc-cache's verdict (`judge`), the same as `status` and `compile` reach.
+    target: pyc_cache::classify::Target,
 }
 
 impl SourceCompiler {
+    fn new(i: pyc_python::Interpreter) -> anyhow::Result<SourceCompiler> {
+        let target =
+            crate::target::interpreter_target(&i, &crate::target::TargetArgs::default(), None)?;
+        Ok(SourceCompiler {
+            exe: i.probe.executable.clone(),
+            probe: i.probe,
+            target,
+        })
+    }
+
+    /// The interpreter's cache file of `src`, if the interpreter would load it as it is.
     fn fresh_cache(&self, src: &Path) -> Option<PathBuf> {
-        let info = pyc_format::version_info(self.probe.version())?;
-        let meta = std::fs::metadata(src).ok()?;
+        use pyc_cache::classify::{judge, SourceStat, State};
+        use std::os::unix::fs::MetadataExt;
+        let t = &self.target;
         let cwd = std::env::current_dir().ok()?;
-        let opt = if self.probe.optimize == 0 {
+        let level = t.optimizations.first().copied().unwrap_or(0);
+        let opt = if level == 0 {
             String::new()
         } else {
-            self.probe.optimize.to_string()
+            level.to_string()
         };
-        let prefix = self.probe.pycache_prefix.as_deref().map(str::as_bytes);
         let cache = pyc_cache::paths::cache_from_source(
-            info,
+            t.info,
             crate::output::path_bytes(src),
             pyc_cache::paths::CacheOptions {
                 optimization: &opt,
-                prefix,
+                prefix: t.prefix.as_deref().filter(|_| t.info.pycache_prefix),
                 cwd: crate::output::path_bytes(&cwd),
             },
         )
         .ok()?;
         let cache = crate::output::bytes_path(&cache).to_path_buf();
         let data = crate::show::read_regular_file(&cache).ok()?;
-        let h = Header::parse(&data).ok()?;
-        if h.magic.magic() != self.probe.magic? {
-            return None;
-        }
-        let fresh = match h.invalidation {
-            Invalidation::Timestamp { mtime, source_size } => {
-                use std::os::unix::fs::MetadataExt;
-                mtime == (meta.mtime() as u32)
-                    && source_size.is_none_or(|s| s == meta.size() as u32)
-            }
-            Invalidation::UncheckedHash { .. } => true,
-            Invalidation::CheckedHash { hash } => {
-                let source = crate::show::read_regular_file(src).ok()?;
-                let variant = info.source_hash?;
-                pyc_format::source_hash(variant, h.magic.magic(), &source) == hash
-            }
+        let meta = std::fs::metadata(src).ok()?;
+        let stat = SourceStat {
+            mtime_sec: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+            size: meta.size(),
         };
-        fresh.then_some(cache)
+        let head = &data[..data.len().min(16)];
+        let mut source = || crate::show::read_regular_file(src);
+        (judge(t, head, &stat, &mut source).0 == State::Fresh).then_some(cache)
     }
 
     fn load(&self, src: &Path) -> Result<Loaded, String> {
@@ -581,7 +593,7 @@ impl Printer {
                 buffers.give(text);
                 if let Some(w) = warning.filter(|_| crate::output::warnings()) {
                     out.flush()?;
-                    eprintln!("pyc dis: {name}: warning: {w}");
+                    eprintln!("pyc: {name}: warning: {w}");
                 }
                 if let Some(p) = problems.first() {
                     out.flush()?;
@@ -592,7 +604,7 @@ impl Printer {
                         String::new()
                     };
                     if crate::output::warnings() {
-                        eprintln!("pyc dis: {name}: malformed code: {p}{more}");
+                        eprintln!("pyc: {name}: malformed code: {p}{more}");
                     }
                 }
             }
@@ -600,7 +612,7 @@ impl Printer {
                 out.flush()?;
                 self.failed = true;
                 if crate::output::warnings() {
-                    eprintln!("pyc dis: {name}: {e}");
+                    eprintln!("pyc: {name}: {e}");
                 }
             }
         }
@@ -609,23 +621,32 @@ impl Printer {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(code) = crate::output::missing_paths(args.paths.iter().map(PathBuf::as_path)) {
+        return Ok(code);
+    }
     let mut errors = Vec::new();
     let inputs = collect_inputs(&args.paths, &mut errors);
     let compiler = if inputs.iter().any(|i| matches!(i, Input::Source(_))) {
-        let Some(spec) = args.python.as_deref() else {
-            bail!("disassembling a .py source needs --python X.Y (or an interpreter)");
+        // pyc-python's one model: --python, or the interpreter that runs the code at the first
+        // source (its venv, a project .venv, VIRTUAL_ENV, ..., python3 on PATH).
+        let interp = match args.python.as_deref() {
+            Some(spec) => pyc_python::Interpreter::from_flag(spec)
+                .map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?,
+            None => {
+                let first = inputs.iter().find_map(|i| match i {
+                    Input::Source(p) => Some(p.as_path()),
+                    Input::Pyc(_) => None,
+                });
+                pyc_python::Interpreter::for_path(first.unwrap_or(Path::new(".")))?
+            }
         };
-        // The same discovery as `pyc compile` and `pyc python`: a virtualenv, PATH, pyenv,
-        // uv's managed pythons, or a path.
-        let exe = pyc_python::resolve(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?;
-        let probe = pyc_python::probe(&exe)?;
-        Some(SourceCompiler { exe, probe })
+        Some(SourceCompiler::new(interp)?)
     } else {
         None
     };
     let many = inputs.len() > 1;
     for e in &errors {
-        eprintln!("pyc dis: {e}");
+        eprintln!("pyc: {e}");
     }
     let printer = std::sync::Mutex::new(Printer {
         out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),

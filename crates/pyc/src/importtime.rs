@@ -143,7 +143,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let program = match program(&a) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("pyc importtime: {e}");
+            eprintln!("pyc: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -184,7 +184,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                eprintln!("pyc importtime: {e}");
+                eprintln!("pyc: {e}");
                 let code = match e {
                     RunError::Interrupted => 130,
                     RunError::Failed { .. }

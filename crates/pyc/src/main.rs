@@ -37,6 +37,7 @@ mod python;
 mod show;
 mod show_code;
 mod status;
+mod target;
 
 /// Everything around CPython's bytecode cache (`__pycache__`, `.pyc`), for every CPython from
 /// 2.7 to 3.15, from one binary.
@@ -117,10 +118,14 @@ pub fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        // --help/--version print and exit 0; a usage error is one line and exit 2.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            // clap exits 0 for --help/--version and 2 for usage errors.
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(output::EXIT_OK);
+        }
+        Err(e) => {
+            eprintln!("pyc: {}", output::one_line_usage_error(&e));
+            return ExitCode::from(output::EXIT_USAGE);
         }
     };
     output::set_color(cli.color);

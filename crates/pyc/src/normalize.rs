@@ -37,6 +37,11 @@ pub struct Args {
     /// Skip paths matching this glob (matched against the path and the bare name). Repeatable.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Also walk into the folders skipped by default: version-control folders (`.git`,
+    /// `.hg`, ...), nested virtual environments (a `pyvenv.cfg`), `.tox`, `.nox`, `.direnv`,
+    /// `node_modules`. A PATH given is always walked, whatever it is.
+    #[arg(long)]
+    no_skip: bool,
     /// Also turn timestamp pycs into hash-based ones (3.7+, PEP 552), with the hash of their
     /// source (found as `source_from_cache` finds it). A pyc whose source is missing, or that
     /// is stale for its source, is reported and left as it is.
@@ -75,7 +80,10 @@ struct FileReport {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let walk_opts = crate::status::walk_options(&args.exclude)?;
+    if let Some(code) = crate::output::missing_paths(args.paths.iter().map(PathBuf::as_path)) {
+        return Ok(code);
+    }
+    let walk_opts = crate::status::walk_options(&args.exclude, args.no_skip)?;
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
     let found: Mutex<Vec<(PathBuf, Option<String>)>> = Mutex::default();
     let push = |p: PathBuf, problem: Option<String>| {

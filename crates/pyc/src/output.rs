@@ -38,6 +38,50 @@ pub fn bytes_path(b: &[u8]) -> &Path {
     Path::new(std::ffi::OsStr::from_bytes(b))
 }
 
+/// The one check of the paths a subcommand was given (show, dis, diff, status, normalize,
+/// clean, compile): each must be there (a broken symlink is: it is reported where it is
+/// read). Each missing one is one line `pyc: PATH: no such file or directory`; then the
+/// subcommand ends with exit 2 before doing anything, as for any other usage error.
+pub fn missing_paths<'a>(
+    paths: impl IntoIterator<Item = &'a Path>,
+) -> Option<std::process::ExitCode> {
+    let mut missing = false;
+    for p in paths {
+        if let Err(e) = std::fs::symlink_metadata(p) {
+            if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20) {
+                eprintln!("pyc: {}: {}", show_path(p), io_error(e));
+                missing = true;
+            }
+        }
+    }
+    missing.then(|| std::process::ExitCode::from(EXIT_USAGE))
+}
+
+/// Was any of these paths not there? For the subcommands that read each file given in turn
+/// and go on with the others (show, dis): each missing one gets its line where it comes, and
+/// the exit code is still that of a missing path everywhere, 2.
+pub fn any_missing<'a>(paths: impl IntoIterator<Item = &'a Path>) -> bool {
+    paths.into_iter().any(|p| {
+        std::fs::symlink_metadata(p).is_err_and(|e| {
+            e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20)
+        })
+    })
+}
+
+/// A clap usage error as one line: the message and its details (possible values, a tip),
+/// without the usage block and the pointer to `--help`.
+pub fn one_line_usage_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = parts.join(" ");
+    line.strip_prefix("error: ").unwrap_or(&line).to_string()
+}
+
 /// An I/O error as one short phrase ("no such file", "is a directory", ...), without Rust's
 /// "(os error N)" tail.
 pub fn io_error(e: std::io::Error) -> String {

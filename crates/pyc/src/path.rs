@@ -94,17 +94,8 @@ fn known(v: PyVersion) -> anyhow::Result<&'static VersionInfo> {
     version_info(v).with_context(|| format!("pyc does not know CPython {v}"))
 }
 
-fn target_from_interpreter(exe: &std::path::Path) -> anyhow::Result<Target> {
-    let probe = pyc_python::probe(exe)?;
-    if probe.implementation != "cpython" {
-        bail!(
-            "{}: is {} {}.{}, not CPython",
-            exe.display(),
-            probe.implementation,
-            probe.major,
-            probe.minor
-        );
-    }
+fn target_from_interpreter(i: &pyc_python::Interpreter) -> anyhow::Result<Target> {
+    let probe = &i.probe;
     Ok(Target {
         info: known(probe.version())?,
         optimize: if probe.optimize == 0 {
@@ -112,7 +103,7 @@ fn target_from_interpreter(exe: &std::path::Path) -> anyhow::Result<Target> {
         } else {
             probe.optimize.to_string()
         },
-        prefix: probe.pycache_prefix.map(String::into_bytes),
+        prefix: probe.pycache_prefix.clone().map(String::into_bytes),
     })
 }
 
@@ -124,29 +115,19 @@ fn version_target(info: &'static VersionInfo) -> Target {
     }
 }
 
-/// `--python`: a version, or an interpreter (probed once). A name such as `python3.12` is the
-/// interpreter of that name when it is on PATH and runs (its own -O and prefix settings
-/// count), else the version.
+/// `--python`: a version, or an interpreter (probed once), as pyc-python parses it. A name
+/// such as `python3.10` on PATH that does not run (a pyenv shim of an inactive version) still
+/// says which version.
 fn resolve_python(p: &str) -> anyhow::Result<Target> {
-    let version = p.parse::<PyVersion>().ok();
-    if let Some(v) = version {
-        if !p.starts_with("python") && !std::path::Path::new(p).exists() {
-            return Ok(version_target(known(v)?));
-        }
-    }
-    if p.contains('/') {
-        return target_from_interpreter(std::path::Path::new(p));
-    }
-    match (
-        pyc_python::which(p).map(|exe| target_from_interpreter(&exe)),
-        version,
-    ) {
-        (Some(Ok(target)), _) => Ok(target),
-        // `python3.10` on PATH that does not run (a pyenv shim of an inactive version, say):
-        // the name still says which version.
-        (_, Some(v)) => Ok(version_target(known(v)?)),
-        (Some(Err(e)), None) => Err(e),
-        (None, None) => bail!("--python {p}: not a version and not on PATH"),
+    use pyc_python::Spec;
+    match Spec::parse(p) {
+        Ok(Spec::Version(v)) => Ok(version_target(known(v)?)),
+        Ok(Spec::Interpreter(i)) => target_from_interpreter(&i),
+        Ok(Spec::All) => bail!("--python all: `pyc path` answers for one version at a time"),
+        Err(e) => match p.parse::<PyVersion>() {
+            Ok(v) if p.starts_with("python") && !p.contains('/') => Ok(version_target(known(v)?)),
+            _ => Err(anyhow::anyhow!("--python {p}: {e}")),
+        },
     }
 }
 
@@ -170,20 +151,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = Out::new();
     // The interpreter is run at most once: for --python, or for the python3 on PATH.
     let fixed = args.python.as_deref().map(resolve_python).transpose()?;
-    let mut python3: Option<Target> = None;
+    let mut python3: std::collections::HashMap<PathBuf, Target> = Default::default();
     for path in &args.paths {
         let p = path_bytes(std::path::Path::new(path));
         let target = match (&fixed, tagged(p)) {
             (Some(t), _) => t.clone(),
             (None, Some(info)) => version_target(info),
-            (None, None) => match &python3 {
-                Some(t) => t.clone(),
-                None => {
-                    let t = target_from_interpreter(&pyc_python::default_python()?)?;
-                    python3 = Some(t.clone());
-                    t
+            // The interpreter that runs the code at this path (pyc_python::choose_for), each
+            // probed once.
+            (None, None) => {
+                let chosen = pyc_python::choose_for(crate::output::bytes_path(p))
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                match python3.get(&chosen.exe) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let exe = chosen.exe.clone();
+                        let i = pyc_python::Interpreter::probe(chosen)?;
+                        let t = target_from_interpreter(&i)?;
+                        python3.insert(exe, t.clone());
+                        t
+                    }
                 }
-            },
+            }
         };
         let optimize = match args.optimize.as_deref() {
             Some("0") => String::new(),

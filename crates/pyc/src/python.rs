@@ -23,7 +23,7 @@ struct Row {
     /// The name it was found under, when different (a pyenv shim).
     via: Option<PathBuf>,
     origin: String,
-    /// This is what `pyc compile` uses without `--python`.
+    /// This is what every subcommand uses here without `--python`.
     default: bool,
     implementation: Option<String>,
     version: Option<String>,
@@ -48,7 +48,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
         );
     }
-    let default = pyc_python::resolve("python3").ok();
+    // The interpreter every subcommand uses here without --python (pyc_python::choose_for).
+    let default = pyc_python::choose_for(std::path::Path::new("."))
+        .ok()
+        .map(|c| c.exe);
+    if let Some(d) = &default {
+        if !found.iter().any(|f| &f.path == d) {
+            found.insert(
+                0,
+                pyc_python::Found {
+                    path: d.clone(),
+                    via: None,
+                    origin: pyc_python::Origin::Venv,
+                    version_hint: None,
+                },
+            );
+        }
+    }
     let mut rows = Vec::new();
     let mut failed = false;
     for f in found {

@@ -168,6 +168,7 @@ pub fn read_regular_file(file: &std::path::Path) -> Result<Vec<u8>, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let missing = crate::output::any_missing(args.files.iter().map(PathBuf::as_path));
     let mut failed = false;
     let mut first = true;
     for file in &args.files {
@@ -209,5 +210,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
+    Ok(ExitCode::from(if missing {
+        crate::output::EXIT_USAGE
+    } else if failed {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    }))
 }

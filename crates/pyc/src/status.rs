@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use pyc_cache::classify::{
     CheckHashBasedPycs, Classifier, ClassifyOptions, Reason, Record, State, Target,
 };
 use pyc_cache::git::{Hygiene, IGNORE_LINES};
-use pyc_format::{version_for_cache_tag, PyVersion};
+use pyc_format::version_for_cache_tag;
 
-use crate::output::{path_bytes, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use crate::output::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 /// `status`'s output formats: `json` sorts every record in memory; `jsonl` streams them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
@@ -33,31 +33,16 @@ pub enum Format {
 /// Problem files of each kind the summary lists without `-v`.
 const SHOWN_PER_KIND: usize = 20;
 
+/// Unreadable paths named on stderr, one line each; past this, a count.
+const MAX_ERROR_LINES: usize = 1000;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Trees (or single files) to look at.
     #[arg(value_name = "PATH", default_value = ".")]
     paths: Vec<PathBuf>,
-    /// Target: a version (`3.12`: facts from pyc's tables, no interpreter needed), an
-    /// interpreter (path or name on PATH: probed for tag, magic, -O level, pycache prefix,
-    /// check-hash mode, -B), or `all` (every tag found in the trees). Repeatable.
-    /// Default: the `python3` on PATH.
-    #[arg(long, value_name = "X.Y|PATH|all")]
-    python: Vec<String>,
-    /// Optimization levels that count, e.g. `-O 0,1,2`. Default: 0 for a version, the
-    /// interpreter's own level for an interpreter.
-    #[arg(
-        short = 'O',
-        long = "optimize",
-        value_name = "LEVELS",
-        value_delimiter = ',',
-        value_parser = clap::value_parser!(u32).range(0..=2)
-    )]
-    optimize: Vec<u32>,
-    /// Pycache prefix (3.8+ targets); default `PYTHONPYCACHEPREFIX` for versions, the
-    /// interpreter's `sys.pycache_prefix` for interpreters.
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
     /// `--check-hash-based-pycs` mode of the targets (3.7+); default: the interpreter's, or
     /// `default` for a version.
     #[arg(long, value_name = "MODE", value_parser = ["default", "always", "never"])]
@@ -70,6 +55,11 @@ pub struct Args {
     /// folders are not entered.
     #[arg(short = 'L', long)]
     follow_links: bool,
+    /// Also walk into the folders skipped by default: version-control folders (`.git`,
+    /// `.hg`, ...), nested virtual environments (a `pyvenv.cfg`), `.tox`, `.nox`, `.direnv`,
+    /// `node_modules`. A PATH given is always walked, whatever it is.
+    #[arg(long)]
+    no_skip: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -88,173 +78,13 @@ pub struct Args {
     no_git: bool,
 }
 
-/// The options that decide targets, shared with `pyc clean`.
-pub struct TargetArgs<'a> {
-    pub python: &'a [String],
-    pub optimize: &'a [u32],
-    pub prefix: Option<&'a Path>,
-    pub check_hash_based_pycs: Option<&'a str>,
-}
-
-fn env_flag(name: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| !v.is_empty())
-}
-
-fn absolute(p: &[u8]) -> anyhow::Result<Vec<u8>> {
-    if p.starts_with(b"/") {
-        return Ok(p.to_vec());
-    }
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(pyc_cache::paths::path_join(&[path_bytes(&cwd), p]))
-}
-
-fn version_target(v: PyVersion, a: &TargetArgs<'_>) -> anyhow::Result<Target> {
-    let mut t = Target::for_version(v)?;
-    if !a.optimize.is_empty() {
-        t.optimizations = a.optimize.to_vec();
-    }
-    let prefix = match a.prefix {
-        Some(p) => Some(path_bytes(p).to_vec()),
-        None => crate::output::env_pycache_prefix().map(std::os::unix::ffi::OsStringExt::into_vec),
-    };
-    t.prefix = prefix.map(|p| absolute(&p)).transpose()?;
-    t.dont_write_bytecode = env_flag("PYTHONDONTWRITEBYTECODE");
-    if let Some(m) = a.check_hash_based_pycs {
-        t.check_hash_based_pycs = m.parse().map_err(anyhow::Error::msg)?;
-    }
-    Ok(t)
-}
-
-fn interpreter_target(exe: &Path, a: &TargetArgs<'_>) -> anyhow::Result<Target> {
-    let probe = pyc_python::probe(exe)?;
-    if probe.implementation != "cpython" {
-        bail!(
-            "{}: is {} {}.{}, not CPython",
-            exe.display(),
-            probe.implementation,
-            probe.major,
-            probe.minor
-        );
-    }
-    let mut t = Target::for_version(probe.version())?;
-    t.label = format!("{} ({})", exe.display(), probe.version());
-    if let Some(m) = probe.magic {
-        t.magic = m;
-    }
-    if let Some(tag) = &probe.cache_tag {
-        t.tag = tag.clone();
-    }
-    t.optimizations = if a.optimize.is_empty() {
-        vec![u32::from(probe.optimize)]
-    } else {
-        a.optimize.to_vec()
-    };
-    let prefix = match a.prefix {
-        Some(p) => Some(path_bytes(p).to_vec()),
-        None => probe.pycache_prefix.map(String::into_bytes),
-    };
-    t.prefix = prefix.map(|p| absolute(&p)).transpose()?;
-    t.dont_write_bytecode = probe.dont_write_bytecode;
-    t.check_hash_based_pycs = match a.check_hash_based_pycs {
-        Some(m) => m.parse().map_err(anyhow::Error::msg)?,
-        None => probe
-            .check_hash_based_pycs
-            .as_deref()
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(CheckHashBasedPycs::Default),
-    };
-    Ok(t)
-}
-
-/// Resolve `--python` values into targets. `all` needs the trees: every tag found there.
-pub fn resolve_targets(
-    a: &TargetArgs<'_>,
-    roots: &[&Path],
-    walk: &pyc_cache::walk::WalkOptions,
-) -> anyhow::Result<Vec<Target>> {
-    let mut targets = Vec::new();
-    let defaults = ["python3".to_string()];
-    let pythons: &[String] = if a.python.is_empty() {
-        &defaults
-    } else {
-        a.python
-    };
-    for p in pythons {
-        if p == "all" {
-            for v in tags_in_trees(roots, walk) {
-                if !targets.iter().any(|t: &Target| t.info.version == v) {
-                    targets.push(version_target(v, a)?);
-                }
-            }
-            continue;
-        }
-        if let Ok(v) = p.parse::<PyVersion>() {
-            if !Path::new(p).exists() {
-                targets.push(version_target(v, a)?);
-                continue;
-            }
-        }
-        let exe = if p.contains('/') {
-            PathBuf::from(p)
-        } else {
-            pyc_python::which(p).with_context(|| {
-                if a.python.is_empty() {
-                    "no `python3` on PATH: name a version or an interpreter with --python".into()
-                } else {
-                    format!("--python {p}: not a version and not on PATH")
-                }
-            })?
-        };
-        targets.push(interpreter_target(&exe, a)?);
-    }
-    if let Some(p) = a.prefix {
-        if !targets.iter().any(|t| t.info.pycache_prefix) {
-            bail!(
-                "--prefix {}: no target has a pycache prefix (3.8+)",
-                p.display()
-            );
-        }
-    }
-    Ok(targets)
-}
-
-/// Versions of every cache file in the trees (the `--python all` pre-pass).
-fn tags_in_trees(roots: &[&Path], walk: &pyc_cache::walk::WalkOptions) -> Vec<PyVersion> {
-    let c = Classifier::new(
-        Vec::new(),
-        ClassifyOptions {
-            walk: walk.clone(),
-            cwd: Vec::new(),
-            verify: false,
-        },
-    );
-    let found = Mutex::new(std::collections::BTreeSet::new());
-    c.classify_each(roots, &|batch: Vec<Record>| {
-        let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
-        for r in batch {
-            if let Some(tag) = r.tag {
-                f.insert(tag);
-            }
-        }
-    });
-    let found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut out: Vec<PyVersion> = found
-        .iter()
-        .filter_map(|tag| {
-            version_for_cache_tag(tag)
-                .map(|i| i.version)
-                .or_else(|| tag.parse::<PyVersion>().ok().filter(|v| v.major == 2))
-        })
-        .filter(|v| pyc_cache::classify::validation_for(*v).is_some())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Build the walker options from `--exclude`.
-pub fn walk_options(exclude: &[String]) -> anyhow::Result<pyc_cache::walk::WalkOptions> {
-    let mut o = pyc_cache::walk::WalkOptions::default();
+/// Build the walker options of status, clean and normalize (compile's walk applies the same
+/// skips): `--exclude` globs, and the default skips unless `--no-skip`.
+pub fn walk_options(
+    exclude: &[String],
+    no_skip: bool,
+) -> anyhow::Result<pyc_cache::walk::WalkOptions> {
+    let mut o = pyc_cache::walk::WalkOptions::default().default_skips(!no_skip);
     if !exclude.is_empty() {
         let mut b = globset::GlobSetBuilder::new();
         for g in exclude {
@@ -360,42 +190,51 @@ struct Tally {
     all: Vec<Record>,
     /// Jsonl: the first write error (the walk goes on, nothing more is written).
     write_error: Option<std::io::Error>,
+    /// Error verdicts (unreadable paths), for one stderr line each: the first 1,000.
+    error_records: Vec<Record>,
+    error_count: usize,
+    /// Foreign cache files by tag (the wrong-interpreter hint).
+    foreign_tags: BTreeMap<String, usize>,
+}
+
+/// When most cache files here are foreign and one other tag wrote most of them, the targets
+/// are probably not the interpreter that runs this code: that tag, to name in a hint.
+fn wrong_interpreter(t: &Tally) -> Option<(&str, usize, usize)> {
+    let foreign: usize = t.foreign_tags.values().sum();
+    let judged: usize = t
+        .per_target
+        .iter()
+        .filter(|((_, s), _)| matches!(s, State::Fresh | State::Stale | State::Broken))
+        .map(|(_, n)| n)
+        .sum();
+    let (tag, n) = t.foreign_tags.iter().max_by_key(|(_, n)| **n)?;
+    (foreign * 2 > foreign + judged && n * 3 >= foreign * 2).then_some((
+        tag.as_str(),
+        *n,
+        foreign + judged,
+    ))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut walk = walk_options(&args.exclude)?;
+    let mut walk = walk_options(&args.exclude, args.no_skip)?;
     walk.follow_links = args.follow_links;
     let roots: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
     // A root that is not there is an argument error: say so on stderr, before probing any
     // interpreter (problems found inside the trees are part of the report instead).
-    let missing: Vec<String> = roots
-        .iter()
-        .filter_map(|r| {
-            std::fs::symlink_metadata(r)
-                .err()
-                .map(|e| format!("{}: {}", r.display(), crate::output::io_error(e)))
-        })
-        .collect();
-    if !missing.is_empty() {
-        for m in missing {
-            eprintln!("pyc status: {m}");
-        }
-        return Ok(ExitCode::from(EXIT_USAGE));
+    if let Some(code) = crate::output::missing_paths(roots.iter().copied()) {
+        return Ok(code);
     }
-    let targets = resolve_targets(
-        &TargetArgs {
-            python: &args.python,
-            optimize: &args.optimize,
-            prefix: args.prefix.as_deref(),
-            check_hash_based_pycs: args.check_hash_based_pycs.as_deref(),
-        },
-        &roots,
-        &walk,
-    );
+    let check = args
+        .check_hash_based_pycs
+        .as_deref()
+        .map(str::parse::<CheckHashBasedPycs>)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let targets = crate::target::targets(&args.target, check, &roots, &walk);
     let targets = match targets {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("pyc status: {e:#}");
+            eprintln!("pyc: {e:#}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -447,6 +286,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
                 _ => *t.cache_side.entry(r.state).or_default() += 1,
+            }
+            if let (State::Foreign, Some(tag)) = (r.state, &r.tag) {
+                *t.foreign_tags.entry(tag.clone()).or_default() += 1;
+            }
+            if r.state == State::Error {
+                t.error_count += 1;
+                if t.error_records.len() < MAX_ERROR_LINES {
+                    t.error_records.push(r.clone());
+                }
             }
             t.findings |= is_finding(r.state);
             t.errors |= r.state == State::Error;
@@ -539,9 +387,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let code = if errors {
-        EXIT_USAGE
-    } else if args.check && findings {
+    if let Some((tag, n, total)) = wrong_interpreter(&tally).filter(|_| crate::output::notes()) {
+        let flag = version_for_cache_tag(tag)
+            .map(|i| format!("; use --python {}", i.version))
+            .unwrap_or_default();
+        eprintln!("pyc: hint: most caches here are {tag} ({n} of {total}), not the target's{flag}");
+    }
+    // What could not be read is also one line each on stderr, `pyc: PATH: reason`.
+    for r in tally
+        .error_records
+        .iter()
+        .filter(|_| crate::output::warnings())
+    {
+        let path = r.source.as_ref().or(r.cache.as_ref());
+        eprintln!(
+            "pyc: {}: {}",
+            path.map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default(),
+            r.detail.as_deref().unwrap_or("cannot be read")
+        );
+    }
+    if tally.error_count > tally.error_records.len() && crate::output::warnings() {
+        eprintln!(
+            "pyc: ... and {} more paths that cannot be read",
+            tally.error_count - tally.error_records.len()
+        );
+    }
+    // A path that cannot be read is a bad input (1), as in every subcommand; so is a finding
+    // under --check.
+    let code = if errors || (args.check && findings) {
         EXIT_FAILURE
     } else {
         EXIT_OK
@@ -557,7 +431,7 @@ fn warn_not_utf8(r: &Record) {
     for p in [&r.source, &r.cache].into_iter().flatten() {
         if std::str::from_utf8(p).is_err() {
             eprintln!(
-                "pyc status: warning: {}: name is not UTF-8 (shown with U+FFFD)",
+                "pyc: warning: {}: name is not UTF-8 (shown with U+FFFD)",
                 String::from_utf8_lossy(p)
             );
         }
@@ -593,9 +467,13 @@ fn print_counts(
             .filter(|((i, _), _)| *i == ti)
             .map(|((_, r), n)| format!("{n} {}", r.as_str()))
             .collect();
+        let label = match &target.chosen {
+            Some(why) => format!("{} {why}", target.label),
+            None => target.label.clone(),
+        };
         let mut line = format!(
             "  {} [{}, -O {}]: {}",
-            target.label,
+            label,
             target.tag,
             levels.join(","),
             parts.join(", ")

@@ -73,6 +73,11 @@ fn matches_pyclean_on_the_same_tree() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("t");
         make_tree(&root, tree);
+        // pyclean skips `venv` by name, pyc skips a virtual environment by its `pyvenv.cfg`
+        // (CPython's own `Lib/venv` is a package): the tree's venv gets the file a real one has.
+        if root.join("venv").is_dir() {
+            std::fs::write(root.join("venv/pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        }
         let before = listing(&root);
         let args: Vec<String> = run["args"]
             .as_array()

@@ -532,7 +532,7 @@ fn incremental_runs() {
     }
 }
 
-/// Without files or directories, pyc compiles the folders on the interpreter's `sys.path`
+/// With `--sys-path` (and no files or directories), pyc compiles the folders on the interpreter's `sys.path`
 /// as compileall's `compile_path` does: top level only, the current directory skipped, entries
 /// that are not folders noted and skipped; the same files and bytes as `compile_path` run by
 /// the interpreter with the same `sys.path`. A stand-in interpreter answers the `sys.path`
@@ -605,6 +605,7 @@ os.execv({real:?}, [{real:?}] + args)
         tmp.path(),
         &[
             "compile",
+            "--sys-path",
             "--python",
             fake.to_str().unwrap(),
             "--format",
@@ -642,6 +643,7 @@ os.execv({real:?}, [{real:?}] + args)
         tmp.path(),
         &[
             "compile",
+            "--sys-path",
             "--python",
             fake.to_str().unwrap(),
             "--python",

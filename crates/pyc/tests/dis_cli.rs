@@ -298,3 +298,67 @@ fn sources_compiled_by_live_interpreters() {
     assert!(err.contains("no CPython 3.99 found; looked in:"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// `dis FILE.py` uses the interpreter's cache file only when the interpreter would load it:
+/// the verdict is pyc-cache's, as for `status`. CPython 3.3-3.6 compare `int(st_mtime)`
+/// unmasked, so a source dated after 2106 never matches a (32-bit) header and is recompiled;
+/// 3.6 itself says so here (it imports the source's value, not the stale pyc's).
+#[test]
+fn dis_of_a_source_uses_the_cache_only_when_the_interpreter_would() {
+    let Some(py) = pyc_testutil::live_python("3.6") else {
+        pyc_testutil::report_used(
+            "dis_of_a_source_uses_the_cache_only_when_the_interpreter_would",
+            &[],
+        );
+        return;
+    };
+    pyc_testutil::report_used(
+        "dis_of_a_source_uses_the_cache_only_when_the_interpreter_would",
+        std::slice::from_ref(&py),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let src = d.join("m.py");
+    std::fs::write(&src, "x = 1\n").unwrap();
+    let mtime: u64 = (1 << 32) + 100;
+    std::fs::File::options()
+        .write(true)
+        .open(&src)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))
+        .unwrap();
+    // A pyc of other code whose header matches the source's masked mtime and its size.
+    let st = std::process::Command::new(&py.path)
+        .current_dir(d)
+        .args([
+            "-c",
+            "import importlib._bootstrap_external as b, os\n\
+             data = b._code_to_bytecode(compile('x = 2\\n', 'm.py', 'exec'), 100, 6)\n\
+             os.mkdir('__pycache__')\n\
+             open('__pycache__/m.cpython-36.pyc', 'wb').write(data)\n",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let seen = std::process::Command::new(&py.path)
+        .current_dir(d)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .args(["-c", "import m; print(m.x)"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&seen.stdout).trim(),
+        "1",
+        "3.6 recompiles"
+    );
+    let out = pyc()
+        .current_dir(d)
+        .args(["dis", "--python"])
+        .arg(&py.path)
+        .arg("m.py")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("(1)") && !text.contains("(2)"), "{text}");
+}

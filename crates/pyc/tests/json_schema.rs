@@ -198,6 +198,22 @@ fn documents_of_live_runs_match_their_schemas() {
     let exe = s(&py.path);
     let t = tree();
     let d = t.path();
+    check(
+        "compile",
+        &pyc(
+            d,
+            &[
+                "compile",
+                "--dry-run",
+                "--python",
+                &exe,
+                "--format",
+                "json",
+                ".",
+            ],
+        ),
+        false,
+    );
     // bad.py fails to compile: the document carries a failure (exit 1).
     check(
         "compile",

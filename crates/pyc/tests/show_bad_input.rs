@@ -69,7 +69,8 @@ fn each_bad_file_gets_one_line_and_the_good_ones_are_still_shown() {
     args.push(&good);
     for json in [false, true] {
         let (code, stdout, stderr) = show(&args, json);
-        assert_eq!(code, 1, "bad files exit 1");
+        // Bad files exit 1, but a path that is not there is exit 2 in every subcommand.
+        assert_eq!(code, 2, "a missing file among them exits 2");
         assert_eq!(
             stderr.len(),
             cases.len(),

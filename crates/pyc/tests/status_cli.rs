@@ -181,7 +181,8 @@ fn bad_input_is_reported_per_path() {
         .args(["status", "--python", "3.12", "--format", "json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // What cannot be read is a bad input file: exit 1 (the one scheme, issue 17).
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let recs = json(&out);
     assert!(recs.iter().any(|r| r["state"] == "error"
         && r["source"] == "pkg/broken.py"
@@ -295,7 +296,7 @@ fn missing_root_is_one_stderr_line_and_exit_2() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
             err.trim(),
-            "pyc status: /nonexistent/pyc-test-root: no such file or directory",
+            "pyc: /nonexistent/pyc-test-root: no such file or directory",
             "format {format}"
         );
         assert!(out.stdout.is_empty(), "format {format}: no report expected");
@@ -405,11 +406,39 @@ fn symlinked_folders_only_with_follow_links_and_loops_are_cut() {
     assert!(errors.is_empty(), "{errors:?}");
     // -L: the linked folder's module too; the link to an ancestor is a loop, reported once.
     let (code, srcs, errors) = sources(true);
-    assert_eq!(code, Some(2), "a loop is an error");
+    assert_eq!(code, Some(1), "a loop is an error (a bad input, exit 1)");
     assert_eq!(srcs, ["tree/pkg/a.py", "tree/pkg/lib/m.py"]);
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
         errors[0].contains("tree/pkg/up") && errors[0].contains("loop"),
         "{errors:?}"
     );
+}
+
+/// Most caches foreign and written by one other version: the report says which and names the
+/// flag; with that version as the target, no hint.
+#[test]
+fn a_tree_cached_by_another_version_gets_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::create_dir_all(d.join("pkg/__pycache__")).unwrap();
+    for i in 0..5 {
+        fs::write(d.join(format!("pkg/m{i}.py")), "x = 1\n").unwrap();
+        fs::write(d.join(format!("pkg/__pycache__/m{i}.cpython-312.pyc")), b"").unwrap();
+    }
+    fs::write(d.join("pkg/__pycache__/m0.cpython-311.pyc"), b"").unwrap();
+    let run = |py: &str| {
+        let out = pyc(d)
+            .args(["status", "--no-git", "--python", py])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run("3.11");
+    assert!(
+        err.contains("most caches here are cpython-312 (5 of 6)")
+            && err.contains("use --python 3.12"),
+        "{err}"
+    );
+    assert!(!run("3.12").contains("hint"), "the right target: no hint");
 }

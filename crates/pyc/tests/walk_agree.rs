@@ -1,0 +1,164 @@
+//! One walk: `status`, `clean --dry-run` and `compile --dry-run` see the same files of one
+//! tree with a nested venv, a `.git`, a `.tox`, `node_modules` and a symlinked folder, by
+//! default (those skipped, the link not entered) and with `--no-skip` (entered, the link still
+//! not: compileall does not descend symlinked folders, and status follows them only with
+//! `-L`). Whatever status calls missing or stale, compile would write; every cache file status
+//! lists, clean would remove.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use pyc_testutil::{live_pythons, report_used};
+use serde_json::Value;
+
+fn run(dir: &Path, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_pyc"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn norm(p: &str) -> String {
+    p.strip_prefix("./").unwrap_or(p).to_string()
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+#[test]
+fn status_clean_and_compile_walk_the_same_files() {
+    let pythons = live_pythons();
+    let Some(py) = pythons.last() else {
+        report_used("status_clean_and_compile_walk_the_same_files", &[]);
+        return;
+    };
+    report_used(
+        "status_clean_and_compile_walk_the_same_files",
+        std::slice::from_ref(py),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let outside = tmp.path().join("outside");
+    let tag = format!("cpython-{}", py.version.replace('.', ""));
+    let cache = |dir: &str, name: &str| format!("{dir}/__pycache__/{name}.{tag}.pyc");
+    for dir in [
+        "pkg",
+        "env/lib/site",
+        ".git/hooks",
+        ".tox/py",
+        "node_modules/n",
+    ] {
+        write(&tree, &format!("{dir}/m.py"), "x = 1\n");
+        write(&tree, &format!("{dir}/s.py"), "y = 2\n");
+        // An orphan and a stale (truncated) cache file in each.
+        write(&tree, &cache(dir, "gone"), "");
+        write(&tree, &cache(dir, "s"), "");
+    }
+    write(&tree, "env/pyvenv.cfg", "home = /nowhere\n");
+    write(&outside, "o.py", "z = 3\n");
+    write(&outside, &cache(".", "gone"), "");
+    std::os::unix::fs::symlink(&outside, tree.join("linked")).unwrap();
+
+    for no_skip in [false, true] {
+        let extra: &[&str] = if no_skip { &["--no-skip"] } else { &[] };
+        let with = |args: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            v.extend(extra.iter().map(|s| s.to_string()));
+            v
+        };
+        let call = |args: Vec<String>| {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&tree, &refs)
+        };
+        let status = call(with(&[
+            "status",
+            "--no-git",
+            "--format",
+            "json",
+            "--python",
+            &py.version,
+        ]));
+        let clean = call(with(&["clean", "--dry-run", "--format", "json"]));
+        let compile = call(with(&[
+            "compile",
+            "--dry-run",
+            "--format",
+            "json",
+            "--python",
+            &py.version,
+        ]));
+        let records = status.as_array().unwrap();
+        let to_compile: BTreeSet<String> = records
+            .iter()
+            .filter(|r| r["state"] == "missing" || r["state"] == "stale")
+            .map(|r| norm(r["source"].as_str().unwrap()))
+            .collect();
+        let cache_files: BTreeSet<String> = records
+            .iter()
+            .filter(|r| r["state"] != "missing" && r["state"] != "unwritable")
+            .filter_map(|r| r["cache"].as_str().map(norm))
+            .collect();
+        let compiled: BTreeSet<String> = compile["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| norm(f["source"].as_str().unwrap()))
+            .collect();
+        let removed: BTreeSet<String> = clean["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["kind"] == "file")
+            .map(|p| norm(p["path"].as_str().unwrap()))
+            .collect();
+        assert_eq!(to_compile, compiled, "no_skip={no_skip}: status vs compile");
+        assert_eq!(cache_files, removed, "no_skip={no_skip}: status vs clean");
+        // What was walked: pkg always; the skipped folders only with --no-skip; the link never.
+        let dirs_seen: BTreeSet<&str> = ["pkg", "env", ".git", ".tox", "node_modules", "linked"]
+            .into_iter()
+            .filter(|d| to_compile.iter().any(|s| s.starts_with(&format!("{d}/"))))
+            .collect();
+        let want: BTreeSet<&str> = if no_skip {
+            ["pkg", "env", ".git", ".tox", "node_modules"].into()
+        } else {
+            ["pkg"].into()
+        };
+        assert_eq!(dirs_seen, want, "no_skip={no_skip}: {to_compile:?}");
+        assert_eq!(to_compile.len(), 2 * want.len(), "{to_compile:?}");
+        assert_eq!(cache_files.len(), 2 * want.len(), "{cache_files:?}");
+    }
+    // A root that is itself a skipped folder is walked.
+    let status = run(
+        &tree,
+        &[
+            "status",
+            "--no-git",
+            "--format",
+            "json",
+            "--python",
+            &py.version,
+            "env",
+            ".tox",
+        ],
+    );
+    let n = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"] == "missing")
+        .count();
+    assert_eq!(n, 2, "{status}");
+}
