@@ -75,6 +75,11 @@ pub struct Args {
     /// findings for `--check`), with the lines to add to `.gitignore`.
     #[arg(long)]
     no_git: bool,
+    /// For archives (.zip .whl .pyz .egg .tar[.gz|.bz2|.xz|.zst]): how they are used:
+    /// `zipimport` (on sys.path as they are), or unpacked by `extract=tar`, `extract=unzip`
+    /// (Info-ZIP) or `extract=zipfile` (Python's zipfile, pip, uv). Default by kind, shown.
+    #[arg(long = "as", value_name = "USE", value_parser = ["zipimport", "extract=tar", "extract=unzip", "extract=zipfile"])]
+    as_use: Option<String>,
 }
 
 /// The options that decide targets, shared with `pyc clean`.
@@ -333,6 +338,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    if crate::archive::all_archives(&roots)? {
+        return crate::archive::status(
+            &roots,
+            &targets,
+            args.as_use.as_deref(),
+            args.format,
+            args.check,
+            args.verbose,
+        );
+    }
     let classifier = Classifier::new(
         targets,
         ClassifyOptions {
