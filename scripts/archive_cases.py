@@ -128,7 +128,15 @@ def zipimport_case(py, info, work):
             z.writestr(zipfile.ZipInfo(name, dt), data)
     names = sorted(set(n.rsplit(".", 1)[0].replace("/", ".").replace(".__init__", "")
                        for n, _, _ in files if "__pycache__" not in n))
-    return {"archive": path, "as": "zipimport", "expect": importer(py, path, names, work)}
+    main = {"archive": path, "as": "zipimport", "expect": importer(py, path, names, work)}
+    # An archive comment: zipimport before 3.8 cannot find the end record at all.
+    cpath = os.path.join(work, "commented.zip")
+    with zipfile.ZipFile(cpath, "w") as z:
+        z.comment = b"built by a tool that signs its zips"
+        z.writestr(zipfile.ZipInfo("cm.py", dos), REAL)
+        z.writestr(zipfile.ZipInfo("cm.pyc", dos), pyc(info, mtime=t, size=size))
+    commented = {"archive": cpath, "as": "zipimport", "expect": importer(py, cpath, ["cm"], work)}
+    return [main, commented]
 
 
 def cache_name(info, src):
@@ -202,7 +210,7 @@ def extract_cases(py, info, work):
 def main():
     py, work = sys.argv[1], sys.argv[2]
     info = probe(py, work)
-    cases = [zipimport_case(py, info, work)] + extract_cases(py, info, work)
+    cases = zipimport_case(py, info, work) + extract_cases(py, info, work)
     json.dump(cases, sys.stdout, indent=1)
 
 

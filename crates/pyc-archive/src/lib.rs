@@ -20,6 +20,7 @@
 
 pub mod dostime;
 pub mod read;
+pub mod rewrite;
 pub mod verdict;
 pub mod zipimport;
 

@@ -111,6 +111,8 @@ pub struct Archive {
     pub format: Format,
     /// In the archive's own order.
     pub entries: Vec<Entry>,
+    /// Length of the zip's archive comment (0 for tars).
+    pub comment_len: usize,
     limits: Limits,
 }
 
@@ -196,6 +198,7 @@ impl Archive {
             path: path.to_path_buf(),
             format,
             entries: Vec::new(),
+            comment_len: 0,
             limits,
         };
         match format {
@@ -212,6 +215,7 @@ impl Archive {
         let mut raw = file.try_clone().map_err(|e| io_text(&e))?;
         let mut z = zip::ZipArchive::new(BufReader::new(file))
             .map_err(|e| format!("not a readable zip archive: {e}"))?;
+        self.comment_len = z.comment().len();
         if z.len() > l.max_entries {
             return Err(format!(
                 "{} entries, over the limit of {}: refused",

@@ -232,6 +232,24 @@ pub fn judge_archive(
     let entries = &archive.entries;
     let mut out = Vec::new();
     let mut looked_at: BTreeSet<Vec<u8>> = BTreeSet::new();
+    if how == Use::ZipImport && archive.comment_len > 0 {
+        for t in targets {
+            if rule_for(t.info.version).is_some_and(|r| !r.reads_archive_comment) {
+                out.push(Record {
+                    source: None,
+                    cache: None,
+                    target: Some(t.label.clone()),
+                    state: State::Stale,
+                    reason: Some("archive-comment"),
+                    detail: Some(format!(
+                        "the zip has a {}-byte archive comment: zipimport of CPython {} cannot open it, nothing in it is importable",
+                        archive.comment_len, t.info.version
+                    )),
+                    fix: Some("remove the archive comment".into()),
+                });
+            }
+        }
+    }
     for s in &sources {
         let src = &entries[by_name[s]];
         for t in targets {

@@ -43,6 +43,9 @@ pub struct ZipImportRule {
     /// The header's source size is compared with the source entry's uncompressed size.
     pub checks_size: bool,
     pub hash: HashRule,
+    /// It finds the end record of a zip with an archive comment (the C code of 2.x–3.7 reads
+    /// only the last 22 bytes, so such a zip is not importable at all).
+    pub reads_archive_comment: bool,
     /// Where the rule comes from.
     pub code: &'static str,
 }
@@ -59,6 +62,7 @@ pub static ZIPIMPORT_RULES: &[ZipImportRule] = &[
         mtime_signed: true,
         checks_size: false,
         hash: HashRule::None,
+        reads_archive_comment: false,
         code: "Modules/zipimport.c",
     },
     ZipImportRule {
@@ -70,6 +74,7 @@ pub static ZIPIMPORT_RULES: &[ZipImportRule] = &[
         mtime_signed: false,
         checks_size: false,
         hash: HashRule::None,
+        reads_archive_comment: false,
         code: "Modules/zipimport.c",
     },
     ZipImportRule {
@@ -81,6 +86,7 @@ pub static ZIPIMPORT_RULES: &[ZipImportRule] = &[
         mtime_signed: false,
         checks_size: false,
         hash: HashRule::None,
+        reads_archive_comment: false,
         code: "Modules/zipimport.c",
     },
     ZipImportRule {
@@ -92,6 +98,7 @@ pub static ZIPIMPORT_RULES: &[ZipImportRule] = &[
         mtime_signed: false,
         checks_size: false,
         hash: HashRule::RefuseChecked,
+        reads_archive_comment: false,
         code: "Modules/zipimport.c",
     },
     ZipImportRule {
@@ -103,6 +110,7 @@ pub static ZIPIMPORT_RULES: &[ZipImportRule] = &[
         mtime_signed: false,
         checks_size: true,
         hash: HashRule::Validate,
+        reads_archive_comment: true,
         code: "Lib/zipimport.py",
     },
 ];

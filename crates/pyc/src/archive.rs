@@ -190,3 +190,110 @@ pub fn status(
         EXIT_OK
     }))
 }
+
+/// `pyc compile ARCHIVE`: the cache files the chosen use accepts, compiled by the real
+/// interpreters, written into a new archive that replaces the old one.
+pub fn compile(
+    paths: &[&Path],
+    interps: &[pyc_compile::Interpreter],
+    how: Option<&str>,
+    mode: Option<pyc_compile::InvalidationMode>,
+    timeout: std::time::Duration,
+    quiet: u8,
+) -> anyhow::Result<ExitCode> {
+    use pyc_archive::rewrite::{compile_archive, default_mode, write_archive, Mode};
+    use pyc_compile::worker::{Outcome, Worker};
+    let chosen: Option<Use> = how
+        .map(|s| s.parse().map_err(anyhow::Error::msg))
+        .transpose()?;
+    let mut targets = Vec::new();
+    for i in interps {
+        let Some(mut t) = i.target.clone() else {
+            anyhow::bail!("pyc does not model the caches of CPython {}", i.version);
+        };
+        t.label = i.version.to_string();
+        targets.push(t);
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut workers: Vec<Option<Worker>> = interps.iter().map(|_| None).collect();
+    let mut status = EXIT_OK;
+    for path in paths {
+        let mut a = match Archive::open(path, Limits::default()) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("pyc: {e}");
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
+        };
+        let (how, _) = match chosen {
+            Some(u) => (u, "--as"),
+            None => default_use(&a),
+        };
+        let mode = match mode {
+            None => default_mode(how),
+            Some(pyc_compile::InvalidationMode::Timestamp) => Mode::Timestamp,
+            Some(pyc_compile::InvalidationMode::CheckedHash) => Mode::CheckedHash,
+            Some(pyc_compile::InvalidationMode::UncheckedHash) => Mode::UncheckedHash,
+        };
+        let mut spawn_error = None;
+        let mut compile_one = |ti: usize, dfile: &[u8], source: &[u8]| -> Result<Vec<u8>, String> {
+            if workers[ti].is_none() {
+                match Worker::spawn(&interps[ti].exe, &[], interps[ti].magic, timeout) {
+                    Ok(w) => workers[ti] = Some(w),
+                    Err(e) => {
+                        spawn_error = Some(e.to_string());
+                        return Err(e.to_string());
+                    }
+                }
+            }
+            let Some(w) = workers[ti].as_mut() else {
+                return Err("no worker".into());
+            };
+            match w.compile(&[0], dfile, source, timeout, &stop) {
+                Ok(mut out) => match out.pop() {
+                    Some(Outcome::Code(code)) => Ok(code),
+                    Some(Outcome::Error { message, .. }) => Err(message),
+                    None => Err("no answer".into()),
+                },
+                Err(e) => {
+                    workers[ti] = None;
+                    Err(e.to_string())
+                }
+            }
+        };
+        let done = match compile_archive(&mut a, &targets, how, mode, &mut compile_one) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("pyc: {e}");
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
+        };
+        if let Some(e) = spawn_error {
+            anyhow::bail!("{e}");
+        }
+        for (src, target, e) in &done.failed {
+            if quiet < 2 {
+                eprintln!("pyc: {}: {src} [{target}]: {e}", path.display());
+            }
+            status = EXIT_FAILURE;
+        }
+        if let Err(e) = write_archive(&a, &done.written) {
+            eprintln!("pyc: {e}");
+            return Ok(ExitCode::from(EXIT_FAILURE));
+        }
+        if quiet == 0 {
+            println!(
+                "{}: {} cache files written ({}, {})",
+                path.display(),
+                done.written.len(),
+                how.as_str(),
+                match mode {
+                    Mode::Timestamp => "timestamp",
+                    Mode::CheckedHash => "checked-hash",
+                    Mode::UncheckedHash => "unchecked-hash",
+                }
+            );
+        }
+    }
+    Ok(ExitCode::from(status))
+}

@@ -1,6 +1,6 @@
 //! `pyc status ARCHIVE` against the live interpreters: `scripts/archive_cases.py` builds
 //! zips and tars whose cache files each test one rule (zipimport: fresh, DOS time off by 1, 2
-//! and 3 seconds, size changed, bad magic, checked and unchecked hash-based, `__pycache__`
+//! and 3 seconds, size changed, bad magic, an archive comment (unreadable before 3.8), checked and unchecked hash-based, `__pycache__`
 //! only, sourceless, sources dated 1980; extraction by Info-ZIP `unzip`, Python's `zipfile`
 //! and GNU `tar`: timestamp and hash-based pycs), imports every module with the real
 //! interpreter (a decoy body in each cache file shows whether the pyc or the source ran), and
@@ -32,6 +32,12 @@ fn pyc_view(records: &[Value]) -> BTreeMap<String, String> {
             .trim_end_matches(".__init__")
             .to_string();
         out.insert(module, what.to_string());
+    }
+    if records.iter().any(|r| r["reason"] == "archive-comment") {
+        // The interpreter cannot open the archive: every import fails.
+        for v in out.values_mut() {
+            *v = "fail".into();
+        }
     }
     out
 }
@@ -79,8 +85,8 @@ fn status_agrees_with_every_interpreter_importing_from_archives() {
                     String::from_utf8_lossy(&st.stderr)
                 );
                 assert!(
-                    expect.len() >= 3,
-                    "{} {how}: too few modules imported",
+                    !expect.is_empty(),
+                    "{} {how}: no module imported",
                     py.version
                 );
                 let records: Vec<Value> = serde_json::from_slice(&st.stdout).unwrap();
