@@ -381,7 +381,7 @@ pub fn judge_archive(
                     &shown,
                     "never-read",
                     "in __pycache__: zipimport never reads it (it looks for NAME.pyc beside NAME.py)",
-                    Some(format!("{fix} --python X.Y --as zipimport")),
+                    None,
                 ));
             } else if pycache_source(name).is_some_and(|s| !source_set.contains(&s)) {
                 out.push(unused(
@@ -401,7 +401,7 @@ pub fn judge_archive(
                 &shown,
                 "legacy-beside-source",
                 "beside its source, where no target looks (after extraction 3.x reads only __pycache__)",
-                Some(format!("{fix} --python X.Y --as {}", how.as_str())),
+                None,
             ));
             continue;
         }
