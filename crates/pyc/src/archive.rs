@@ -45,6 +45,26 @@ fn paint(on: bool, s: State) -> String {
     }
 }
 
+/// The targets of `--python all`: a version for each magic number among the archive's pycs.
+fn versions_in(a: &Archive) -> Vec<Target> {
+    let mut versions: Vec<pyc_format::PyVersion> = a
+        .entries
+        .iter()
+        .filter_map(|e| match &e.head {
+            Some(Ok(h)) if h.len() >= 4 => {
+                pyc_format::classify([h[0], h[1], h[2], h[3]]).and_then(|k| k.version())
+            }
+            _ => None,
+        })
+        .collect();
+    versions.sort();
+    versions.dedup();
+    versions
+        .into_iter()
+        .filter_map(|v| Target::for_version(v).ok())
+        .collect()
+}
+
 /// `pyc status` on archives.
 pub fn status(
     paths: &[&Path],
@@ -73,6 +93,14 @@ pub fn status(
         let (how, why) = match chosen {
             Some(u) => (u, "--as"),
             None => default_use(&a),
+        };
+        // `--python all`: every version whose pycs are in the archive.
+        let found;
+        let targets = if targets.is_empty() {
+            found = versions_in(&a);
+            &found[..]
+        } else {
+            targets
         };
         let fix = format!("pyc compile {}", path.display());
         let records = match judge_archive(&mut a, targets, how, &fix) {

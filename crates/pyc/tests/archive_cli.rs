@@ -140,3 +140,30 @@ fn default_use_is_chosen_by_kind_and_shown() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("used as extract=unzip (--as)"));
 }
+
+#[test]
+fn python_all_takes_the_versions_of_the_pycs_in_the_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A 3.12 and a 3.9 header (magic 3531 and 3425) on empty bodies.
+    py3(
+        "import zipfile, struct\n\
+         with zipfile.ZipFile('a.zip', 'w') as z:\n\
+         \x20   z.writestr('m.py', 'x = 1\\n')\n\
+         \x20   z.writestr('m.pyc', struct.pack('<HBBIII', 3531, 13, 10, 0, 0, 6))\n\
+         \x20   z.writestr('n.pyc', struct.pack('<HBBIII', 3425, 13, 10, 0, 0, 6))\n",
+        tmp.path(),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_pyc"))
+        .args(["status", "--python", "all", "a.zip"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("  3.9 [cpython-39]"), "{text}");
+    assert!(text.contains("  3.12 [cpython-312]"), "{text}");
+}
