@@ -197,6 +197,25 @@ pub fn judge_archive(
     how: Use,
     fix: &str,
 ) -> Result<Vec<Record>, Error> {
+    let applies = match (how, archive.format) {
+        (Use::ExtractTar, Format::Tar(_)) => true,
+        (Use::ExtractTar, Format::Zip) | (_, Format::Tar(_)) => false,
+        _ => true,
+    };
+    if !applies {
+        return Err(Error {
+            path: archive.path.clone(),
+            reason: format!(
+                "--as {}: not how a {} is used",
+                how.as_str(),
+                if archive.format == Format::Zip {
+                    "zip"
+                } else {
+                    "tar"
+                }
+            ),
+        });
+    }
     // The importers' view: one entry per name, the last one wins (zipimport's dict; the last
     // member extracted overwrites the earlier ones).
     let by_name: BTreeMap<Vec<u8>, usize> = archive
@@ -228,6 +247,13 @@ pub fn judge_archive(
         }
     }
     let bodies = archive.read_sources(&need)?;
+    // `__pycache__` entries by the source they belong to (for "only in __pycache__").
+    let mut pycache_of: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
+    for n in by_name.keys().filter(|n| in_pycache(n)) {
+        if let Some(s) = pycache_source(n) {
+            pycache_of.entry(s).or_default().push(lossy(n));
+        }
+    }
 
     let entries = &archive.entries;
     let mut out = Vec::new();
@@ -351,13 +377,13 @@ pub fn judge_archive(
                     continue;
                 }
                 if !found {
-                    out.push(missing(s, t, None, how, &fix_cmd, by_name.keys()));
+                    out.push(missing(s, t, how, &fix_cmd, &pycache_of));
                 }
                 out.extend(verdicts);
             } else {
                 for (c, level) in &cands {
                     if !by_name.contains_key(c) {
-                        let mut r = missing(s, t, *level, how, &fix_cmd, by_name.keys());
+                        let mut r = missing(s, t, how, &fix_cmd, &pycache_of);
                         r.target = Some(format!("{}{}", t.label, level_suffix(*level, t)));
                         out.push(r);
                     }
@@ -393,8 +419,7 @@ pub fn judge_archive(
             }
             continue;
         }
-        let mut src = name[..name.len() - 1].to_vec();
-        src.truncate(src.len());
+        let src = name[..name.len() - 1].to_vec();
         if source_set.contains(&src) {
             // Beside its source, but read by no target (3.x reads __pycache__ after extraction).
             out.push(unused(
@@ -510,18 +535,14 @@ fn unused(cache: &str, reason: &'static str, detail: &str, fix: Option<String>) 
     }
 }
 
-fn missing<'a>(
+fn missing(
     s: &[u8],
     t: &Target,
-    _level: Option<u32>,
     how: Use,
     fix: &str,
-    names: impl Iterator<Item = &'a Vec<u8>>,
+    pycache_of: &BTreeMap<Vec<u8>, Vec<String>>,
 ) -> Record {
-    let in_cache: Vec<String> = names
-        .filter(|n| in_pycache(n) && pycache_source(n).as_deref() == Some(s))
-        .map(|n| lossy(n))
-        .collect();
+    let in_cache: &[String] = pycache_of.get(s).map(Vec::as_slice).unwrap_or(&[]);
     let detail = if how == Use::ZipImport && !in_cache.is_empty() {
         Some(format!(
             "only {} in __pycache__, which zipimport never reads: the source is compiled on every start",

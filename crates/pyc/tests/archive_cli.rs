@@ -136,6 +136,9 @@ fn default_use_is_chosen_by_kind_and_shown() {
         assert!(text.contains(shown), "{name}: {text}");
         assert!(text.contains("1 missing"), "{name}: {text}");
     }
+    // A use that does not fit the archive: one line, exit 1.
+    let out = status(tmp.path(), &["--as", "zipimport", "a.tar.xz"]);
+    one_line_error(&out, "a.tar.xz", "--as zipimport: not how a tar is used");
     let out = status(tmp.path(), &["--as", "extract=unzip", "--check", "a.pyz"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("used as extract=unzip (--as)"));
