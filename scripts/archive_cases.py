@@ -2,6 +2,7 @@
 interpreter: which modules ran their cached code and which compiled the source.
 
     python3 scripts/archive_cases.py PYTHON WORKDIR    (TZ should be set: DOS times are local)
+    python3 scripts/archive_cases.py pyodide:3.14 WORKDIR   (zipimport only, under Node; UTC)
 
 Prints a JSON list, one item per archive and use: {"archive", "as", "expect": {module: "pyc" |
 "src" | "fail"}}. Every cached body is a decoy (`X = "pyc"`) compiled from a file of the same
@@ -24,7 +25,27 @@ REAL = b'X = "src"\n'
 DECOY = b'X = "pyc"\n'
 
 
-def run(py, code, cwd=None):
+def run(py, code, cwd=None, files=None, collect=False):
+    """Run `code` in `py`; under pyodide, `files` (names relative to `cwd`) are copied in and,
+    with `collect`, the files it left are copied back into `cwd`."""
+    if py.startswith("pyodide:"):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import pythons
+        if not pythons.ensure_pyodide():
+            sys.stderr.write("pyodide is not available (node, npm)\n")
+            raise SystemExit(3)
+        interp = pythons.Interpreter(py.split(":", 1)[1], py, "pyodide")
+        data = {}
+        for n in files or []:
+            with open(os.path.join(cwd, n), "rb") as f:
+                data[n] = f.read()
+        r = interp.run(code, files=data, collect=collect)
+        if r.error:
+            raise SystemExit("%s failed: %s %s" % (py, r.error, r.stderr))
+        for n, d in r.files.items():
+            with open(os.path.join(cwd, n), "wb") as f:
+                f.write(d)
+        return r.stdout
     env = dict(os.environ)
     for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONPATH", "PYTHONHOME"):
         env.pop(k, None)
@@ -46,9 +67,9 @@ if sys.version_info >= (3, 7):
     import importlib.util as u
     info["hash_real"] = list(bytearray(u.source_hash(%r)))
     info["hash_decoy"] = list(bytearray(u.source_hash(%r)))
-sys.stdout.write(json.dumps(info))
+print(json.dumps(info))
 ''' % (DECOY, REAL, DECOY)
-    info = json.loads(run(py, code, cwd=work))
+    info = json.loads(run(py, code, cwd=work, collect=True))
     with open(os.path.join(work, "decoy.out"), "rb") as f:
         pyc = f.read()
     v = tuple(info["version"])
@@ -73,6 +94,8 @@ def pyc(info, mtime=None, size=None, flags=0, hash=None, magic=None):
 
 
 def importer(py, path, names, cwd):
+    if py.startswith("pyodide:"):
+        path = os.path.relpath(path, cwd)
     code = r'''
 import sys, json, importlib
 sys.path.insert(0, %r)
@@ -82,9 +105,10 @@ for n in %r:
         out[n] = importlib.import_module(n).X
     except ImportError as e:
         out[n] = "fail"
-sys.stdout.write(json.dumps(out))
+print(json.dumps(out))
 ''' % (path, names)
-    return json.loads(run(py, code, cwd=cwd))
+    files = [path] if py.startswith("pyodide:") else None
+    return json.loads(run(py, code, cwd=cwd, files=files))
 
 
 def zipimport_case(py, info, work):
@@ -210,7 +234,10 @@ def extract_cases(py, info, work):
 def main():
     py, work = sys.argv[1], sys.argv[2]
     info = probe(py, work)
-    cases = zipimport_case(py, info, work) + extract_cases(py, info, work)
+    cases = zipimport_case(py, info, work)
+    if not py.startswith("pyodide:"):
+        # Under pyodide there are no unzip/tar processes and files get the copy's mtime.
+        cases += extract_cases(py, info, work)
     json.dump(cases, sys.stdout, indent=1)
 
 

@@ -5,7 +5,8 @@
 //! and GNU `tar`: timestamp and hash-based pycs), imports every module with the real
 //! interpreter (a decoy body in each cache file shows whether the pyc or the source ran), and
 //! `pyc status --python <it> --as <use>` must say the same of every module. Run in two time
-//! zones (DOS times are local): one with a half-hour offset, one with summer time.
+//! zones (DOS times are local): one with a half-hour offset, one with summer time. 3.14 and
+//! 3.15 run under pyodide (zipimport cases only, UTC) when node and its packages are there.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -49,66 +50,87 @@ fn status_agrees_with_every_interpreter_importing_from_archives() {
     let script = pyc_testutil::repo_root().join("scripts/archive_cases.py");
     let mut used = Vec::new();
     let mut failures = Vec::new();
+    // (what the script runs, what pyc is told, time zone, name): pyenv's interpreters in two
+    // zones, then 3.14 and 3.15 under pyodide (zipimport only; its libc knows UTC only).
+    let mut runs: Vec<(String, String, &str, String)> = Vec::new();
     for tz in ["IST-5:30", "EST5EDT"] {
         for py in &pythons {
-            let tmp = tempfile::tempdir().unwrap();
-            let out = Command::new(&py3)
-                .arg(&script)
-                .arg(&py.path)
-                .arg(tmp.path())
+            let p = py.path.display().to_string();
+            runs.push((p.clone(), p, tz, py.version.clone()));
+        }
+    }
+    for v in ["3.14", "3.15"] {
+        runs.push((
+            format!("pyodide:{v}"),
+            v.to_string(),
+            "UTC",
+            format!("{v} (pyodide)"),
+        ));
+    }
+    let mut pyodide_used = Vec::new();
+    for (run, python, tz, name) in &runs {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = Command::new(&py3)
+            .arg(&script)
+            .arg(run)
+            .arg(tmp.path())
+            .env("TZ", tz)
+            .output()
+            .expect("python3 runs scripts/archive_cases.py");
+        if run.starts_with("pyodide:") && out.status.code() == Some(3) {
+            eprintln!("{name}: pyodide not available, not run");
+            continue;
+        }
+        assert!(
+            out.status.success(),
+            "{name} {tz}: archive_cases.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cases: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        for case in &cases {
+            let archive = case["archive"].as_str().unwrap();
+            let how = case["as"].as_str().unwrap();
+            let expect: BTreeMap<String, String> =
+                serde_json::from_value(case["expect"].clone()).unwrap();
+            let st = Command::new(env!("CARGO_BIN_EXE_pyc"))
+                .args(["status", "--format", "json", "--as", how, "--python"])
+                .arg(python)
+                .arg(archive)
                 .env("TZ", tz)
                 .output()
-                .expect("python3 runs scripts/archive_cases.py");
+                .unwrap();
             assert!(
-                out.status.success(),
-                "{} {tz}: archive_cases.py: {}",
-                py.version,
-                String::from_utf8_lossy(&out.stderr)
+                st.status.success(),
+                "{name} {how}: pyc status failed: {}",
+                String::from_utf8_lossy(&st.stderr)
             );
-            let cases: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-            for case in &cases {
-                let archive = case["archive"].as_str().unwrap();
-                let how = case["as"].as_str().unwrap();
-                let expect: BTreeMap<String, String> =
-                    serde_json::from_value(case["expect"].clone()).unwrap();
-                let st = Command::new(env!("CARGO_BIN_EXE_pyc"))
-                    .args(["status", "--format", "json", "--as", how, "--python"])
-                    .arg(&py.path)
-                    .arg(archive)
-                    .env("TZ", tz)
-                    .output()
-                    .unwrap();
-                assert!(
-                    st.status.success(),
-                    "{} {how}: pyc status failed: {}",
-                    py.version,
-                    String::from_utf8_lossy(&st.stderr)
-                );
-                assert!(
-                    !expect.is_empty(),
-                    "{} {how}: no module imported",
-                    py.version
-                );
-                let records: Vec<Value> = serde_json::from_slice(&st.stdout).unwrap();
-                let got = pyc_view(&records);
-                for (module, ran) in &expect {
-                    let said = got.get(module).map(String::as_str).unwrap_or("nothing");
-                    if said != ran {
-                        failures.push(format!(
-                            "{} TZ={tz} --as {how}: {module}: the interpreter ran the {ran}, pyc says {said}",
-                            py.version
+            assert!(!expect.is_empty(), "{name} {how}: no module imported");
+            let records: Vec<Value> = serde_json::from_slice(&st.stdout).unwrap();
+            let got = pyc_view(&records);
+            for (module, ran) in &expect {
+                let said = got.get(module).map(String::as_str).unwrap_or("nothing");
+                if said != ran {
+                    failures.push(format!(
+                            "{name} TZ={tz} --as {how}: {module}: the interpreter ran the {ran}, pyc says {said}"
                         ));
-                    }
                 }
             }
+        }
+        if let Some(py) = pythons
+            .iter()
+            .find(|p| p.path.display().to_string() == *python)
+        {
             if !used
                 .iter()
                 .any(|u: &pyc_testutil::LivePython| u.version == py.version)
             {
                 used.push(py.clone());
             }
+        } else {
+            pyodide_used.push(name.clone());
         }
     }
     pyc_testutil::report_used("archive_live", &used);
+    eprintln!("archive_live: under pyodide: {}", pyodide_used.join(", "));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
