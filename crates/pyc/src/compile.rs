@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -103,6 +103,10 @@ pub struct Args {
     timeout: Duration,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// For archives (.zip .whl .pyz .egg): how they will be used, as in `pyc status --as`;
+    /// default by kind (a wheel is unpacked, a zipapp or egg imported by zipimport).
+    #[arg(long = "as", value_name = "USE", value_parser = ["zipimport", "extract=tar", "extract=unzip", "extract=zipfile"])]
+    as_use: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -232,6 +236,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let chosen = interpreters(&args, &dests)?;
     let interps: Vec<Interpreter> = chosen.iter().map(|(i, _)| i.clone()).collect();
+    let dest_paths: Vec<&Path> = dests.iter().map(PathBuf::as_path).collect();
+    if !dest_paths.is_empty() && crate::archive::all_archives(&dest_paths)? {
+        let mode = args.invalidation_mode.map(|m| match m {
+            ModeArg::Timestamp => InvalidationMode::Timestamp,
+            ModeArg::CheckedHash => InvalidationMode::CheckedHash,
+            ModeArg::UncheckedHash => InvalidationMode::UncheckedHash,
+        });
+        return crate::archive::compile(
+            &dest_paths,
+            &interps,
+            args.as_use.as_deref(),
+            mode,
+            args.timeout,
+            crate::output::quiet(),
+        );
+    }
     if sys_path_mode {
         let [interp] = interps.as_slice() else {
             bail!(

@@ -23,6 +23,7 @@ macro_rules! println {
     ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
+mod archive;
 mod clean;
 mod compile;
 mod diff;

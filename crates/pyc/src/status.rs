@@ -76,6 +76,11 @@ pub struct Args {
     /// findings for `--check`), with the lines to add to `.gitignore`.
     #[arg(long)]
     no_git: bool,
+    /// For archives (.zip .whl .pyz .egg .tar[.gz|.bz2|.xz|.zst]): how they are used:
+    /// `zipimport` (on sys.path as they are), or unpacked by `extract=tar`, `extract=unzip`
+    /// (Info-ZIP) or `extract=zipfile` (Python's zipfile, pip, uv). Default by kind, shown.
+    #[arg(long = "as", value_name = "USE", value_parser = ["zipimport", "extract=tar", "extract=unzip", "extract=zipfile"])]
+    as_use: Option<String>,
 }
 
 /// Build the walker options of status, clean and normalize (compile's walk applies the same
@@ -238,6 +243,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    if crate::archive::all_archives(&roots)? {
+        let format = match args.format {
+            Format::Text => crate::output::Format::Text,
+            Format::Json => crate::output::Format::Json,
+            Format::Jsonl => {
+                eprintln!("pyc: --format jsonl is for trees; use --format json for archives");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        return crate::archive::status(
+            &roots,
+            &targets,
+            args.as_use.as_deref(),
+            format,
+            args.check,
+            crate::output::verbose(),
+        );
+    }
     let classifier = Classifier::new(
         targets,
         ClassifyOptions {

@@ -163,6 +163,23 @@ fn documents_without_an_interpreter_match_their_schemas() {
         &pyc(d, &["status", "--python", "3.12", "--format", "json", "."]),
         false,
     );
+    // An archive: records of zipimport's verdict.
+    let app = d.join("app.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&app).unwrap());
+        z.start_file("m.py", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut z, b"x = 1\n").unwrap();
+        z.finish().unwrap();
+    }
+    n += check(
+        "status",
+        &pyc(
+            d,
+            &["status", "--python", "3.12", "--format", "json", "app.zip"],
+        ),
+        false,
+    );
     // JSON lines: a first line naming the schema, then records as in `records`.
     let out = pyc(d, &["status", "--python", "3.12", "--format", "jsonl", "."]);
     let text = String::from_utf8(out.stdout).unwrap();

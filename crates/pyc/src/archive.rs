@@ -1,0 +1,331 @@
+//! `pyc status ARCHIVE`: the thin dispatch from `status` to `pyc_archive` for zips, wheels,
+//! zipapps, eggs and tars. The verdicts are `pyc_archive::judge_archive`'s.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use pyc_archive::read::{Archive, Format as ArchiveFormat, Limits};
+use pyc_archive::{default_use, judge_archive, State, Use};
+use pyc_cache::classify::Target;
+
+use crate::output::{Format, EXIT_FAILURE, EXIT_OK};
+
+/// Are these paths archives (all of them)? Mixed with trees: an error.
+pub fn all_archives(paths: &[&Path]) -> anyhow::Result<bool> {
+    let n = paths
+        .iter()
+        .filter(|p| pyc_archive::is_archive_name(p) && p.is_file())
+        .count();
+    if n > 0 && n < paths.len() {
+        anyhow::bail!("give archives and trees in separate runs");
+    }
+    Ok(n > 0)
+}
+
+fn kind(a: &Archive) -> &'static str {
+    match a.format {
+        ArchiveFormat::Zip => "zip",
+        ArchiveFormat::Tar(_) => "tar",
+    }
+}
+
+fn paint(on: bool, s: State) -> String {
+    let code = match s {
+        State::Fresh => "32",
+        State::Stale => "33",
+        State::Missing => "31",
+        State::Unused => "35",
+        State::Sourceless => "36",
+    };
+    if on {
+        format!("\x1b[{code}m{}\x1b[0m", s.as_str())
+    } else {
+        s.as_str().to_string()
+    }
+}
+
+/// The targets of `--python all`: a version for each magic number among the archive's pycs.
+fn versions_in(a: &Archive) -> Vec<Target> {
+    let mut versions: Vec<pyc_format::PyVersion> = a
+        .entries
+        .iter()
+        .filter_map(|e| match &e.head {
+            Some(Ok(h)) if h.len() >= 4 => {
+                pyc_format::classify([h[0], h[1], h[2], h[3]]).and_then(|k| k.version())
+            }
+            _ => None,
+        })
+        .collect();
+    versions.sort();
+    versions.dedup();
+    versions
+        .into_iter()
+        .filter_map(|v| Target::for_version(v).ok())
+        .collect()
+}
+
+/// `pyc status` on archives.
+pub fn status(
+    paths: &[&Path],
+    targets: &[Target],
+    how: Option<&str>,
+    format: Format,
+    check: bool,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    let chosen: Option<Use> = how
+        .map(|s| s.parse().map_err(anyhow::Error::msg))
+        .transpose()?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let color = crate::output::use_color(std::io::stdout().is_terminal());
+    let mut findings = false;
+    let mut json = Vec::new();
+    for path in paths {
+        let mut a = match Archive::open(path, Limits::default()) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("pyc: {e}");
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
+        };
+        let (how, why) = match chosen {
+            Some(u) => (u, "--as"),
+            None => default_use(&a),
+        };
+        // `--python all`: every version whose pycs are in the archive.
+        let found;
+        let targets = if targets.is_empty() {
+            found = versions_in(&a);
+            &found[..]
+        } else {
+            targets
+        };
+        let fix = format!("pyc compile {}", path.display());
+        let records = match judge_archive(&mut a, targets, how, &fix) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("pyc: {e}");
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
+        };
+        findings |= records
+            .iter()
+            .any(|r| matches!(r.state, State::Stale | State::Missing | State::Unused));
+        match format {
+            Format::Json => {
+                for r in records {
+                    let mut v = serde_json::to_value(&r)?;
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("archive".into(), path.display().to_string().into());
+                        o.insert("as".into(), how.as_str().into());
+                    }
+                    json.push(v);
+                }
+            }
+            Format::Text => {
+                writeln!(
+                    out,
+                    "{}: {}, used as {} ({why})",
+                    path.display(),
+                    kind(&a),
+                    how.as_str()
+                )?;
+                for t in targets {
+                    let mut counts = std::collections::BTreeMap::new();
+                    for r in records.iter().filter(|r| {
+                        r.target.as_deref().is_some_and(|l| {
+                            l == t.label || l.starts_with(&format!("{} -O", t.label))
+                        })
+                    }) {
+                        *counts.entry(r.state).or_insert(0usize) += 1;
+                    }
+                    let parts: Vec<String> = counts
+                        .iter()
+                        .map(|(s, n)| format!("{n} {}", s.as_str()))
+                        .collect();
+                    writeln!(
+                        out,
+                        "  {} [{}]: {}",
+                        t.label,
+                        t.tag,
+                        if parts.is_empty() {
+                            "no modules".to_string()
+                        } else {
+                            parts.join(", ")
+                        }
+                    )?;
+                }
+                let unused = records.iter().filter(|r| r.state == State::Unused).count();
+                if unused > 0 {
+                    writeln!(out, "  cache files read by no target: {unused} unused")?;
+                }
+                for state in [
+                    State::Stale,
+                    State::Missing,
+                    State::Unused,
+                    State::Sourceless,
+                    State::Fresh,
+                ] {
+                    let these: Vec<_> = records.iter().filter(|r| r.state == state).collect();
+                    if these.is_empty() || (state == State::Fresh && !verbose) {
+                        continue;
+                    }
+                    writeln!(out, "{} ({}):", paint(color, state), these.len())?;
+                    let limit = if verbose { usize::MAX } else { 20 };
+                    for r in these.iter().take(limit) {
+                        let what = match (&r.source, &r.cache) {
+                            (Some(s), Some(c)) => format!("{s} -> {c}"),
+                            (Some(s), None) => s.clone(),
+                            (None, Some(c)) => c.clone(),
+                            (None, None) => String::new(),
+                        };
+                        let target = r
+                            .target
+                            .as_deref()
+                            .map(|t| format!("  [{t}]"))
+                            .unwrap_or_default();
+                        let why = match (r.reason, &r.detail) {
+                            (Some(re), Some(d)) => format!("  {re}: {d}"),
+                            (Some(re), None) => format!("  {re}"),
+                            (None, Some(d)) => format!("  {d}"),
+                            (None, None) => String::new(),
+                        };
+                        writeln!(out, "  {what}{target}{why}")?;
+                        if let Some(f) = &r.fix {
+                            writeln!(out, "    fix: {f}")?;
+                        }
+                    }
+                    if these.len() > limit {
+                        writeln!(out, "  ... {} more (-v lists all)", these.len() - limit)?;
+                    }
+                }
+            }
+        }
+    }
+    if format == Format::Json {
+        writeln!(
+            out,
+            "{{\"schema\":{},\"records\":[",
+            serde_json::to_string(crate::output::schema::STATUS)?
+        )?;
+        for (i, v) in json.iter().enumerate() {
+            serde_json::to_writer(&mut out, v)?;
+            writeln!(out, "{}", if i + 1 == json.len() { "" } else { "," })?;
+        }
+        writeln!(out, "]}}")?;
+    }
+    Ok(ExitCode::from(if check && findings {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// `pyc compile ARCHIVE`: the cache files the chosen use accepts, compiled by the real
+/// interpreters, written into a new archive that replaces the old one.
+pub fn compile(
+    paths: &[&Path],
+    interps: &[pyc_compile::Interpreter],
+    how: Option<&str>,
+    mode: Option<pyc_compile::InvalidationMode>,
+    timeout: std::time::Duration,
+    quiet: u8,
+) -> anyhow::Result<ExitCode> {
+    use pyc_archive::rewrite::{compile_archive, default_mode, write_archive, Mode};
+    use pyc_compile::worker::{Outcome, Worker};
+    let chosen: Option<Use> = how
+        .map(|s| s.parse().map_err(anyhow::Error::msg))
+        .transpose()?;
+    let mut targets = Vec::new();
+    for i in interps {
+        let Some(mut t) = i.target.clone() else {
+            anyhow::bail!("pyc does not model the caches of CPython {}", i.version);
+        };
+        t.label = i.version.to_string();
+        targets.push(t);
+    }
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut workers: Vec<Option<Worker>> = interps.iter().map(|_| None).collect();
+    let mut status = EXIT_OK;
+    for path in paths {
+        let mut a = match Archive::open(path, Limits::default()) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("pyc: {e}");
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
+        };
+        let (how, _) = match chosen {
+            Some(u) => (u, "--as"),
+            None => default_use(&a),
+        };
+        let mode = match mode {
+            None => default_mode(how),
+            Some(pyc_compile::InvalidationMode::Timestamp) => Mode::Timestamp,
+            Some(pyc_compile::InvalidationMode::CheckedHash) => Mode::CheckedHash,
+            Some(pyc_compile::InvalidationMode::UncheckedHash) => Mode::UncheckedHash,
+        };
+        let mut spawn_error = None;
+        let mut compile_one = |ti: usize, dfile: &[u8], source: &[u8]| -> Result<Vec<u8>, String> {
+            if workers[ti].is_none() {
+                match Worker::spawn(&interps[ti].exe, &[], interps[ti].magic, timeout) {
+                    Ok(w) => workers[ti] = Some(w),
+                    Err(e) => {
+                        spawn_error = Some(e.to_string());
+                        return Err(e.to_string());
+                    }
+                }
+            }
+            let Some(w) = workers[ti].as_mut() else {
+                return Err("no worker".into());
+            };
+            match w.compile(&[0], dfile, source, timeout, &stop) {
+                Ok(mut out) => match out.pop() {
+                    Some(Outcome::Code(code)) => Ok(code),
+                    Some(Outcome::Error { message, .. }) => Err(message),
+                    None => Err("no answer".into()),
+                },
+                Err(e) => {
+                    workers[ti] = None;
+                    Err(e.to_string())
+                }
+            }
+        };
+        let done = match compile_archive(&mut a, &targets, how, mode, &mut compile_one) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("pyc: {e}");
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
+        };
+        if let Some(e) = spawn_error {
+            anyhow::bail!("{e}");
+        }
+        for (src, target, e) in &done.failed {
+            if quiet < 2 {
+                eprintln!("pyc: {}: {src} [{target}]: {e}", path.display());
+            }
+            status = EXIT_FAILURE;
+        }
+        if let Err(e) = write_archive(&a, &done.written) {
+            eprintln!("pyc: {e}");
+            return Ok(ExitCode::from(EXIT_FAILURE));
+        }
+        if quiet == 0 {
+            println!(
+                "{}: {} cache files written ({}, {})",
+                path.display(),
+                done.written.len(),
+                how.as_str(),
+                match mode {
+                    Mode::Timestamp => "timestamp",
+                    Mode::CheckedHash => "checked-hash",
+                    Mode::UncheckedHash => "unchecked-hash",
+                }
+            );
+        }
+    }
+    Ok(ExitCode::from(status))
+}

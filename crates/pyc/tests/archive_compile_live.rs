@@ -1,0 +1,264 @@
+//! `pyc compile ARCHIVE` against the live interpreters: a zipapp (with a `#!` line, an archive
+//! comment, stored and deflated entries, odd permissions; entry comments are not kept yet) compiled for each interpreter is imported by
+//! it with every module's code coming from the new pycs (zipimport names source-compiled code
+//! after the archive, `app.pyz/pkg/mod.py`; pyc's pycs carry the entry name), every original
+//! entry is kept as it was and in order, and `pyc status` then says all fresh. A wheel compiled
+//! for the newest interpreter installs with pip (`--no-compile`), `pip check` passes, and the
+//! installed modules load from the shipped pycs.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn py3() -> String {
+    std::env::var("PYC_TEST_PY3").unwrap_or_else(|_| "python3".into())
+}
+
+fn run(exe: &str, args: &[&str], dir: &Path) -> String {
+    let out = Command::new(exe)
+        .args(args)
+        .current_dir(dir)
+        .env("TZ", "EST5EDT")
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .env_remove("PYTHONPYCACHEPREFIX")
+        .output()
+        .unwrap_or_else(|e| panic!("{exe}: {e}"));
+    assert!(
+        out.status.success(),
+        "{exe} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const MODULES: &[&str] = &["main", "pkg", "pkg.mod", "pkg.sub.deep"];
+
+/// The entries of a zip as Python's zipfile sees them, with everything that must be kept.
+const LIST: &str = "import zipfile, sys, json\n\
+z = zipfile.ZipFile(sys.argv[1])\n\
+print(json.dumps({'comment': z.comment.decode('latin-1'), 'prefix': open(sys.argv[1], 'rb').read(2).decode('latin-1'),\n\
+ 'entries': [[i.filename, i.CRC, list(i.date_time), i.external_attr, i.compress_type] for i in z.infolist()]}))\n";
+
+fn status_all_fresh(py: &Path, archive: &Path, dir: &Path) {
+    let out = run(
+        env!("CARGO_BIN_EXE_pyc"),
+        &[
+            "status",
+            "--format",
+            "json",
+            "--python",
+            py.to_str().unwrap(),
+            archive.to_str().unwrap(),
+        ],
+        dir,
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let records: Vec<Value> = doc["records"].as_array().cloned().unwrap_or_default();
+    let judged: Vec<&Value> = records.iter().filter(|r| !r["source"].is_null()).collect();
+    assert_eq!(judged.len(), 5, "{out}"); // five sources
+    for r in judged {
+        assert_eq!(r["state"], "fresh", "{}: {r}", archive.display());
+    }
+}
+
+#[test]
+fn compiled_zipapp_is_used_by_every_interpreter() {
+    let pythons = pyc_testutil::live_pythons();
+    let mut used = Vec::new();
+    for py in &pythons {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        run(
+            &py3(),
+            &[
+                "-c",
+                "import zipfile, os, time\n\
+                 files = {'main.py': 1, 'pkg/__init__.py': 3, 'pkg/mod.py': 5, 'pkg/sub/__init__.py': 0, 'pkg/sub/deep.py': 7, 'data.txt': 9}\n\
+                 with open('app.pyz', 'wb') as f:\n\
+                 \x20   f.write(b'#!/usr/bin/env python3\\n')\n\
+                 \x20   with zipfile.ZipFile(f, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+                 \x20       import sys; z.comment = sys.argv[1].encode()\n\
+                 \x20       for name, s in files.items():\n\
+                 \x20           zi = zipfile.ZipInfo(name, (2024, 3, 10, 1, 59, s))\n\
+                 \x20           zi.external_attr = (0o100640 if s != 5 else 0o100755) << 16\n\
+                 \x20           zi.comment = name.encode()\n\
+                 \x20           zi.compress_type = zipfile.ZIP_STORED if s == 3 else zipfile.ZIP_DEFLATED\n\
+                 \x20           z.writestr(zi, 'def f():\\n    pass\\n' if name.endswith('.py') else 'data')\n",
+                // zipimport before 3.8 finds the end record only in an archive without a comment.
+                if ["2.7", "3.6", "3.7"].contains(&py.version.as_str()) {
+                    ""
+                } else {
+                    "the archive comment"
+                },
+            ],
+            dir,
+        );
+        let before: Value =
+            serde_json::from_str(&run(&py3(), &["-c", LIST, "app.pyz"], dir)).unwrap();
+        let mode_before = std::fs::metadata(dir.join("app.pyz"))
+            .unwrap()
+            .permissions();
+        run(
+            env!("CARGO_BIN_EXE_pyc"),
+            &[
+                "compile",
+                "-q",
+                "--python",
+                py.path.to_str().unwrap(),
+                "app.pyz",
+            ],
+            dir,
+        );
+        let after: Value =
+            serde_json::from_str(&run(&py3(), &["-c", LIST, "app.pyz"], dir)).unwrap();
+        assert_eq!(before["comment"], after["comment"]);
+        assert_eq!(after["prefix"], "#!");
+        let kept: Vec<&Value> = after["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                !e[0].as_str().unwrap().ends_with(".pyc")
+                    && !e[0].as_str().unwrap().ends_with(".pyo")
+            })
+            .collect();
+        let orig: Vec<&Value> = before["entries"].as_array().unwrap().iter().collect();
+        assert_eq!(kept, orig, "{}: entries changed", py.version);
+        let added = after["entries"].as_array().unwrap().len() - orig.len();
+        assert_eq!(added, 5, "{}: {after}", py.version);
+        assert_eq!(
+            std::fs::metadata(dir.join("app.pyz"))
+                .unwrap()
+                .permissions(),
+            mode_before
+        );
+        // Every module's code came from a pyc: zipimport compiles sources as `app.pyz/NAME`.
+        let code = format!(
+            "import sys, importlib\nsys.path.insert(0, 'app.pyz')\nfor n in {MODULES:?}:\n    m = importlib.import_module(n)\n    print(n + ' ' + m.f.__code__.co_filename)\n"
+        );
+        let out = run(py.path.to_str().unwrap(), &["-c", &code], dir);
+        assert_eq!(out.lines().count(), MODULES.len(), "{out}");
+        for line in out.lines() {
+            assert!(
+                !line.contains("app.pyz/"),
+                "{}: source compiled: {line}",
+                py.version
+            );
+        }
+        status_all_fresh(&py.path, &dir.join("app.pyz"), dir);
+        used.push(py.clone());
+    }
+    pyc_testutil::report_used("compiled_zipapp_is_used_by_every_interpreter", &used);
+}
+
+#[test]
+fn compiled_wheel_installs_and_its_pycs_are_used() {
+    let Some(py) = pyc_testutil::live_pythons()
+        .into_iter()
+        .rev()
+        .find(|p| p.version.starts_with("3.") && p.version[2..].parse::<u32>().unwrap_or(0) >= 7)
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    run(
+        &py3(),
+        &[
+            "-c",
+            "import zipfile, hashlib, base64\n\
+             files = {'demo/__init__.py': 'def f():\\n    pass\\n', 'demo/mod.py': 'def f():\\n    pass\\n',\n\
+             'demo-1.0.dist-info/METADATA': 'Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n',\n\
+             'demo-1.0.dist-info/WHEEL': 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'}\n\
+             rec = ''\n\
+             with zipfile.ZipFile('demo-1.0-py3-none-any.whl', 'w', zipfile.ZIP_DEFLATED) as z:\n\
+             \x20   for n, d in files.items():\n\
+             \x20       z.writestr(n, d)\n\
+             \x20       h = base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b'=').decode()\n\
+             \x20       rec += '%s,sha256=%s,%d\\n' % (n, h, len(d))\n\
+             \x20   z.writestr('demo-1.0.dist-info/RECORD', rec + 'demo-1.0.dist-info/RECORD,,\\n')\n",
+        ],
+        dir,
+    );
+    let exe = py.path.to_str().unwrap();
+    run(
+        env!("CARGO_BIN_EXE_pyc"),
+        &[
+            "compile",
+            "-q",
+            "--python",
+            exe,
+            "demo-1.0-py3-none-any.whl",
+        ],
+        dir,
+    );
+    let out = run(
+        env!("CARGO_BIN_EXE_pyc"),
+        &[
+            "status",
+            "--format",
+            "json",
+            "--python",
+            exe,
+            "demo-1.0-py3-none-any.whl",
+        ],
+        dir,
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let records: Vec<Value> = doc["records"].as_array().cloned().unwrap_or_default();
+    assert_eq!(records.len(), 2, "{out}");
+    assert!(records.iter().all(|r| r["state"] == "fresh"), "{out}");
+    // RECORD lists the new pycs with their hashes.
+    let rec = run(
+        &py3(),
+        &["-c", "import zipfile; print(zipfile.ZipFile('demo-1.0-py3-none-any.whl').read('demo-1.0-dist-info/RECORD'.replace('-dist', '.dist')).decode())"],
+        dir,
+    );
+    assert!(rec.contains("demo/__pycache__/mod."), "{rec}");
+    let has_pip = Command::new(exe)
+        .args(["-m", "ensurepip", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_pip {
+        eprintln!("{}: no ensurepip, install not tested", py.version);
+        return;
+    }
+    run(exe, &["-m", "venv", "v"], dir);
+    let vpy = dir.join("v/bin/python");
+    let vpy = vpy.to_str().unwrap();
+    // Offline, and without pip's own compile step (which would overwrite the shipped pycs).
+    run(
+        vpy,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--no-deps",
+            "--no-compile",
+            "demo-1.0-py3-none-any.whl",
+        ],
+        dir,
+    );
+    run(vpy, &["-m", "pip", "check"], dir);
+    // `-v` says which cache files were loaded (importlib sets co_filename either way).
+    let out = Command::new(vpy)
+        .args(["-v", "-c", "import demo, demo.mod"])
+        .current_dir(dir)
+        .env_remove("PYTHONDONTWRITEBYTECODE")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    for m in ["__init__", "mod"] {
+        assert!(
+            log.lines().any(|l| l.starts_with("# code object from")
+                && l.contains(&format!("demo/__pycache__/{m}."))),
+            "{}: demo/{m}.py was compiled, not loaded: {log}",
+            py.version
+        );
+    }
+    pyc_testutil::report_used("compiled_wheel_installs_and_its_pycs_are_used", &[py]);
+}
