@@ -70,22 +70,19 @@ pub struct Code {
 }
 
 /// Dropping code objects nested through back-references: the derived drop would recurse once
-/// per level (issue 16). Nested code objects this one is the last owner of are taken apart on
-/// a heap stack instead.
-impl Drop for Code {
+/// per level (issue 16). A constant's code object, when this is its last owner, is taken apart
+/// on a heap stack instead (on `Const`, not `Code`, so that `Code { .., ..Code::default() }`
+/// still works).
+impl Drop for Const {
     fn drop(&mut self) {
-        let mut stack: Vec<std::sync::Arc<Code>> = Vec::new();
-        take_nested(self, &mut stack);
+        let mut stack: Vec<std::sync::Arc<Code>> = self.code.take().into_iter().collect();
         while let Some(child) = stack.pop() {
             if let Some(mut inner) = std::sync::Arc::into_inner(child) {
-                take_nested(&mut inner, &mut stack);
+                // `inner` drops at the end of this turn with no nested code left in it.
+                stack.extend(inner.consts.iter_mut().filter_map(|k| k.code.take()));
             }
         }
     }
-}
-
-fn take_nested(c: &mut Code, stack: &mut Vec<std::sync::Arc<Code>>) {
-    stack.extend(c.consts.iter_mut().filter_map(|k| k.code.take()));
 }
 
 impl Code {

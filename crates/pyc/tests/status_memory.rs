@@ -54,8 +54,8 @@ fn summary_and_jsonl_memory_is_flat_in_missing_sources() {
     pyc_testutil::report_used("status_memory", std::slice::from_ref(&py));
     let small = tempfile::tempdir().unwrap();
     let big = tempfile::tempdir().unwrap();
-    missing_tree(small.path(), 2, 1000);
-    missing_tree(big.path(), 60, 1000);
+    missing_tree(small.path(), 20, 100);
+    missing_tree(big.path(), 600, 100);
     for args in [
         &["--python", "3.12", "--no-git", "-O", "0,1,2"][..],
         &[
@@ -65,10 +65,12 @@ fn summary_and_jsonl_memory_is_flat_in_missing_sources() {
         let s = peak_kib(&py.path, small.path(), args);
         let b = peak_kib(&py.path, big.path(), args);
         eprintln!("{args:?}: peak {s} KiB at 2,000 missing, {b} KiB at 60,000 missing");
-        // 180,000 missing verdicts kept whole would take tens of MiB; what is printed is
-        // bounded. Allow 8 MiB of noise (allocator, thread scheduling).
+        // 180,000 missing verdicts kept whole took about 90 MiB more (main before this test);
+        // what is printed is bounded. Allow 16 MiB of noise (allocator, folders in flight on
+        // a loaded machine). The peak includes the launching Python's ~10 MiB (a child's
+        // ru_maxrss starts from the process it was forked from).
         assert!(
-            b < s + 8 * 1024,
+            b < s + 16 * 1024,
             "{args:?}: peak memory grew from {s} KiB to {b} KiB with 30x the missing sources"
         );
     }
