@@ -97,11 +97,20 @@ pub struct Args {
     /// Worker processes per interpreter (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
-    /// Keep compiled code by content in DIR and reuse it: a source an interpreter compiled
-    /// once (same bytes, name, level and interpreter build) is not compiled again, wherever
-    /// its pyc went (a new checkout, venv or CI runner sharing DIR). Off by default.
+    /// Keep compiled code (and compile errors) by content in DIR and reuse it: a source an
+    /// interpreter compiled once (same bytes, level and interpreter build) is not compiled
+    /// again, at any path (a new checkout, venv or CI runner sharing DIR). Off by default.
     #[arg(long, value_name = "DIR", env = "PYC_CODE_CACHE")]
     code_cache: Option<PathBuf>,
+    /// `read-only`: use the code cache's entries, store none (untrusted builds).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value_t,
+        env = "PYC_CODE_CACHE_MODE"
+    )]
+    code_cache_mode: CodeCacheMode,
     /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
     timeout: Duration,
@@ -111,6 +120,14 @@ pub struct Args {
     python: Vec<String>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+}
+
+/// `--code-cache-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+enum CodeCacheMode {
+    #[default]
+    ReadWrite,
+    ReadOnly,
 }
 
 #[derive(Serialize)]
@@ -133,6 +150,8 @@ struct JsonOut<'a> {
     compiled_sources: usize,
     /// Of those, the ones taken from the code cache (`--code-cache`).
     from_code_cache: usize,
+    /// Code cache look-ups and stores (`null` without a code cache).
+    code_cache: Option<pyc_compile::CodeCacheStats>,
     /// Interpreter processes started (probes and workers); 0 when nothing was stale and every
     /// interpreter's probe was cached.
     interpreters_started: usize,
@@ -316,7 +335,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .code_cache
             .as_ref()
             .filter(|d| !d.as_os_str().is_empty())
-            .map(|d| pyc_compile::store::Store::new(cwd.join(d))),
+            .map(|d| {
+                let mut store = pyc_compile::store::Store::new(cwd.join(d));
+                store.read_only = args.code_cache_mode == CodeCacheMode::ReadOnly;
+                store
+            }),
     };
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -397,6 +420,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 failed,
                 compiled_sources: report.jobs,
                 from_code_cache: report.from_code_cache,
+                code_cache: opts.code_cache.is_some().then_some(report.code_cache),
                 interpreters_started: pyc_python::interpreters_started(),
                 interrupted: report.interrupted,
                 seconds,
@@ -426,7 +450,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     format!("{count} {}", if count == 1 { one } else { many })
                 };
                 let from_cache = if opts.code_cache.is_some() {
-                    format!(", {} from the code cache", report.from_code_cache)
+                    let c = &report.code_cache;
+                    format!(
+                        ", {} from the code cache: {} hits, {} misses{}{}",
+                        report.from_code_cache,
+                        c.hits,
+                        c.misses,
+                        match c.damaged {
+                            0 => String::new(),
+                            n => format!(", {n} damaged"),
+                        },
+                        match c.not_movable {
+                            0 => String::new(),
+                            n => format!(", {n} not movable"),
+                        },
+                    )
                 } else {
                     String::new()
                 };
