@@ -803,7 +803,13 @@ impl Shared<'_> {
         match entry {
             store::Entry::Code(body) => {
                 let format = pyc_format::CodeFormat::for_magic(interp.magic, interp.version)?;
-                match relocate::relocate(&body, format, interp.info.marshal_version, dfile) {
+                let mv = interp.info.marshal_version;
+                let neutral = relocate::neutral_name(&key.hex());
+                let moved = match relocate::relocate_fast(&body, format, mv, &neutral, dfile) {
+                    Some(code) => Ok(code),
+                    None => relocate::relocate(&body, format, mv, dfile),
+                };
+                match moved {
                     Ok(code) => {
                         CacheCounters::add(&c.hits, 1);
                         CacheCounters::add(&c.bytes_read, body.len() as u64);
@@ -942,8 +948,23 @@ impl Shared<'_> {
                 }
             };
             if let Some(Some(key)) = keys.get(k) {
-                let body = pyc.get(header.len()..).unwrap_or_default().to_vec();
-                self.keep(key, &store::Entry::Code(body));
+                // Kept under a file name no constant can equal, so that a hit moves it to
+                // its path by replacing one string record (relocate.rs).
+                let body = pyc.get(header.len()..).unwrap_or_default();
+                let neutral = pyc_format::CodeFormat::for_magic(interp.magic, interp.version)
+                    .and_then(|format| {
+                        relocate::relocate(
+                            body,
+                            format,
+                            interp.info.marshal_version,
+                            &relocate::neutral_name(&key.hex()),
+                        )
+                        .ok()
+                    });
+                self.keep(
+                    key,
+                    &store::Entry::Code(neutral.unwrap_or_else(|| body.to_vec())),
+                );
             }
             let mut hardlink = false;
             let result = match self.previous_level(job, *level, &written_now) {

@@ -258,3 +258,79 @@ fn post_order(root: &ObjRef) -> Vec<ObjRef> {
     }
     out
 }
+
+/// The file name entries are kept under: made from the entry's key, which hashes the source,
+/// so no constant of the source can equal it (it would have to contain the hash of itself),
+/// and it is never merged with a constant in the canonical form. ASCII, under 256 bytes, not
+/// identifier-like.
+pub fn neutral_name(key_hex: &str) -> Vec<u8> {
+    format!("<pyc code cache {key_hex}>").into_bytes()
+}
+
+/// [`relocate`] for an entry kept under [`neutral_name`] `from`, straight on the bytes
+/// (3.x, marshal 4+): the one short-ASCII str record holding `from` is replaced by one holding
+/// `dfile` (same interning, same reference flag; back-reference numbers do not depend on
+/// string contents), and the result is verified by the fast canonical reader (a full marshal
+/// read: it must come out unchanged). `None` where that does not apply (a constant equal to
+/// the new name, which the canonical form would merge with it; 2.7; the check fails): the
+/// caller then takes [`relocate`].
+pub fn relocate_fast(
+    body: &[u8],
+    format: CodeFormat,
+    marshal_version: u8,
+    from: &[u8],
+    dfile: &[u8],
+) -> Option<Vec<u8>> {
+    use pyc_format::marshal::type_code as tc;
+    if format.python2() || !(4..=6).contains(&marshal_version) {
+        return None;
+    }
+    if !dfile.is_ascii() || identifier_like(dfile) || from.len() >= 256 {
+        return None;
+    }
+    if memchr::memmem::find(body, dfile).is_some() {
+        return None;
+    }
+    let mut found = memchr::memmem::find_iter(body, from);
+    let at = found.next()?;
+    if found.next().is_some() || at < 2 || usize::from(body[at - 1]) != from.len() {
+        return None;
+    }
+    let code = body[at - 2];
+    let flag = code & tc::FLAG_REF;
+    let interned = match code & !tc::FLAG_REF {
+        tc::SHORT_ASCII => false,
+        tc::SHORT_ASCII_INTERNED => true,
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(body.len() + dfile.len() + 3);
+    out.extend_from_slice(&body[..at - 2]);
+    match (u8::try_from(dfile.len()), interned) {
+        (Ok(n), false) => out.extend([tc::SHORT_ASCII | flag, n]),
+        (Ok(n), true) => out.extend([tc::SHORT_ASCII_INTERNED | flag, n]),
+        (Err(_), i) => {
+            out.push(if i { tc::ASCII_INTERNED } else { tc::ASCII } | flag);
+            out.extend_from_slice(&(dfile.len() as u32).to_le_bytes());
+        }
+    }
+    out.extend_from_slice(dfile);
+    out.extend_from_slice(&body[at + from.len()..]);
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<pyc_format::canonical_fast::Scratch> =
+            std::cell::RefCell::default();
+    }
+    let mut check = Vec::with_capacity(out.len());
+    SCRATCH.with(|cell| {
+        let mut scratch = cell.try_borrow_mut().ok()?;
+        let r = pyc_format::canonical_fast::canonical_marshal(
+            &out,
+            marshal_version,
+            format,
+            &mut scratch,
+            &mut check,
+        );
+        scratch.trim();
+        r
+    })?;
+    (check == out).then_some(out)
+}

@@ -97,7 +97,8 @@ impl Key {
             .collect()
     }
 
-    fn hex(&self) -> String {
+    /// The key in hexadecimal.
+    pub fn hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
