@@ -171,6 +171,9 @@ pub struct Options {
     pub cwd: Vec<u8>,
     /// `--code-cache DIR`: compiled code kept by content ([`store`]).
     pub code_cache: Option<store::Store>,
+    /// `--code-cache-size`: after a run that stored entries, the least recently used are
+    /// removed until the folder holds at most this many bytes.
+    pub code_cache_size: Option<u64>,
 }
 
 impl Default for Options {
@@ -188,6 +191,7 @@ impl Default for Options {
                 .map(|d| d.as_os_str().as_bytes().to_vec())
                 .unwrap_or_default(),
             code_cache: None,
+            code_cache_size: None,
         }
     }
 }
@@ -276,6 +280,8 @@ pub struct CodeCacheStats {
     /// Bytes of the entries used, and of the entries stored.
     pub bytes_read: u64,
     pub bytes_written: u64,
+    /// Entries removed after the run to keep the folder under `--code-cache-size`.
+    pub evicted: u64,
 }
 
 #[derive(Default)]
@@ -304,6 +310,7 @@ impl CacheCounters {
             stored: g(&self.stored),
             bytes_read: g(&self.bytes_read),
             bytes_written: g(&self.bytes_written),
+            evicted: 0,
         }
     }
 }
@@ -811,6 +818,9 @@ impl Shared<'_> {
                 };
                 match moved {
                     Ok(code) => {
+                        if !store.read_only {
+                            store.touch(key);
+                        }
                         CacheCounters::add(&c.hits, 1);
                         CacheCounters::add(&c.bytes_read, body.len() as u64);
                         Some(worker::Outcome::Code(code))
@@ -1073,6 +1083,12 @@ pub fn compile(
     let cache = shared.cache.stats();
     let mut report = shared.report.into_inner().unwrap_or_default();
     report.code_cache = cache;
+    // Bounded: the least recently used entries go once the run has stored its own.
+    if let (Some(store), Some(max)) = (&opts.code_cache, opts.code_cache_size) {
+        if cache.stored > 0 {
+            report.code_cache.evicted = store.prune(max).removed;
+        }
+    }
     report.interrupted = stop.load(Ordering::Relaxed);
     // Stable order for output: by source, interpreter, level.
     report.written.sort_by(|a, b| {

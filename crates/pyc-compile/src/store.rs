@@ -199,6 +199,179 @@ impl Entry {
     }
 }
 
+/// What a cache folder holds ([`Store::scan`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// Entries of the current format, and their bytes.
+    pub entries: u64,
+    pub bytes: u64,
+    /// Entries of an older format (`v1/`): never read, removed first by a prune.
+    pub old_entries: u64,
+    pub old_bytes: u64,
+    /// Temporary files of a write that was killed.
+    pub leftovers: u64,
+}
+
+/// What [`Store::prune`] removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pruned {
+    pub removed: u64,
+    pub removed_bytes: u64,
+    /// What is left.
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// One file of the store.
+struct Found {
+    path: PathBuf,
+    len: u64,
+    used: std::time::SystemTime,
+    current: bool,
+    leftover: bool,
+}
+
+/// The format folders pyc has written (`v1` held path-keyed entries).
+const FOLDERS: [&str; 2] = [FOLDER, "v1"];
+
+impl Store {
+    /// The folder.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Mark the entry under `key` as used now (its mtime), for least-recently-used eviction.
+    /// Best effort: a read-only store or file system keeps the old time.
+    pub fn touch(&self, key: &Key) {
+        if let Ok(f) = std::fs::File::options().write(true).open(self.path(key)) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+    }
+
+    /// Every entry (and temporary file) under the format folders, `vN/ab/cdef...`: folders of
+    /// two hex digits, names of 62 (so a folder that is not a code cache loses nothing to a
+    /// prune or clear). Links are not followed; a folder that cannot be read is skipped.
+    fn files(&self) -> Vec<Found> {
+        let mut out = Vec::new();
+        for folder in FOLDERS {
+            let Ok(subs) = std::fs::read_dir(self.dir.join(folder)) else {
+                continue;
+            };
+            for sub in subs.flatten() {
+                let sub_name = sub.file_name();
+                let sub_name = sub_name.as_encoded_bytes();
+                if !sub.file_type().is_ok_and(|t| t.is_dir())
+                    || sub_name.len() != 2
+                    || !sub_name.iter().all(u8::is_ascii_hexdigit)
+                {
+                    continue;
+                }
+                let Ok(files) = std::fs::read_dir(sub.path()) else {
+                    continue;
+                };
+                for f in files.flatten() {
+                    let Ok(meta) = f.metadata() else { continue };
+                    if !meta.is_file() {
+                        continue;
+                    }
+                    let name = f.file_name();
+                    let hex = name.as_encoded_bytes().get(..62);
+                    if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                        continue;
+                    }
+                    out.push(Found {
+                        path: f.path(),
+                        len: meta.len(),
+                        used: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                        current: folder == FOLDER,
+                        leftover: name.to_string_lossy().ends_with(".pyc-tmp"),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// What the folder holds.
+    pub fn scan(&self) -> Usage {
+        let mut u = Usage::default();
+        for f in self.files() {
+            match (f.leftover, f.current) {
+                (true, _) => u.leftovers += 1,
+                (false, true) => {
+                    u.entries += 1;
+                    u.bytes += f.len;
+                }
+                (false, false) => {
+                    u.old_entries += 1;
+                    u.old_bytes += f.len;
+                }
+            }
+        }
+        u
+    }
+
+    /// Remove entries until at most `max_bytes` are left: entries of older formats first,
+    /// then the least recently used (oldest mtime; a hit renews it); temporary files older
+    /// than an hour (a killed write) too. Entries another process removes meanwhile are
+    /// skipped; one being read when it is removed is read whole or is a miss.
+    pub fn prune(&self, max_bytes: u64) -> Pruned {
+        let now = std::time::SystemTime::now();
+        let mut files = self.files();
+        let mut p = Pruned::default();
+        files.retain(|f| {
+            let stale_tmp =
+                f.leftover && now.duration_since(f.used).is_ok_and(|d| d.as_secs() > 3600);
+            if stale_tmp && std::fs::remove_file(&f.path).is_ok() {
+                p.removed += 1;
+                p.removed_bytes += f.len;
+            }
+            !f.leftover
+        });
+        // Old formats first, then oldest use first.
+        files.sort_by(|a, b| a.current.cmp(&b.current).then(a.used.cmp(&b.used)));
+        let mut total: u64 = files.iter().map(|f| f.len).sum();
+        let mut kept = files.len() as u64;
+        for f in &files {
+            if total <= max_bytes && f.current {
+                break;
+            }
+            if std::fs::remove_file(&f.path).is_ok() {
+                p.removed += 1;
+                p.removed_bytes += f.len;
+            }
+            total -= f.len;
+            kept -= 1;
+        }
+        p.entries = kept;
+        p.bytes = total;
+        p
+    }
+
+    /// Remove every entry and temporary file, then the folders they leave empty; nothing
+    /// else is touched. The first file that cannot be removed is the error.
+    pub fn clear(&self) -> std::io::Result<Pruned> {
+        let mut p = Pruned::default();
+        for f in self.files() {
+            match std::fs::remove_file(&f.path) {
+                Ok(()) => {
+                    p.removed += 1;
+                    p.removed_bytes += f.len;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            if let Some(parent) = f.path.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+        for folder in FOLDERS {
+            let _ = std::fs::remove_dir(self.dir.join(folder));
+        }
+        Ok(p)
+    }
+}
+
 fn encode(entry: &Entry) -> Vec<u8> {
     let mut payload = Vec::new();
     match entry {
@@ -338,5 +511,48 @@ mod tests {
         let other = key(BUILD, 3531, 1, b"", b"x = (\n");
         assert_eq!(store.put(&other, &Entry::Code(b"c".to_vec())).unwrap(), 0);
         assert_eq!(store.get(&other), Lookup::Miss);
+    }
+
+    #[test]
+    fn prune_removes_least_recently_used_first_and_clear_everything() {
+        use std::time::{Duration, SystemTime};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::new(tmp.path().join("store"));
+        let keys: Vec<Key> = (0..5u8).map(|i| key(BUILD, 3531, 0, b"", &[i])).collect();
+        for (i, k) in keys.iter().enumerate() {
+            store.put(k, &Entry::Code(vec![i as u8; 100])).unwrap();
+            // Stored in order, a minute apart.
+            let f = std::fs::File::options()
+                .write(true)
+                .open(store.path(k))
+                .unwrap();
+            f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + 60 * i as u64))
+                .unwrap();
+        }
+        // An old-format entry and a user's file beside the folders.
+        std::fs::create_dir_all(tmp.path().join("store/v1/ab")).unwrap();
+        std::fs::write(tmp.path().join("store/v1/ab").join("c".repeat(62)), [0; 50]).unwrap();
+        // Files that are not entries are never counted nor removed.
+        std::fs::create_dir_all(tmp.path().join("store/v2/notes")).unwrap();
+        std::fs::write(tmp.path().join("store/v2/notes/x"), "mine").unwrap();
+        std::fs::write(tmp.path().join("store/v1/ab/short"), "mine").unwrap();
+        std::fs::write(tmp.path().join("store/README"), "mine").unwrap();
+        let u = store.scan();
+        assert_eq!((u.entries, u.bytes, u.old_entries), (5, 5 * 141, 1));
+        // The oldest entry is used now: it is kept, the next oldest go.
+        store.touch(&keys[0]);
+        let p = store.prune(3 * 141);
+        assert_eq!((p.removed, p.entries, p.bytes), (3, 3, 3 * 141));
+        assert!(matches!(store.get(&keys[0]), Lookup::Hit(_)));
+        assert_eq!(store.get(&keys[1]), Lookup::Miss);
+        assert_eq!(store.get(&keys[2]), Lookup::Miss);
+        assert!(matches!(store.get(&keys[4]), Lookup::Hit(_)));
+        assert_eq!(store.scan().old_entries, 0);
+        let c = store.clear().unwrap();
+        assert_eq!(c.removed, 3);
+        assert_eq!(store.scan(), Usage::default());
+        assert!(tmp.path().join("store/README").exists());
+        assert!(tmp.path().join("store/v2/notes/x").exists());
+        assert!(tmp.path().join("store/v1/ab/short").exists());
     }
 }

@@ -111,6 +111,10 @@ pub struct Args {
         env = "PYC_CODE_CACHE_MODE"
     )]
     code_cache_mode: CodeCacheMode,
+    /// After a run that stored entries, remove the least recently used until the code cache
+    /// holds at most SIZE (bytes, or K, M, G, T: `500M`). Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = crate::cache::parse_size, env = "PYC_CODE_CACHE_SIZE")]
+    code_cache_size: Option<u64>,
     /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
     timeout: Duration,
@@ -340,6 +344,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 store.read_only = args.code_cache_mode == CodeCacheMode::ReadOnly;
                 store
             }),
+        code_cache_size: args.code_cache_size,
     };
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -1876,3 +1876,88 @@ fn code_cache_poisoned_entries_are_misses() {
         }
     }
 }
+
+/// `--code-cache-size` bounds the folder after a run (least recently used entries go first;
+/// a hit renews an entry), and `pyc cache stats|prune|clear` report and shrink it. With the newest interpreter found.
+#[test]
+fn code_cache_is_bounded_and_observable() {
+    for py in pythons_for("code_cache_is_bounded_and_observable", (2, 7), Newest) {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        let exe = py.path.to_string_lossy().into_owned();
+        let cache = |args: &[&str]| {
+            let mut all = vec!["cache"];
+            all.extend(args);
+            all.extend(["--dir", "c", "--format", "json"]);
+            let out = pyc(tmp.path(), tmp.path(), &all);
+            assert!(out.status.success(), "{out:?}");
+            json(&out)
+        };
+        let compile = |size: &str| {
+            let args = [
+                "compile",
+                "t",
+                "--python",
+                &exe,
+                "--format",
+                "json",
+                "--code-cache",
+                "c",
+                "--code-cache-size",
+                size,
+            ];
+            let d = json(&pyc(tmp.path(), tmp.path(), &args));
+            clear_pycs(&t);
+            d
+        };
+        for i in 0..6 {
+            std::fs::write(t.join(format!("m{i}.py")), format!("X = {i}\n")).unwrap();
+        }
+        let unbounded = compile("1G");
+        assert_eq!(unbounded["code_cache"]["evicted"], 0, "{unbounded}");
+        let stats = cache(&["stats"]);
+        assert_eq!(stats["entries"], 6, "{stats}");
+        let one = stats["bytes"].as_u64().unwrap() / 6;
+        // A new source and a limit of three entries: the new one is kept, the oldest go.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(t.join("new.py"), "Y = 'new'\n").unwrap();
+        let bounded = compile(&format!("{}", 3 * one + one / 2));
+        assert!(
+            bounded["code_cache"]["evicted"].as_u64() >= Some(3),
+            "{bounded}"
+        );
+        let stats = cache(&["stats"]);
+        assert!(
+            stats["bytes"].as_u64() <= Some(3 * one + one / 2),
+            "{stats}"
+        );
+        // The sources whose entries went are compiled again; the rest are hits.
+        std::fs::remove_file(t.join("new.py")).unwrap();
+        let again = compile("1G");
+        assert_eq!(
+            again["code_cache"]["hits"].as_u64().unwrap()
+                + again["code_cache"]["misses"].as_u64().unwrap(),
+            6,
+            "{again}"
+        );
+        let pruned = cache(&["prune", "--max-size", "0"]);
+        assert_eq!(pruned["entries"], 0, "{pruned}");
+        compile("1G");
+        let cleared = cache(&["clear"]);
+        assert_eq!(cleared["removed"], 6, "{cleared}");
+        assert_eq!(cache(&["stats"])["entries"], 0);
+        // No folder given: one line, exit 2.
+        let out = Command::new(pyc_bin())
+            .args(["cache", "stats"])
+            .env_remove("PYC_CODE_CACHE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).lines().count(),
+            1,
+            "{out:?}"
+        );
+    }
+}
