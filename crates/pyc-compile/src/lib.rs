@@ -28,6 +28,7 @@ pub mod fresh;
 pub mod plan;
 pub mod pyre;
 pub mod relocate;
+pub mod remote;
 pub mod store;
 pub mod worker;
 pub mod write;
@@ -258,6 +259,9 @@ pub struct Report {
     /// goes on without them).
     pub code_cache_error: Option<String>,
     pub code_cache_failures: usize,
+    /// The first failure of each remote store (down, slow, refusing writes): one warning
+    /// each; the compile went on without it.
+    pub code_cache_warnings: Vec<String>,
     /// What the code cache did (all zero without one).
     pub code_cache: CodeCacheStats,
     pub interrupted: bool,
@@ -282,6 +286,13 @@ pub struct CodeCacheStats {
     pub bytes_written: u64,
     /// Entries removed after the run to keep the folder under `--code-cache-size`.
     pub evicted: u64,
+    /// Of `hits`, those found in a remote store (and copied to the local folder), and the
+    /// bytes moved from and to the remote stores.
+    pub remote_hits: u64,
+    pub remote_bytes_read: u64,
+    pub remote_bytes_written: u64,
+    /// Remote calls that failed (a store that is down costs one, then is left alone).
+    pub remote_errors: u64,
 }
 
 #[derive(Default)]
@@ -311,6 +322,10 @@ impl CacheCounters {
             bytes_read: g(&self.bytes_read),
             bytes_written: g(&self.bytes_written),
             evicted: 0,
+            remote_hits: 0,
+            remote_bytes_read: 0,
+            remote_bytes_written: 0,
+            remote_errors: 0,
         }
     }
 }
@@ -1084,8 +1099,19 @@ pub fn compile(
     let mut report = shared.report.into_inner().unwrap_or_default();
     report.code_cache = cache;
     // Bounded: the least recently used entries go once the run has stored its own.
+    if let Some(store) = &opts.code_cache {
+        let (hits, read, written) = store.remote_counts();
+        let c = &mut report.code_cache;
+        (c.remote_hits, c.remote_bytes_read, c.remote_bytes_written) = (hits, read, written);
+        for r in store.remotes() {
+            if let Some((msg, n)) = r.first_error() {
+                c.remote_errors += n;
+                report.code_cache_warnings.push(msg);
+            }
+        }
+    }
     if let (Some(store), Some(max)) = (&opts.code_cache, opts.code_cache_size) {
-        if cache.stored > 0 {
+        if cache.stored > 0 && store.has_local() {
             report.code_cache.evicted = store.prune(max).removed;
         }
     }

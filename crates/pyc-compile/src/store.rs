@@ -126,10 +126,15 @@ pub enum Lookup {
     Damaged,
 }
 
-/// A code cache folder.
+/// A code cache: a local folder, remote stores ([`crate::remote`]), or both as tiers (the
+/// folder first; a remote hit fills it).
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    /// False when only remote stores were given (`dir` is then unused).
+    local: bool,
+    remotes: Vec<std::sync::Arc<crate::remote::Remote>>,
+    counters: std::sync::Arc<TierCounters>,
     /// `--code-cache-mode read-only`: look up, never store.
     pub read_only: bool,
     /// [`keyed_environment`], taken when the store is made.
@@ -145,6 +150,9 @@ impl Store {
     pub fn new(dir: impl Into<PathBuf>) -> Store {
         Store {
             dir: dir.into(),
+            local: true,
+            remotes: Vec::new(),
+            counters: Default::default(),
             read_only: false,
             env: keyed_environment(),
         }
@@ -155,8 +163,96 @@ impl Store {
         self.dir.join(FOLDER).join(&hex[..2]).join(&hex[2..])
     }
 
-    /// The entry stored under `key`, if there is one and it is intact.
+    /// The tiers `specs` names, in order: local folders (the first one is the local tier;
+    /// relative to `cwd`) and remote stores (`redis://host:port/db`), each remote read and
+    /// written within `timeout`.
+    pub fn from_specs(
+        specs: &[String],
+        cwd: &std::path::Path,
+        timeout: std::time::Duration,
+    ) -> Result<Store, String> {
+        let mut store = Store::new(PathBuf::new());
+        store.local = false;
+        for spec in specs.iter().filter(|s| !s.is_empty()) {
+            if crate::remote::is_remote(spec) {
+                let r = crate::remote::Remote::open(spec, timeout)?;
+                store.remotes.push(std::sync::Arc::new(r));
+            } else if store.local {
+                return Err(format!(
+                    "{spec}: only one local code cache folder can be given"
+                ));
+            } else {
+                store.dir = cwd.join(spec);
+                store.local = true;
+            }
+        }
+        if !store.local && store.remotes.is_empty() {
+            return Err("no code cache given".into());
+        }
+        Ok(store)
+    }
+
+    /// Whether there is a local folder tier.
+    pub fn has_local(&self) -> bool {
+        self.local
+    }
+
+    /// The remote tiers.
+    pub fn remotes(&self) -> &[std::sync::Arc<crate::remote::Remote>] {
+        &self.remotes
+    }
+
+    /// Remote hits and bytes so far.
+    pub fn remote_counts(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.counters;
+        (
+            c.hits.load(Relaxed),
+            c.bytes_read.load(Relaxed),
+            c.bytes_written.load(Relaxed),
+        )
+    }
+
+    /// The entry stored under `key` in the first tier that has it, if it is intact there. A
+    /// remote hit is copied into the local tier (unless read-only).
     pub fn get(&self, key: &Key) -> Lookup {
+        use std::sync::atomic::Ordering::Relaxed;
+        let local = if self.local {
+            self.get_local(key)
+        } else {
+            Lookup::Miss
+        };
+        if matches!(local, Lookup::Hit(_)) || self.remotes.is_empty() {
+            return local;
+        }
+        let hex = key.hex();
+        let name = format!("{FOLDER}/{}/{}", &hex[..2], &hex[2..]);
+        let mut damaged = local == Lookup::Damaged;
+        for r in &self.remotes {
+            if let crate::remote::Got::Found(data) = r.get(&name, MAX_ENTRY) {
+                match decode(&data) {
+                    Some(entry) => {
+                        self.counters.hits.fetch_add(1, Relaxed);
+                        self.counters
+                            .bytes_read
+                            .fetch_add(data.len() as u64, Relaxed);
+                        if self.local && !self.read_only {
+                            let _ = crate::write::write_atomic(&self.path(key), &data, 0o644);
+                        }
+                        return Lookup::Hit(entry);
+                    }
+                    None => damaged = true,
+                }
+            }
+        }
+        if damaged {
+            Lookup::Damaged
+        } else {
+            Lookup::Miss
+        }
+    }
+
+    fn get_local(&self, key: &Key) -> Lookup {
         use std::io::Read;
         let Ok(file) = std::fs::File::open(self.path(key)) else {
             return Lookup::Miss;
@@ -183,11 +279,25 @@ impl Store {
         if self.read_only {
             return Ok(0);
         }
+        use std::sync::atomic::Ordering::Relaxed;
         let data = entry.to_bytes();
         if data.len() as u64 > MAX_ENTRY {
             return Ok(0);
         }
-        crate::write::write_atomic(&self.path(key), &data, 0o644)?;
+        if !self.remotes.is_empty() {
+            let hex = key.hex();
+            let name = format!("{FOLDER}/{}/{}", &hex[..2], &hex[2..]);
+            for r in &self.remotes {
+                if r.put(&name, data.clone()) {
+                    self.counters
+                        .bytes_written
+                        .fetch_add(data.len() as u64, Relaxed);
+                }
+            }
+        }
+        if self.local {
+            crate::write::write_atomic(&self.path(key), &data, 0o644)?;
+        }
         Ok(data.len() as u64)
     }
 }
@@ -197,6 +307,13 @@ impl Entry {
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(self)
     }
+}
+
+#[derive(Debug, Default)]
+struct TierCounters {
+    hits: std::sync::atomic::AtomicU64,
+    bytes_read: std::sync::atomic::AtomicU64,
+    bytes_written: std::sync::atomic::AtomicU64,
 }
 
 /// What a cache folder holds ([`Store::scan`]).

@@ -99,9 +99,15 @@ pub struct Args {
     jobs: Option<usize>,
     /// Keep compiled code (and compile errors) by content in DIR and reuse it: a source an
     /// interpreter compiled once (same bytes, level and interpreter build) is not compiled
-    /// again, at any path (a new checkout, venv or CI runner sharing DIR). Off by default.
-    #[arg(long, value_name = "DIR", env = "PYC_CODE_CACHE")]
-    code_cache: Option<PathBuf>,
+    /// again, at any path (a new checkout, venv or CI runner sharing DIR). Also a remote store
+    /// (`redis://host:port/db`); repeat for tiers (the folder first, a remote hit fills it).
+    /// Off by default.
+    #[arg(long, value_name = "DIR|URL", env = "PYC_CODE_CACHE")]
+    code_cache: Vec<String>,
+    /// Seconds a remote code cache may take per call; one that is down or slower costs one
+    /// warning and this much, then the run goes on without it.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = crate::parse_seconds)]
+    code_cache_timeout: Duration,
     /// `read-only`: use the code cache's entries, store none (untrusted builds).
     #[arg(
         long,
@@ -322,6 +328,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (sources, walk_errors) = plan::collect(&dests, &walk);
 
+    let code_cache = if args.code_cache.iter().all(|s| s.is_empty()) {
+        None
+    } else {
+        let mut store =
+            pyc_compile::store::Store::from_specs(&args.code_cache, &cwd, args.code_cache_timeout)
+                .map_err(|e| anyhow::anyhow!("--code-cache: {e}"))?;
+        store.read_only = args.code_cache_mode == CodeCacheMode::ReadOnly;
+        Some(store)
+    };
     let opts = Options {
         levels,
         mode,
@@ -335,15 +350,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .max(1),
         timeout: args.timeout,
         cwd: path_bytes(&cwd).to_vec(),
-        code_cache: args
-            .code_cache
-            .as_ref()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map(|d| {
-                let mut store = pyc_compile::store::Store::new(cwd.join(d));
-                store.read_only = args.code_cache_mode == CodeCacheMode::ReadOnly;
-                store
-            }),
+        code_cache,
         code_cache_size: args.code_cache_size,
     };
 
@@ -416,6 +423,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             n => format!(" (and {} more)", n - 1),
         };
         eprintln!("pyc compile: warning: code cache: cannot store {e}{more}");
+    }
+    if args.quiet < 2 {
+        for w in &report.code_cache_warnings {
+            eprintln!("pyc compile: warning: code cache: {w}; went on without it");
+        }
     }
     match args.format {
         Format::Json => {
