@@ -13,7 +13,7 @@ use crate::output::{Format, EXIT_OK};
 pub struct Args {
     #[command(subcommand)]
     action: Action,
-    /// The code cache folder (default `PYC_CODE_CACHE`).
+    /// The code cache folder (default `PYC_CODE_CACHE`); local folders only.
     #[arg(long, global = true, value_name = "DIR", env = "PYC_CODE_CACHE")]
     dir: Option<PathBuf>,
     #[arg(long, global = true, value_enum, default_value_t)]
@@ -70,6 +70,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .dir
         .filter(|d| !d.as_os_str().is_empty())
         .context("no code cache folder: give --dir DIR or set PYC_CODE_CACHE")?;
+    if pyc_compile::remote::is_remote(&dir.to_string_lossy()) {
+        anyhow::bail!("pyc cache looks after a local folder; a remote store keeps its own limits");
+    }
     let store = Store::new(&dir);
     let json = args.format == Format::Json;
     match args.action {
