@@ -27,6 +27,8 @@
 pub mod fresh;
 pub mod plan;
 pub mod pyre;
+pub mod relocate;
+pub mod remote;
 pub mod store;
 pub mod worker;
 pub mod write;
@@ -35,7 +37,7 @@ use std::collections::{HashMap, VecDeque};
 use std::os::unix::ffi::OsStrExt;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -170,6 +172,9 @@ pub struct Options {
     pub cwd: Vec<u8>,
     /// `--code-cache DIR`: compiled code kept by content ([`store`]).
     pub code_cache: Option<store::Store>,
+    /// `--code-cache-size`: after a run that stored entries, the least recently used are
+    /// removed until the folder holds at most this many bytes.
+    pub code_cache_size: Option<u64>,
 }
 
 impl Default for Options {
@@ -187,6 +192,7 @@ impl Default for Options {
                 .map(|d| d.as_os_str().as_bytes().to_vec())
                 .unwrap_or_default(),
             code_cache: None,
+            code_cache_size: None,
         }
     }
 }
@@ -253,7 +259,75 @@ pub struct Report {
     /// goes on without them).
     pub code_cache_error: Option<String>,
     pub code_cache_failures: usize,
+    /// The first failure of each remote store (down, slow, refusing writes): one warning
+    /// each; the compile went on without it.
+    pub code_cache_warnings: Vec<String>,
+    /// What the code cache did (all zero without one).
+    pub code_cache: CodeCacheStats,
     pub interrupted: bool,
+}
+
+/// Code cache look-ups and stores, one per (source, interpreter, level) looked up.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct CodeCacheStats {
+    /// Entries found, intact and usable at this path.
+    pub hits: u64,
+    /// No entry.
+    pub misses: u64,
+    /// An entry that was cut, damaged, of another format or did not load: a miss, reported.
+    pub damaged: u64,
+    /// An intact entry that could not be moved to this path exactly (the file name is also a
+    /// constant, or the new name is not ASCII; [`relocate`]): a miss.
+    pub not_movable: u64,
+    /// Entries stored (0 in read-only mode).
+    pub stored: u64,
+    /// Bytes of the entries used, and of the entries stored.
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    /// Entries removed after the run to keep the folder under `--code-cache-size`.
+    pub evicted: u64,
+    /// Of `hits`, those found in a remote store (and copied to the local folder), and the
+    /// bytes moved from and to the remote stores.
+    pub remote_hits: u64,
+    pub remote_bytes_read: u64,
+    pub remote_bytes_written: u64,
+    /// Remote calls that failed (a store that is down costs one, then is left alone).
+    pub remote_errors: u64,
+}
+
+#[derive(Default)]
+struct CacheCounters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    damaged: AtomicU64,
+    not_movable: AtomicU64,
+    stored: AtomicU64,
+    bytes_read: AtomicU64,
+    bytes_written: AtomicU64,
+}
+
+impl CacheCounters {
+    fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn stats(&self) -> CodeCacheStats {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CodeCacheStats {
+            hits: g(&self.hits),
+            misses: g(&self.misses),
+            damaged: g(&self.damaged),
+            not_movable: g(&self.not_movable),
+            stored: g(&self.stored),
+            bytes_read: g(&self.bytes_read),
+            bytes_written: g(&self.bytes_written),
+            evicted: 0,
+            remote_hits: 0,
+            remote_bytes_read: 0,
+            remote_bytes_written: 0,
+            remote_errors: 0,
+        }
+    }
 }
 
 /// Progress, for a bar.
@@ -541,6 +615,7 @@ struct Shared<'a> {
     report: Mutex<Report>,
     stop: &'a AtomicBool,
     on_event: &'a (dyn Fn(Event) + Sync),
+    cache: CacheCounters,
 }
 
 impl Shared<'_> {
@@ -674,32 +749,29 @@ impl Shared<'_> {
                 return None;
             }
         };
-        // With a code cache: the code of every level, if all are there, is used as is;
+        // With a code cache: the code (or error) of every level, if all are there, is used;
         // otherwise the worker compiles the source, and the levels missing are kept.
         let mut keys = Vec::new();
         if let Some(store) = &self.opts.code_cache {
             let interp = &self.interps[job.interp];
-            let found: Vec<(store::Key, Option<Vec<u8>>)> = store::Key::for_levels(
+            let found: Vec<(store::Key, Option<worker::Outcome>)> = store::Key::for_levels(
                 &interp.sys_version,
                 interp.magic,
-                src.display_name(),
+                &store.env,
                 &data,
                 job.levels.iter().map(|&(level, _)| level),
             )
             .into_iter()
-            .map(|k| (k, store.get(&k)))
+            .map(|k| (k, self.cached(store, interp, &k, src.display_name())))
             .collect();
-            if found.iter().all(|(_, body)| body.is_some()) {
-                let outcomes = found
-                    .into_iter()
-                    .filter_map(|(_, body)| body.map(worker::Outcome::Code))
-                    .collect();
+            if found.iter().all(|(_, o)| o.is_some()) {
+                let outcomes = found.into_iter().filter_map(|(_, o)| o).collect();
                 self.finish(job, &data, &stat, outcomes, &[], true);
                 return None;
             }
             keys = found
                 .into_iter()
-                .map(|(k, body)| body.is_none().then_some(k))
+                .map(|(k, o)| o.is_none().then_some(k))
                 .collect();
         }
         let key = (job.interp, job.fixed_level);
@@ -730,6 +802,99 @@ impl Shared<'_> {
         })
     }
 
+    /// The code cache's answer for `key`, moved to `dfile`; None for a miss (counted).
+    fn cached(
+        &self,
+        store: &store::Store,
+        interp: &Interpreter,
+        key: &store::Key,
+        dfile: &[u8],
+    ) -> Option<worker::Outcome> {
+        let c = &self.cache;
+        let entry = match store.get(key) {
+            store::Lookup::Hit(e) => e,
+            store::Lookup::Miss => {
+                CacheCounters::add(&c.misses, 1);
+                return None;
+            }
+            store::Lookup::Damaged => {
+                CacheCounters::add(&c.damaged, 1);
+                return None;
+            }
+        };
+        match entry {
+            store::Entry::Code(body) => {
+                let format = pyc_format::CodeFormat::for_magic(interp.magic, interp.version)?;
+                let mv = interp.info.marshal_version;
+                let neutral = relocate::neutral_name(&key.hex());
+                let moved = match relocate::relocate_fast(&body, format, mv, &neutral, dfile) {
+                    Some(code) => Ok(code),
+                    None => relocate::relocate(&body, format, mv, dfile),
+                };
+                match moved {
+                    Ok(code) => {
+                        if !store.read_only {
+                            store.touch(key);
+                        }
+                        CacheCounters::add(&c.hits, 1);
+                        CacheCounters::add(&c.bytes_read, body.len() as u64);
+                        Some(worker::Outcome::Code(code))
+                    }
+                    Err(relocate::Refused::Damaged(_)) => {
+                        CacheCounters::add(&c.damaged, 1);
+                        None
+                    }
+                    Err(relocate::Refused::NotMovable(_)) => {
+                        CacheCounters::add(&c.not_movable, 1);
+                        None
+                    }
+                }
+            }
+            store::Entry::Error {
+                dfile: compiled_as,
+                line,
+                message,
+            } => {
+                // A message can name the file (`Non-UTF-8 code ... in file /a/m.py`): one
+                // that names the old path is not this path's message.
+                let names_old = !compiled_as.is_empty()
+                    && message
+                        .as_bytes()
+                        .windows(compiled_as.len())
+                        .any(|w| w == compiled_as.as_slice());
+                if compiled_as == dfile || !names_old {
+                    CacheCounters::add(&c.hits, 1);
+                    CacheCounters::add(&c.bytes_read, message.len() as u64);
+                    Some(worker::Outcome::Error { line, message })
+                } else {
+                    CacheCounters::add(&c.not_movable, 1);
+                    None
+                }
+            }
+        }
+    }
+
+    /// Keep `entry` in the code cache under `key`; a failure is counted and the compile goes
+    /// on.
+    fn keep(&self, key: &store::Key, entry: &store::Entry) {
+        let Some(store) = &self.opts.code_cache else {
+            return;
+        };
+        match store.put(key, entry) {
+            Ok(0) => {}
+            Ok(n) => {
+                CacheCounters::add(&self.cache.stored, 1);
+                CacheCounters::add(&self.cache.bytes_written, n);
+            }
+            Err(e) => {
+                if let Ok(mut r) = self.report.lock() {
+                    r.code_cache_failures += 1;
+                    r.code_cache_error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+    }
+
     /// Write what the worker (or the code cache: `from_cache`) gave for one job, and keep
     /// what a worker compiled in the code cache under `keys` (one per level; none without a
     /// code cache).
@@ -753,16 +918,29 @@ impl Shared<'_> {
         let header = fresh::header(interp.magic, mode, stat, hash);
         let file_mode = write::pyc_mode(Some(stat.mode));
         let mut written_now: HashMap<u8, Vec<u8>> = HashMap::new();
-        // The same error at every level is reported once.
-        if let Some(worker::Outcome::Error { line, message }) = outcomes.first() {
-            if outcomes.iter().all(|o| o == &outcomes[0]) {
-                let level = (outcomes.len() == 1).then_some(job.levels[0].0);
-                return self.fail(job, level, FailureKind::Compile, *line, message.clone());
+        // Errors are kept too: the next run reports them without an interpreter.
+        for (k, outcome) in outcomes.iter().enumerate() {
+            if let (worker::Outcome::Error { line, message }, Some(Some(key))) =
+                (outcome, keys.get(k))
+            {
+                let entry = store::Entry::Error {
+                    dfile: src.display_name().to_vec(),
+                    line: *line,
+                    message: message.clone(),
+                };
+                self.keep(key, &entry);
             }
         }
         if from_cache {
             if let Ok(mut r) = self.report.lock() {
                 r.from_code_cache += 1;
+            }
+        }
+        // The same error at every level is reported once.
+        if let Some(worker::Outcome::Error { line, message }) = outcomes.first() {
+            if outcomes.iter().all(|o| o == &outcomes[0]) {
+                let level = (outcomes.len() == 1).then_some(job.levels[0].0);
+                return self.fail(job, level, FailureKind::Compile, *line, message.clone());
             }
         }
         for (k, ((level, cfile), outcome)) in job.levels.iter().zip(outcomes).enumerate() {
@@ -775,8 +953,8 @@ impl Shared<'_> {
             };
             let mut raw = header.clone();
             raw.extend_from_slice(&marshal);
-            // The code cache holds what this put in canonical form (its checksum verified on
-            // reading): only a worker's answer needs the rewrite.
+            // What comes from the code cache was loaded and written by the canonical writer
+            // when it was moved to this path: only a worker's answer needs the rewrite.
             let pyc = if from_cache {
                 raw
             } else {
@@ -794,13 +972,24 @@ impl Shared<'_> {
                     }
                 }
             };
-            if let (Some(store), Some(Some(key))) = (&self.opts.code_cache, keys.get(k)) {
-                if let Err(e) = store.put(key, pyc.get(header.len()..).unwrap_or_default()) {
-                    if let Ok(mut r) = self.report.lock() {
-                        r.code_cache_failures += 1;
-                        r.code_cache_error.get_or_insert_with(|| e.to_string());
-                    }
-                }
+            if let Some(Some(key)) = keys.get(k) {
+                // Kept under a file name no constant can equal, so that a hit moves it to
+                // its path by replacing one string record (relocate.rs).
+                let body = pyc.get(header.len()..).unwrap_or_default();
+                let neutral = pyc_format::CodeFormat::for_magic(interp.magic, interp.version)
+                    .and_then(|format| {
+                        relocate::relocate(
+                            body,
+                            format,
+                            interp.info.marshal_version,
+                            &relocate::neutral_name(&key.hex()),
+                        )
+                        .ok()
+                    });
+                self.keep(
+                    key,
+                    &store::Entry::Code(neutral.unwrap_or_else(|| body.to_vec())),
+                );
             }
             let mut hardlink = false;
             let result = match self.previous_level(job, *level, &written_now) {
@@ -926,13 +1115,33 @@ pub fn compile(
         }),
         stop,
         on_event,
+        cache: CacheCounters::default(),
     };
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| shared.run_thread());
         }
     });
+    let cache = shared.cache.stats();
     let mut report = shared.report.into_inner().unwrap_or_default();
+    report.code_cache = cache;
+    // Bounded: the least recently used entries go once the run has stored its own.
+    if let Some(store) = &opts.code_cache {
+        let (hits, read, written) = store.remote_counts();
+        let c = &mut report.code_cache;
+        (c.remote_hits, c.remote_bytes_read, c.remote_bytes_written) = (hits, read, written);
+        for r in store.remotes() {
+            if let Some((msg, n)) = r.first_error() {
+                c.remote_errors += n;
+                report.code_cache_warnings.push(msg);
+            }
+        }
+    }
+    if let (Some(store), Some(max)) = (&opts.code_cache, opts.code_cache_size) {
+        if cache.stored > 0 && store.has_local() {
+            report.code_cache.evicted = store.prune(max).removed;
+        }
+    }
     report.interrupted = stop.load(Ordering::Relaxed);
     // Stable order for output: by source, interpreter, level.
     report.written.sort_by(|a, b| {

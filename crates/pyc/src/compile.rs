@@ -93,11 +93,30 @@ pub struct Args {
     /// Worker processes per interpreter (default: the number of cores).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
-    /// Keep compiled code by content in DIR and reuse it: a source an interpreter compiled
-    /// once (same bytes, name, level and interpreter build) is not compiled again, wherever
-    /// its pyc went (a new checkout, venv or CI runner sharing DIR). Off by default.
-    #[arg(long, value_name = "DIR", env = "PYC_CODE_CACHE")]
-    code_cache: Option<PathBuf>,
+    /// Keep compiled code (and compile errors) by content in DIR and reuse it: a source an
+    /// interpreter compiled once (same bytes, level and interpreter build) is not compiled
+    /// again, at any path (a new checkout, venv or CI runner sharing DIR). Also a remote store
+    /// (`redis://host:port/db`); repeat for tiers (the folder first, a remote hit fills it).
+    /// Off by default.
+    #[arg(long, value_name = "DIR|URL", env = "PYC_CODE_CACHE")]
+    code_cache: Vec<String>,
+    /// Seconds a remote code cache may take per call; one that is down or slower costs one
+    /// warning and this much, then the run goes on without it.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = crate::parse_seconds)]
+    code_cache_timeout: Duration,
+    /// `read-only`: use the code cache's entries, store none (untrusted builds).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value_t,
+        env = "PYC_CODE_CACHE_MODE"
+    )]
+    code_cache_mode: CodeCacheMode,
+    /// After a run that stored entries, remove the least recently used until the code cache
+    /// holds at most SIZE (bytes, or K, M, G, T: `500M`). Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = crate::cache::parse_size, env = "PYC_CODE_CACHE_SIZE")]
+    code_cache_size: Option<u64>,
     /// Seconds a worker may take for one file (and to start) before it is killed and replaced.
     #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = crate::parse_seconds)]
     timeout: Duration,
@@ -107,6 +126,14 @@ pub struct Args {
     /// default by kind (a wheel is unpacked, a zipapp or egg imported by zipimport).
     #[arg(long = "as", value_name = "USE", value_parser = ["zipimport", "extract=tar", "extract=unzip", "extract=zipfile"])]
     as_use: Option<String>,
+}
+
+/// `--code-cache-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+enum CodeCacheMode {
+    #[default]
+    ReadWrite,
+    ReadOnly,
 }
 
 #[derive(Serialize)]
@@ -131,6 +158,8 @@ struct JsonOut<'a> {
     compiled_sources: usize,
     /// Of those, the ones taken from the code cache (`--code-cache`).
     from_code_cache: usize,
+    /// Code cache look-ups and stores (`null` without a code cache).
+    code_cache: Option<pyc_compile::CodeCacheStats>,
     /// Interpreter processes started (probes and workers); 0 when nothing was stale and every
     /// interpreter's probe was cached.
     interpreters_started: usize,
@@ -321,6 +350,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (sources, walk_errors) = plan::collect(&dests, &walk);
 
+    let code_cache = if args.code_cache.iter().all(|s| s.is_empty()) {
+        None
+    } else {
+        let mut store =
+            pyc_compile::store::Store::from_specs(&args.code_cache, &cwd, args.code_cache_timeout)
+                .map_err(|e| anyhow::anyhow!("--code-cache: {e}"))?;
+        store.read_only = args.code_cache_mode == CodeCacheMode::ReadOnly;
+        Some(store)
+    };
     let opts = Options {
         levels,
         mode,
@@ -334,11 +372,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .max(1),
         timeout: args.timeout,
         cwd: path_bytes(&cwd).to_vec(),
-        code_cache: args
-            .code_cache
-            .as_ref()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map(|d| pyc_compile::store::Store::new(cwd.join(d))),
+        code_cache,
+        code_cache_size: args.code_cache_size,
     };
 
     if args.dry_run {
@@ -413,6 +448,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         eprintln!("pyc: warning: code cache: cannot store {e}{more}");
     }
+    if crate::output::warnings() {
+        for w in &report.code_cache_warnings {
+            eprintln!("pyc: warning: code cache: {w}; went on without it");
+        }
+    }
     match args.format {
         Format::Json => {
             let out = JsonOut {
@@ -421,6 +461,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 failed,
                 compiled_sources: report.jobs,
                 from_code_cache: report.from_code_cache,
+                code_cache: opts.code_cache.is_some().then_some(report.code_cache),
                 interpreters_started: pyc_python::interpreters_started(),
                 interrupted: report.interrupted,
                 seconds,
@@ -463,7 +504,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     format!("{count} {}", if count == 1 { one } else { many })
                 };
                 let from_cache = if opts.code_cache.is_some() {
-                    format!(", {} from the code cache", report.from_code_cache)
+                    let c = &report.code_cache;
+                    format!(
+                        ", {} from the code cache: {} hits, {} misses{}{}",
+                        report.from_code_cache,
+                        c.hits,
+                        c.misses,
+                        match c.damaged {
+                            0 => String::new(),
+                            n => format!(", {n} damaged"),
+                        },
+                        match c.not_movable {
+                            0 => String::new(),
+                            n => format!(", {n} not movable"),
+                        },
+                    )
                 } else {
                     String::new()
                 };

@@ -24,6 +24,7 @@ macro_rules! println {
 }
 
 mod archive;
+mod cache;
 mod clean;
 mod compile;
 mod diff;
@@ -81,6 +82,8 @@ enum Command {
     Clean(clean::Args),
     /// Precompile trees with real interpreters: exact, reproducible, incremental, parallel.
     Compile(compile::Args),
+    /// Look after a code cache folder (`pyc compile --code-cache`): stats, prune, clear.
+    Cache(cache::Args),
     /// List the Python interpreters pyc can find.
     Python(python::Args),
     /// Measure what the bytecode cache buys at import, cold and warm.
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
         Command::Normalize(a) => normalize::run(a),
         Command::Clean(a) => clean::run(a),
         Command::Compile(a) => compile::run(a),
+        Command::Cache(a) => cache::run(a),
         Command::Python(a) => python::run(a),
         Command::Importtime(a) => importtime::run(a),
         Command::Completions(a) => generate::completions(a),

@@ -172,6 +172,7 @@ pub mod schema {
     pub const COMPILE: &str = "pyc-compile/1";
     pub const PYTHON: &str = "pyc-python/1";
     pub const IMPORTTIME: &str = "pyc-importtime/1";
+    pub const CACHE: &str = "pyc-cache/1";
 }
 
 /// A JSON document: `"schema"` first, then the fields of `body` (a struct or a JSON object).

@@ -1470,7 +1470,7 @@ fn code_cache_reuses_code_by_content() {
         let with_cache = ["--code-cache", "../codes"];
         let entries = || -> Vec<PathBuf> {
             let mut out = Vec::new();
-            let v1 = tmp.path().join("codes/v1");
+            let v1 = tmp.path().join("codes/v2");
             for d in std::fs::read_dir(v1).unwrap() {
                 for e in std::fs::read_dir(d.unwrap().path()).unwrap() {
                     out.push(e.unwrap().path());
@@ -1552,5 +1552,414 @@ fn code_cache_reuses_code_by_content() {
         assert_eq!(sixth["written"].as_u64(), Some(2 * names.len() as u64));
         assert_eq!(entries().len(), before.len() + names.len());
         assert_eq!(inodes(&before), before_inodes, "entries stored again");
+    }
+}
+
+/// `--code-cache` entries are relocatable: a tree compiled at path A fills the cache; the same
+/// sources at path B (an empty `__pycache__`, the same cache) are written without starting an
+/// interpreter, byte for byte what `pyc compile` writes at B without the cache, and the
+/// source that does not compile is reported from the cache. Sources whose constants hold
+/// their own file name at A, at B, or both (also built by `+`) move exactly too. `-s`/`-p`
+/// move as well. For every interpreter found.
+#[test]
+fn code_cache_entries_move_to_another_path() {
+    let pythons = live_pythons();
+    report_used("code_cache_entries_move_to_another_path", &pythons);
+    for py in &pythons {
+        let v = version(py);
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let (a, b) = (root.join("a/t"), root.join("b/t"));
+        let exe = py.path.to_string_lossy().into_owned();
+        let (a_s, b_s) = (a.to_str().unwrap(), b.to_str().unwrap());
+        // Sources naming files by their paths at A and B, and one that does not compile.
+        let apath = format!(
+            "X = {:?}\ndef f():\n    return {:?}, X\n",
+            format!("{a_s}/apath.py"),
+            format!("{a_s}/apath.py")
+        );
+        let paths = format!(
+            "A = {:?}\nB = {:?}\nC = {:?} + {:?}\ndef f():\n    return A, {:?}\n",
+            format!("{a_s}/paths.py"),
+            format!("{b_s}/paths.py"),
+            b_s,
+            "/paths.py",
+            format!("{b_s}/paths.py"),
+        );
+        let fill = |dir: &Path, with_paths: bool| {
+            let mut names = corpus_into(dir, v);
+            let mut files = vec![("apath.py", apath.clone()), ("bad.py", "x = (\n".into())];
+            if with_paths {
+                files.push(("paths.py", paths.clone()));
+            }
+            for (name, text) in files {
+                std::fs::write(dir.join(name), text).unwrap();
+                set_mtime(&dir.join(name), MTIME);
+                names.push(name.to_string());
+            }
+            names
+        };
+        let run = |cwd: &Path, tree: &Path, extra: &[&str]| {
+            let mut args = vec![
+                "compile",
+                tree.to_str().unwrap(),
+                "--python",
+                &exe,
+                "--format",
+                "json",
+            ];
+            args.extend(extra);
+            let d = json(&pyc(cwd, &root, &args));
+            assert_eq!(d["failed"], 1, "{} {d}", py.version);
+            assert_eq!(
+                d["failures"][0]["source"],
+                format!("{}/bad.py", tree.display())
+            );
+            d
+        };
+        let cache = root.join("codes");
+        let with_cache = ["--code-cache", cache.to_str().unwrap()];
+        fill(&a, true);
+        let first = run(&root, &a, &with_cache);
+        assert_eq!(first["code_cache"]["hits"], 0, "{first}");
+
+        // B: everything but paths.py.
+        let names = fill(&b, false);
+        run(&root, &b, &[]);
+        let reference = pycs_only(&snapshot(&b));
+        assert_eq!(reference.len(), names.len() - 1, "{}", py.version);
+        clear_pycs(&b);
+        let second = run(&root, &b, &with_cache);
+        assert_eq!(second["interpreters_started"], 0, "{} {second}", py.version);
+        assert_eq!(
+            second["code_cache"]["hits"].as_u64(),
+            Some(names.len() as u64)
+        );
+        assert_eq!(second["code_cache"]["misses"], 0, "{second}");
+        assert_eq!(pycs_only(&snapshot(&b)), reference, "{}", py.version);
+        // The failure as the interpreter reported it at A, now for B's file.
+        let mut expected = first["failures"].clone();
+        expected[0]["source"] = format!("{b_s}/bad.py").into();
+        assert_eq!(second["failures"], expected, "{}", py.version);
+
+        // paths.py holds its file names at A and at B: identical to a compile without cache.
+        fill(&b, true);
+        clear_pycs(&b);
+        run(&root, &b, &[]);
+        let reference = pycs_only(&snapshot(&b));
+        clear_pycs(&b);
+        let third = run(&root, &b, &with_cache);
+        assert_eq!(
+            third["code_cache"]["not_movable"], 0,
+            "{} {third}",
+            py.version
+        );
+        assert_eq!(third["interpreters_started"], 0, "{} {third}", py.version);
+        assert_eq!(pycs_only(&snapshot(&b)), reference, "{}", py.version);
+
+        // -s/-p: the name in the code is /lib/...; the entries compiled at A move there too.
+        let sp = ["-s", b_s, "-p", "/lib/t"];
+        clear_pycs(&b);
+        run(&root, &b, &sp);
+        let reference = pycs_only(&snapshot(&b));
+        clear_pycs(&b);
+        let mut args = sp.to_vec();
+        args.extend(with_cache);
+        let fourth = run(&root, &b, &args);
+        assert_eq!(pycs_only(&snapshot(&b)), reference, "{}", py.version);
+        assert!(fourth["code_cache"]["hits"].as_u64() >= Some(names.len() as u64 - 1));
+    }
+}
+
+/// A source that does not compile is kept in the code cache with its message: a run whose
+/// only work is known-bad files starts no interpreter, and reports them as before.
+#[test]
+fn code_cache_keeps_failures() {
+    let pythons = live_pythons();
+    report_used("code_cache_keeps_failures", &pythons);
+    for py in &pythons {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("bad.py"), "def f(:\n    pass\n").unwrap();
+        std::fs::write(t.join("good.py"), "x = 1\n").unwrap();
+        let exe = py.path.to_string_lossy().into_owned();
+        let run = || {
+            let out = pyc(
+                tmp.path(),
+                tmp.path(),
+                &[
+                    "compile",
+                    "t",
+                    "--python",
+                    &exe,
+                    "--format",
+                    "json",
+                    "--code-cache",
+                    "c",
+                ],
+            );
+            assert_eq!(out.status.code(), Some(1), "{}", py.version);
+            json(&out)
+        };
+        let first = run();
+        let second = run();
+        assert!(first["interpreters_started"].as_u64() > Some(0), "{first}");
+        assert_eq!(second["interpreters_started"], 0, "{} {second}", py.version);
+        assert_eq!(second["code_cache"]["hits"], 1, "{second}");
+        assert_eq!(second["failures"], first["failures"], "{}", py.version);
+        assert_eq!(second["up_to_date"], 1, "{second}");
+    }
+}
+
+/// The environment variables that change what a worker compiles are part of the code cache's
+/// key: with `PYTHONNODEBUGRANGES` (3.11+: no column positions) or `PYTHONWARNINGS=error`
+/// (an invalid escape becomes a SyntaxError) set, entries stored without them are not used,
+/// and the pycs equal a compile in that environment without the cache. For every interpreter
+/// found (3.6+, whose compilers warn about invalid escapes).
+#[test]
+fn code_cache_keys_the_environment_that_changes_code() {
+    let pythons = pythons_for(
+        "code_cache_keys_the_environment_that_changes_code",
+        (3, 6),
+        All,
+    );
+    for py in &pythons {
+        let v = version(py);
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(
+            t.join("esc.py"),
+            "def f(a):\n    return '\\d', a.b + a[1:2]\n",
+        )
+        .unwrap();
+        let exe = py.path.to_string_lossy().into_owned();
+        let run = |env: Option<(&str, &str)>, cache: bool| {
+            let mut args = vec!["compile", "t", "--python", &exe, "--format", "json"];
+            if cache {
+                args.extend(["--code-cache", "c"]);
+            }
+            let mut cmd = Command::new(pyc_bin());
+            cmd.args(&args)
+                .current_dir(tmp.path())
+                .env("PYC_CACHE_DIR", tmp.path())
+                .env_remove("SOURCE_DATE_EPOCH")
+                .env_remove("PYTHONPYCACHEPREFIX")
+                .env_remove("PYTHONOPTIMIZE")
+                .env_remove("PYTHONNODEBUGRANGES")
+                .env_remove("PYTHONWARNINGS");
+            if let Some((k, val)) = env {
+                cmd.env(k, val);
+            }
+            let d = json(&cmd.stdin(Stdio::null()).output().unwrap());
+            let pycs = pycs_only(&snapshot(&t));
+            clear_pycs(&t);
+            (d, pycs)
+        };
+        let (_, plain) = run(None, true);
+        assert_eq!(plain.len(), 1, "{}", py.version);
+        let mut envs = vec![("PYTHONWARNINGS", "error")];
+        if v >= PyVersion::new(3, 11) {
+            envs.push(("PYTHONNODEBUGRANGES", "1"));
+        }
+        for env in envs {
+            let (reference, ref_pycs) = run(Some(env), false);
+            let (d, pycs) = run(Some(env), true);
+            assert_eq!(d["code_cache"]["hits"], 0, "{} {env:?} {d}", py.version);
+            assert_eq!(pycs, ref_pycs, "{} {env:?}", py.version);
+            assert_eq!(
+                d["failures"], reference["failures"],
+                "{} {env:?}",
+                py.version
+            );
+            assert_ne!(
+                (&ref_pycs, &reference["failed"]),
+                (&plain, &serde_json::json!(0)),
+                "{} {env:?} changes nothing",
+                py.version
+            );
+            // And the entry stored in that environment is used in it.
+            let (again, pycs) = run(Some(env), true);
+            assert_eq!(again["code_cache"]["hits"], 1, "{} {env:?}", py.version);
+            assert_eq!(pycs, ref_pycs, "{} {env:?}", py.version);
+        }
+    }
+}
+
+/// `--code-cache-mode read-only`: entries are used, none is stored (not even for a source
+/// compiled because its entry was missing). With the newest interpreter found.
+#[test]
+fn code_cache_read_only_uses_and_never_stores() {
+    for py in pythons_for("code_cache_read_only_uses_and_never_stores", (2, 7), Newest) {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("a.py"), "x = 1\n").unwrap();
+        let exe = py.path.to_string_lossy().into_owned();
+        let run = |mode: &str| {
+            let args = [
+                "compile",
+                "t",
+                "--python",
+                &exe,
+                "--format",
+                "json",
+                "--code-cache",
+                "c",
+                "--code-cache-mode",
+                mode,
+            ];
+            let d = json(&pyc(tmp.path(), tmp.path(), &args));
+            clear_pycs(&t);
+            d
+        };
+        let first = run("read-only");
+        assert_eq!(first["code_cache"]["stored"], 0, "{first}");
+        assert!(
+            !tmp.path().join("c").exists(),
+            "read-only created the cache"
+        );
+        run("read-write");
+        std::fs::write(t.join("b.py"), "y = 2\n").unwrap();
+        let third = run("read-only");
+        assert_eq!(third["code_cache"]["hits"], 1, "{third}");
+        assert_eq!(third["code_cache"]["misses"], 1, "{third}");
+        assert_eq!(third["code_cache"]["stored"], 0, "{third}");
+        let fourth = run("read-only");
+        assert_eq!(fourth["code_cache"]["misses"], 1, "b.py stored: {fourth}");
+    }
+}
+
+/// A poisoned code cache entry (intact checksum, a body that is not this version's marshal
+/// data) is a miss, counted as damaged; the source is compiled and the pyc is what a compile
+/// without the cache writes; the entry is replaced. For every interpreter found.
+#[test]
+fn code_cache_poisoned_entries_are_misses() {
+    let pythons = live_pythons();
+    report_used("code_cache_poisoned_entries_are_misses", &pythons);
+    for py in &pythons {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("a.py"), "def f():\n    return 1\n").unwrap();
+        let exe = py.path.to_string_lossy().into_owned();
+        let run = |cache: bool| {
+            let mut args = vec!["compile", "t", "--python", &exe, "--format", "json"];
+            if cache {
+                args.extend(["--code-cache", "c"]);
+            }
+            let d = json(&pyc(tmp.path(), tmp.path(), &args));
+            let pycs = pycs_only(&snapshot(&t));
+            clear_pycs(&t);
+            (d, pycs)
+        };
+        let (_, reference) = run(false);
+        run(true);
+        let entries: Vec<PathBuf> = walk_with_inodes(&tmp.path().join("c"))
+            .into_keys()
+            .map(|k| tmp.path().join("c").join(k))
+            .collect();
+        assert_eq!(entries.len(), 1, "{}", py.version);
+        let poison = [
+            b"not marshal".to_vec(),
+            // A code object cut short, and one of another marshal format.
+            std::fs::read(&entries[0]).unwrap()[41..60].to_vec(),
+            b"\xe3\0\0\0\0".to_vec(),
+        ];
+        for body in poison {
+            let bad = pyc_compile::store::Entry::Code(body).to_bytes();
+            std::fs::write(&entries[0], &bad).unwrap();
+            let (d, pycs) = run(true);
+            assert_eq!(d["code_cache"]["damaged"], 1, "{} {d}", py.version);
+            assert_eq!(d["from_code_cache"], 0, "{d}");
+            assert_eq!(pycs, reference, "{}", py.version);
+            assert_ne!(std::fs::read(&entries[0]).unwrap(), bad, "not replaced");
+        }
+    }
+}
+
+/// `--code-cache-size` bounds the folder after a run (least recently used entries go first;
+/// a hit renews an entry), and `pyc cache stats|prune|clear` report and shrink it. With the newest interpreter found.
+#[test]
+fn code_cache_is_bounded_and_observable() {
+    for py in pythons_for("code_cache_is_bounded_and_observable", (2, 7), Newest) {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t");
+        std::fs::create_dir_all(&t).unwrap();
+        let exe = py.path.to_string_lossy().into_owned();
+        let cache = |args: &[&str]| {
+            let mut all = vec!["cache"];
+            all.extend(args);
+            all.extend(["--dir", "c", "--format", "json"]);
+            let out = pyc(tmp.path(), tmp.path(), &all);
+            assert!(out.status.success(), "{out:?}");
+            json(&out)
+        };
+        let compile = |size: &str| {
+            let args = [
+                "compile",
+                "t",
+                "--python",
+                &exe,
+                "--format",
+                "json",
+                "--code-cache",
+                "c",
+                "--code-cache-size",
+                size,
+            ];
+            let d = json(&pyc(tmp.path(), tmp.path(), &args));
+            clear_pycs(&t);
+            d
+        };
+        for i in 0..6 {
+            std::fs::write(t.join(format!("m{i}.py")), format!("X = {i}\n")).unwrap();
+        }
+        let unbounded = compile("1G");
+        assert_eq!(unbounded["code_cache"]["evicted"], 0, "{unbounded}");
+        let stats = cache(&["stats"]);
+        assert_eq!(stats["entries"], 6, "{stats}");
+        let one = stats["bytes"].as_u64().unwrap() / 6;
+        // A new source and a limit of three entries: the new one is kept, the oldest go.
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(t.join("new.py"), "Y = 'new'\n").unwrap();
+        let bounded = compile(&format!("{}", 3 * one + one / 2));
+        assert!(
+            bounded["code_cache"]["evicted"].as_u64() >= Some(3),
+            "{bounded}"
+        );
+        let stats = cache(&["stats"]);
+        assert!(
+            stats["bytes"].as_u64() <= Some(3 * one + one / 2),
+            "{stats}"
+        );
+        // The sources whose entries went are compiled again; the rest are hits.
+        std::fs::remove_file(t.join("new.py")).unwrap();
+        let again = compile("1G");
+        assert_eq!(
+            again["code_cache"]["hits"].as_u64().unwrap()
+                + again["code_cache"]["misses"].as_u64().unwrap(),
+            6,
+            "{again}"
+        );
+        let pruned = cache(&["prune", "--max-size", "0"]);
+        assert_eq!(pruned["entries"], 0, "{pruned}");
+        compile("1G");
+        let cleared = cache(&["clear"]);
+        assert_eq!(cleared["removed"], 6, "{cleared}");
+        assert_eq!(cache(&["stats"])["entries"], 0);
+        // No folder given: one line, exit 2.
+        let out = Command::new(pyc_bin())
+            .args(["cache", "stats"])
+            .env_remove("PYC_CODE_CACHE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).lines().count(),
+            1,
+            "{out:?}"
+        );
     }
 }

@@ -80,6 +80,7 @@ fn color_is_accepted_by_every_subcommand() {
         "compile",
         "python",
         "importtime",
+        "cache",
         "completions",
         "man",
         "hook",

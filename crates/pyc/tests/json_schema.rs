@@ -8,7 +8,7 @@ use std::process::Command;
 use pyc_testutil::{fixtures, live_python, live_pythons, repo_root, report_used};
 use serde_json::Value;
 
-const COMMANDS: [&str; 10] = [
+const COMMANDS: [&str; 11] = [
     "show",
     "path",
     "dis",
@@ -19,6 +19,7 @@ const COMMANDS: [&str; 10] = [
     "compile",
     "python",
     "importtime",
+    "cache",
 ];
 
 fn validator(command: &str) -> jsonschema::Validator {
@@ -163,6 +164,15 @@ fn documents_without_an_interpreter_match_their_schemas() {
         &pyc(d, &["status", "--python", "3.12", "--format", "json", "."]),
         false,
     );
+    // The code cache folder's upkeep (an empty folder is enough for the shapes).
+    let cc = d.join("cc");
+    std::fs::create_dir(&cc).unwrap();
+    let cc = s(&cc);
+    for action in [&["stats"][..], &["prune", "--max-size", "1M"], &["clear"]] {
+        let mut args = vec!["cache", "--format", "json", "--dir", cc.as_str()];
+        args.extend(action);
+        n += check("cache", &pyc(d, &args), false);
+    }
     // An archive: records of zipimport's verdict.
     let app = d.join("app.zip");
     {

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Benchmark the code cache's remote tier (issue 19): a fresh CI runner, a tree at a new path,
+a warm Redis store, against the cold compilers, in one run, CPython 3.12 from pyenv.
+
+    python3 bench/code_cache.py                  # 3 copies of the 3.12 stdlib, 5 rounds
+    python3 bench/code_cache.py --copies 20 --rounds 3
+
+1. The tree: the 3.12 standard library copied --copies times into bench/work/cc/A, compiled
+   there once by `pyc compile --code-cache redis://...` (this fills Redis), then copied to
+   bench/work/cc/B: another path, the same sources, no pycs.
+2. Fresh runner, per round (pycs removed before each run): `pyc compile -q --python 3.12 B
+   --code-cache redis://...` (no local folder: everything comes from Redis and is moved to
+   B's paths) versus `python3.12 -m compileall -q -j0 B` and `serc compile --python-version
+   3.12 B` (PyPI `serc`, pinned, in bench/work/serc-venv), both cold. pyc's JSON confirms that
+   it started no interpreter.
+3. No-op: B compiled, then `pyc compile -q B` versus `compileall -q -j1 B`, nothing to do.
+
+redis-server (Debian's package) is started on a free loopback port and stopped at the end.
+Times are medians; ratios are anchor time / pyc time (above 1 = pyc faster).
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(HERE, "work", "cc")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from pythons import pyenv_interpreters  # noqa: E402
+
+SERC = "serc==0.1.8"
+
+
+def env():
+    e = dict(os.environ)
+    for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "SOURCE_DATE_EPOCH",
+              "PYTHONOPTIMIZE", "PYC_CODE_CACHE"):
+        e.pop(k, None)
+    e["PYC_CACHE_DIR"] = os.path.join(WORK, "pyc-probes")
+    return e
+
+
+ENV = env()
+
+
+def remove_pycs(tree):
+    for d, subdirs, _ in os.walk(tree):
+        if "__pycache__" in subdirs:
+            shutil.rmtree(os.path.join(d, "__pycache__"))
+            subdirs.remove("__pycache__")
+
+
+def timed(cmd, **kw):
+    start = time.perf_counter()
+    p = subprocess.run(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - start, p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--copies", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--pyc", help="the pyc binary (default target/release/pyc, else target/ci/pyc)")
+    args = ap.parse_args()
+    # The release build if there is one, else the CI profile's (optimized, no LTO).
+    pyc = args.pyc or next((p for p in (os.path.join(ROOT, "target", prof, "pyc")
+                                        for prof in ("release", "ci")) if os.path.exists(p)), None)
+    if not pyc:
+        raise SystemExit("build pyc first: cargo build --release")
+    pys = pyenv_interpreters()
+    if "3.12" not in pys:
+        raise SystemExit("needs pyenv's CPython 3.12")
+    py = pys["3.12"].path
+    stdlib = subprocess.check_output(
+        [py, "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"], text=True).strip()
+
+    os.makedirs(WORK, exist_ok=True)
+    venv = os.path.join(WORK, "serc-venv")
+    serc = os.path.join(venv, "bin", "serc")
+    if not os.path.exists(serc):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", SERC], check=True)
+
+    a, b = os.path.join(WORK, "A"), os.path.join(WORK, "B")
+    for t in (a, b):
+        shutil.rmtree(t, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", "site-packages", "test", "tests", "idlelib")
+    for i in range(args.copies):
+        shutil.copytree(stdlib, os.path.join(a, f"copy{i}"), ignore=ignore, symlinks=True)
+    shutil.copytree(a, b, symlinks=True)
+    n = sum(f.endswith(".py") for _, _, fs in os.walk(b) for f in fs)
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
+                              "--save", "", "--appendonly", "no"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        url = f"redis://127.0.0.1:{port}/0"
+        fill, _ = timed([pyc, "compile", "-q", "--python", py, a, "--code-cache", url])
+        print(f"tree: {n} sources ({args.copies} copies of the 3.12 stdlib); "
+              f"filling Redis from A took {fill:.2f}s")
+
+        rows = {"pyc, warm Redis": [], "compileall -j0, cold": [], "serc, cold": []}
+        for r in range(args.rounds):
+            remove_pycs(b)
+            t, p = timed([pyc, "compile", "--format", "json", "--python", py, b,
+                          "--code-cache", url])
+            d = json.loads(p.stdout)
+            assert d["interpreters_started"] == 0, d["interpreters_started"]
+            assert d["code_cache"]["remote_hits"] >= n - 300, d["code_cache"]
+            rows["pyc, warm Redis"].append(t)
+            remove_pycs(b)
+            rows["compileall -j0, cold"].append(timed([py, "-m", "compileall", "-q", "-j0", b])[0])
+            remove_pycs(b)
+            rows["serc, cold"].append(timed([serc, "compile", "--python-version", "3.12", b])[0])
+        remove_pycs(b)
+        base = statistics.median(rows["pyc, warm Redis"])
+        print("\nfresh runner, tree at a new path (median of %d):" % args.rounds)
+        for k, v in rows.items():
+            m = statistics.median(v)
+            print(f"  {k:24} {m:7.3f}s  ratio {m / base:6.1f}x")
+
+        subprocess.run([pyc, "compile", "-q", "--python", py, b], env=ENV)
+        noop = {"pyc no-op": [], "compileall -j1 no-op": []}
+        for r in range(args.rounds):
+            t, p = timed([pyc, "compile", "--format", "json", "--python", py, b])
+            assert json.loads(p.stdout)["interpreters_started"] == 0
+            noop["pyc no-op"].append(t)
+            noop["compileall -j1 no-op"].append(timed([py, "-m", "compileall", "-q", "-j1", b])[0])
+        base = statistics.median(noop["pyc no-op"])
+        print("\nno-op (median of %d):" % args.rounds)
+        for k, v in noop.items():
+            m = statistics.median(v)
+            print(f"  {k:24} {m:7.3f}s  ratio {m / base:6.1f}x")
+    finally:
+        redis.kill()
+        redis.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+//! Remote tiers of the code cache (`--code-cache redis://host:port/db`), through Apache
+//! OpenDAL, the storage layer sccache uses for the same job.
+//!
+//! A remote holds the same entries as the local folder, under the same names
+//! (`v2/ab/cdef...`), so every check of [`crate::store`] (tag, checksum, marshal read) applies
+//! to what comes from it. OpenDAL is async; pyc's compile threads are not, so each remote
+//! owns a small Tokio runtime (one worker thread) and every call is `block_on` with
+//! `--code-cache-timeout` around it.
+//!
+//! Faults cost one warning: the first failure of a read (refused connection, timeout, a
+//! server error) turns the remote off for the rest of the run, and the first failure of a
+//! write turns its writes off (a store that refuses writes is still read). The compile goes
+//! on with the local tier and the interpreters. The warning names the store by its URL
+//! without credentials.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    Miss,
+    Found(Vec<u8>),
+    /// The store is down, slow or failing (reported once; see [`Remote::first_error`]).
+    Unavailable,
+}
+
+#[derive(Default)]
+struct State {
+    down: bool,
+    writes_off: bool,
+    first_error: Option<String>,
+    errors: u64,
+}
+
+/// One remote store.
+pub struct Remote {
+    /// The URL without user name and password.
+    shown: String,
+    op: opendal::Operator,
+    rt: tokio::runtime::Runtime,
+    timeout: Duration,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Remote({})", self.shown)
+    }
+}
+
+/// Is `spec` a remote store rather than a local folder?
+pub fn is_remote(spec: &str) -> bool {
+    [
+        "redis://",
+        "rediss://",
+        "s3://",
+        "webdav+http://",
+        "webdav+https://",
+        "gha://",
+    ]
+    .iter()
+    .any(|p| spec.starts_with(p))
+}
+
+/// `scheme://user:password@rest` → `scheme://rest` (what is printed).
+fn without_credentials(spec: &str) -> String {
+    match spec.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => spec.to_string(),
+    }
+}
+
+impl Remote {
+    /// The store named by `spec`. Nothing is contacted yet.
+    pub fn open(spec: &str, timeout: Duration) -> Result<Remote, String> {
+        let shown = without_credentials(spec);
+        let op = if let Some(rest) = spec
+            .strip_prefix("redis://")
+            .or_else(|| spec.strip_prefix("rediss://"))
+        {
+            // redis://[user[:password]@]host[:port][/db]; also REDIS_USERNAME, REDIS_PASSWORD.
+            let scheme = if spec.starts_with("rediss://") {
+                "rediss"
+            } else {
+                "redis"
+            };
+            let (authority, db) = match rest.split_once('/') {
+                Some((a, db)) if !db.is_empty() => (
+                    a,
+                    db.parse::<i64>()
+                        .map_err(|_| format!("{shown}: the database must be a number"))?,
+                ),
+                Some((a, _)) => (a, 0),
+                None => (rest, 0),
+            };
+            let (userinfo, host) = match authority.rsplit_once('@') {
+                Some((u, h)) => (Some(u), h),
+                None => (None, authority),
+            };
+            if host.is_empty() {
+                return Err(format!("{shown}: no host"));
+            }
+            let mut b = opendal::services::Redis::default()
+                .endpoint(&format!("{scheme}://{host}"))
+                .db(db)
+                .root("/pyc-code-cache");
+            let (user, password) = match userinfo.map(|u| u.split_once(':').unwrap_or((u, ""))) {
+                Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
+                None => (
+                    std::env::var("REDIS_USERNAME").ok(),
+                    std::env::var("REDIS_PASSWORD").ok(),
+                ),
+            };
+            if let Some(u) = user.filter(|u| !u.is_empty()) {
+                b = b.username(&u);
+            }
+            if let Some(p) = password.filter(|p| !p.is_empty()) {
+                b = b.password(&p);
+            }
+            opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))?
+        } else if is_remote(spec) {
+            return Err(format!(
+                "{shown}: this kind of store is not supported yet (only redis:// and local folders)"
+            ));
+        } else {
+            return Err(format!("{shown}: not a remote store"));
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("pyc-code-cache")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("{shown}: cannot start the I/O runtime: {e}"))?;
+        Ok(Remote {
+            shown,
+            op,
+            rt,
+            timeout,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// The store as printed (no credentials).
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    fn failed(&self, what: &str, e: String, writes_only: bool) {
+        if let Ok(mut s) = self.state.lock() {
+            s.errors += 1;
+            if writes_only {
+                s.writes_off = true;
+            } else {
+                s.down = true;
+            }
+            s.first_error
+                .get_or_insert_with(|| format!("{}: {what}: {e}", self.shown));
+        }
+    }
+
+    fn is(&self, f: impl Fn(&State) -> bool) -> bool {
+        self.state.lock().map_or(true, |s| f(&s))
+    }
+
+    /// The entry at `path`, within the time limit.
+    pub fn get(&self, path: &str, max_len: u64) -> Got {
+        if self.is(|s| s.down) {
+            return Got::Unavailable;
+        }
+        let op = &self.op;
+        let r = self
+            .rt
+            .block_on(async { tokio::time::timeout(self.timeout, op.read(path)).await });
+        match r {
+            Ok(Ok(buf)) if buf.len() as u64 <= max_len => Got::Found(buf.to_vec()),
+            Ok(Ok(_)) => Got::Miss,
+            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Got::Miss,
+            Ok(Err(e)) => {
+                self.failed("cannot read", e.to_string(), false);
+                Got::Unavailable
+            }
+            Err(_) => {
+                self.failed(
+                    "cannot read",
+                    format!("no answer within {:?}", self.timeout),
+                    false,
+                );
+                Got::Unavailable
+            }
+        }
+    }
+
+    /// Store `data` at `path`, within the time limit; false if it was not stored.
+    pub fn put(&self, path: &str, data: Vec<u8>) -> bool {
+        if self.is(|s| s.down || s.writes_off) {
+            return false;
+        }
+        let op = &self.op;
+        let r = self
+            .rt
+            .block_on(async { tokio::time::timeout(self.timeout, op.write(path, data)).await });
+        match r {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                self.failed("cannot store", e.to_string(), true);
+                false
+            }
+            Err(_) => {
+                self.failed(
+                    "cannot store",
+                    format!("no answer within {:?}", self.timeout),
+                    true,
+                );
+                false
+            }
+        }
+    }
+
+    /// The first failure (for the one warning), and how many calls failed.
+    pub fn first_error(&self) -> Option<(String, u64)> {
+        let s = self.state.lock().ok()?;
+        s.first_error.clone().map(|e| (e, s.errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_never_shown() {
+        assert_eq!(
+            without_credentials("redis://user:secret@host:6379/2"),
+            "redis://host:6379/2"
+        );
+        assert_eq!(
+            without_credentials("redis://host:6379"),
+            "redis://host:6379"
+        );
+        assert_eq!(
+            without_credentials("s3://bucket/prefix@x"),
+            "s3://bucket/prefix@x"
+        );
+        let e = Remote::open("redis://u:secret@/1", Duration::from_secs(1)).unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+        let e = Remote::open("redis://u:secret@h/x", Duration::from_secs(1)).unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn a_store_that_is_down_costs_one_error_and_the_time_limit() {
+        // A port nothing listens on (bound, then closed).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let r = Remote::open(
+            &format!("redis://127.0.0.1:{port}/0"),
+            Duration::from_millis(500),
+        )
+        .unwrap();
+        let start = std::time::Instant::now();
+        assert_eq!(r.get("v2/ab/cd", 100), Got::Unavailable);
+        assert_eq!(r.get("v2/ab/cd", 100), Got::Unavailable);
+        assert!(!r.put("v2/ab/cd", b"x".to_vec()));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let (msg, n) = r.first_error().unwrap();
+        assert_eq!(n, 1, "{msg}");
+        assert!(msg.starts_with(&format!("redis://127.0.0.1:{port}/0: cannot read")));
+    }
+}
