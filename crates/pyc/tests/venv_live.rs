@@ -121,7 +121,8 @@ fn status(cwd: &Path, path: &Path, virtual_env: Option<&Path>) -> (i32, Vec<Valu
         .arg(path)
         .output()
         .unwrap();
-    let records: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let records: Vec<Value> = doc["records"].as_array().cloned().unwrap_or_default();
     let text = c_text(cwd, path, virtual_env);
     (out.status.code().unwrap_or(-1), records, text)
 }

@@ -100,7 +100,7 @@ fn status_clean_and_compile_walk_the_same_files() {
             "--python",
             &py.version,
         ]));
-        let records = status.as_array().unwrap();
+        let records = status["records"].as_array().unwrap();
         let to_compile: BTreeSet<String> = records
             .iter()
             .filter(|r| r["state"] == "missing" || r["state"] == "stale")
@@ -154,7 +154,7 @@ fn status_clean_and_compile_walk_the_same_files() {
             ".tox",
         ],
     );
-    let n = status
+    let n = status["records"]
         .as_array()
         .unwrap()
         .iter()
