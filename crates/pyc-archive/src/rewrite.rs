@@ -32,6 +32,8 @@ pub struct NewCache {
     /// The source entry it belongs after.
     pub source: Vec<u8>,
     pub data: Vec<u8>,
+    /// Index of the target it was compiled for.
+    pub target: usize,
 }
 
 /// The mode used when none is asked for: zipimport reads timestamps (the entry's DOS time);
@@ -134,6 +136,8 @@ fn cache_name(t: &Target, how: Use, source: &[u8]) -> Option<Vec<u8>> {
 #[derive(Debug, Default)]
 pub struct Compiled {
     pub written: Vec<NewCache>,
+    /// (source, target index) pairs whose cache file the use already accepts, left as they are.
+    pub up_to_date: usize,
     /// (source, target label, error) for sources the interpreter could not compile.
     pub failed: Vec<(String, String, String)>,
 }
@@ -141,13 +145,15 @@ pub struct Compiled {
 /// `(target index, dfile, source)` → the marshalled code object, or the compile error.
 pub type CompileFn<'a> = dyn FnMut(usize, &[u8], &[u8]) -> Result<Vec<u8>, String> + 'a;
 
-/// Compile every source of `archive` for each target: `compile(target index, dfile, source)`
-/// gives the marshalled code object (the interpreter's `marshal.dumps(compile(...))`).
+/// Compile every source of `archive` for each target, except the (source, target index) pairs
+/// in `keep` (their cache file is already used): `compile(target index, dfile, source)` gives
+/// the marshalled code object (the interpreter's `marshal.dumps(compile(...))`).
 pub fn compile_archive(
     archive: &mut Archive,
     targets: &[Target],
     how: Use,
     mode: Mode,
+    keep: &std::collections::BTreeSet<(Vec<u8>, usize)>,
     compile: &mut CompileFn<'_>,
 ) -> Result<Compiled, Error> {
     let apath = archive.path.clone();
@@ -167,12 +173,22 @@ pub fn compile_archive(
         .filter(|n| n.ends_with(b".py") && !in_pycache(n))
         .cloned()
         .collect();
-    let bodies = archive.read_sources(&sources)?;
+    // Only the sources something is compiled for are read.
+    let needed: std::collections::BTreeSet<Vec<u8>> = sources
+        .iter()
+        .filter(|s| (0..targets.len()).any(|ti| !keep.contains(&(s.to_vec(), ti))))
+        .cloned()
+        .collect();
+    let bodies = archive.read_sources(&needed)?;
     let mut out = Compiled::default();
     for s in &sources {
-        let Some(data) = bodies.get(s) else { continue };
         let src = &archive.entries[by_name[s]];
         for (ti, t) in targets.iter().enumerate() {
+            if keep.contains(&(s.clone(), ti)) {
+                out.up_to_date += 1;
+                continue;
+            }
+            let Some(data) = bodies.get(s) else { continue };
             let Some(name) = cache_name(t, how, s) else {
                 return Err(err(format!(
                     "pyc does not model how CPython {} finds cache files in an archive",
@@ -188,6 +204,7 @@ pub fn compile_archive(
                         name,
                         source: s.clone(),
                         data: pyc,
+                        target: ti,
                     });
                 }
                 Err(e) => {
@@ -367,6 +384,7 @@ mod tests {
             name: b"a/__pycache__/__init__.cpython-312.pyc".to_vec(),
             source: b"a/__init__.py".to_vec(),
             data: b"abc".to_vec(),
+            target: 0,
         };
         let out = String::from_utf8(updated_record(rec, &[n])).unwrap();
         assert_eq!(
