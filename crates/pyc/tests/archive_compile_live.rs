@@ -1,5 +1,5 @@
 //! `pyc compile ARCHIVE` against the live interpreters: a zipapp (with a `#!` line, an archive
-//! comment, stored and deflated entries, odd permissions; entry comments are not kept yet) compiled for each interpreter is imported by
+//! comment, stored and deflated entries, odd permissions, entry comments) compiled for each interpreter is imported by
 //! it with every module's code coming from the new pycs (zipimport names source-compiled code
 //! after the archive, `app.pyz/pkg/mod.py`; pyc's pycs carry the entry name), every original
 //! entry is kept as it was and in order, and `pyc status` then says all fresh. A wheel compiled
@@ -39,7 +39,7 @@ const MODULES: &[&str] = &["main", "pkg", "pkg.mod", "pkg.sub.deep"];
 const LIST: &str = "import zipfile, sys, json\n\
 z = zipfile.ZipFile(sys.argv[1])\n\
 print(json.dumps({'comment': z.comment.decode('latin-1'), 'prefix': open(sys.argv[1], 'rb').read(2).decode('latin-1'),\n\
- 'entries': [[i.filename, i.CRC, list(i.date_time), i.external_attr, i.compress_type] for i in z.infolist()]}))\n";
+ 'entries': [[i.filename, i.CRC, list(i.date_time), i.external_attr, i.compress_type, i.comment.decode('latin-1')] for i in z.infolist()]}))\n";
 
 /// The one archive record of a `pyc compile ARCHIVE --format json` document.
 fn archive_doc(out: &str) -> Value {
