@@ -32,6 +32,8 @@ pub struct NewCache {
     /// The source entry it belongs after.
     pub source: Vec<u8>,
     pub data: Vec<u8>,
+    /// Index of the target it was compiled for.
+    pub target: usize,
 }
 
 /// The mode used when none is asked for: zipimport reads timestamps (the entry's DOS time);
@@ -134,6 +136,8 @@ fn cache_name(t: &Target, how: Use, source: &[u8]) -> Option<Vec<u8>> {
 #[derive(Debug, Default)]
 pub struct Compiled {
     pub written: Vec<NewCache>,
+    /// (source, target index) pairs whose cache file the use already accepts, left as they are.
+    pub up_to_date: usize,
     /// (source, target label, error) for sources the interpreter could not compile.
     pub failed: Vec<(String, String, String)>,
 }
@@ -141,13 +145,15 @@ pub struct Compiled {
 /// `(target index, dfile, source)` → the marshalled code object, or the compile error.
 pub type CompileFn<'a> = dyn FnMut(usize, &[u8], &[u8]) -> Result<Vec<u8>, String> + 'a;
 
-/// Compile every source of `archive` for each target: `compile(target index, dfile, source)`
-/// gives the marshalled code object (the interpreter's `marshal.dumps(compile(...))`).
+/// Compile every source of `archive` for each target, except the (source, target index) pairs
+/// in `keep` (their cache file is already used): `compile(target index, dfile, source)` gives
+/// the marshalled code object (the interpreter's `marshal.dumps(compile(...))`).
 pub fn compile_archive(
     archive: &mut Archive,
     targets: &[Target],
     how: Use,
     mode: Mode,
+    keep: &std::collections::BTreeSet<(Vec<u8>, usize)>,
     compile: &mut CompileFn<'_>,
 ) -> Result<Compiled, Error> {
     let apath = archive.path.clone();
@@ -167,12 +173,22 @@ pub fn compile_archive(
         .filter(|n| n.ends_with(b".py") && !in_pycache(n))
         .cloned()
         .collect();
-    let bodies = archive.read_sources(&sources)?;
+    // Only the sources something is compiled for are read.
+    let needed: std::collections::BTreeSet<Vec<u8>> = sources
+        .iter()
+        .filter(|s| (0..targets.len()).any(|ti| !keep.contains(&(s.to_vec(), ti))))
+        .cloned()
+        .collect();
+    let bodies = archive.read_sources(&needed)?;
     let mut out = Compiled::default();
     for s in &sources {
-        let Some(data) = bodies.get(s) else { continue };
         let src = &archive.entries[by_name[s]];
         for (ti, t) in targets.iter().enumerate() {
+            if keep.contains(&(s.clone(), ti)) {
+                out.up_to_date += 1;
+                continue;
+            }
+            let Some(data) = bodies.get(s) else { continue };
             let Some(name) = cache_name(t, how, s) else {
                 return Err(err(format!(
                     "pyc does not model how CPython {} finds cache files in an archive",
@@ -188,6 +204,7 @@ pub fn compile_archive(
                         name,
                         source: s.clone(),
                         data: pyc,
+                        target: ti,
                     });
                 }
                 Err(e) => {
@@ -249,6 +266,149 @@ fn updated_record(record: &[u8], added: &[NewCache]) -> Vec<u8> {
 fn is_wheel_record(name: &[u8]) -> bool {
     let n = String::from_utf8_lossy(name);
     n.ends_with(".dist-info/RECORD") && n.matches('/').count() == 1
+}
+
+const CENTRAL: [u8; 4] = [0x50, 0x4b, 1, 2];
+
+/// The raw comment of the central directory record at `at` in `raw` (whose name must be
+/// `name`); `None` when the record is not where the reader said.
+fn raw_entry_comment(raw: &mut File, at: u64, name: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+    let mut h = [0u8; 46];
+    raw.seek(SeekFrom::Start(at))?;
+    if raw.read_exact(&mut h).is_err() || h[..4] != CENTRAL {
+        return Ok(None);
+    }
+    let n = usize::from(u16::from_le_bytes([h[28], h[29]]));
+    let m = usize::from(u16::from_le_bytes([h[30], h[31]]));
+    let c = usize::from(u16::from_le_bytes([h[32], h[33]]));
+    let mut rest = vec![0u8; n + m + c];
+    if raw.read_exact(&mut rest).is_err() || &rest[..n] != name {
+        return Ok(None);
+    }
+    Ok(Some(rest[n + m..].to_vec()))
+}
+
+/// The `zip` crate's writer writes no per-entry comments: put `comments[k]` (raw bytes) into
+/// the k-th record of the finished archive's central directory, and move the end records
+/// after it (sizes and the zip64 locator's offset updated).
+fn put_entry_comments(
+    file: &mut File,
+    archive_comment_len: usize,
+    comments: &[Vec<u8>],
+) -> std::io::Result<()> {
+    if comments.iter().all(Vec::is_empty) {
+        return Ok(());
+    }
+    let bad = |w: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("rewritten zip: {w}"),
+        )
+    };
+    let u16_at = |b: &[u8], i: usize| usize::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let u64_at = |b: &[u8], i: usize| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[i..i + 8]);
+        u64::from_le_bytes(a)
+    };
+    let len = file.seek(SeekFrom::End(0))?;
+    let eocd = len
+        .checked_sub(22 + archive_comment_len as u64)
+        .ok_or_else(|| bad("too short"))?;
+    let mut e = [0u8; 22];
+    file.seek(SeekFrom::Start(eocd))?;
+    file.read_exact(&mut e)?;
+    if e[..4] != [0x50, 0x4b, 5, 6] {
+        return Err(bad("no end record"));
+    }
+    // A zip64 end record, found through its locator just before the end record.
+    let mut z64 = None;
+    if eocd >= 20 {
+        let mut l = [0u8; 20];
+        file.seek(SeekFrom::Start(eocd - 20))?;
+        file.read_exact(&mut l)?;
+        if l[..4] == [0x50, 0x4b, 6, 7] {
+            z64 = Some(u64_at(&l, 8));
+        }
+    }
+    let (cd_end, cd_size) = match z64 {
+        Some(at) => {
+            let mut r = [0u8; 56];
+            file.seek(SeekFrom::Start(at))?;
+            file.read_exact(&mut r)?;
+            if r[..4] != [0x50, 0x4b, 6, 6] {
+                return Err(bad("no zip64 end record"));
+            }
+            (at, u64_at(&r, 40))
+        }
+        None => (
+            eocd,
+            u64::from(u32::from_le_bytes([e[12], e[13], e[14], e[15]])),
+        ),
+    };
+    let cd_start = cd_end.checked_sub(cd_size).ok_or_else(|| bad("bad size"))?;
+    let mut buf = Vec::new();
+    file.seek(SeekFrom::Start(cd_start))?;
+    file.read_to_end(&mut buf)?;
+    let cd_len = usize::try_from(cd_size).map_err(|_| bad("bad size"))?;
+    if buf.len() < cd_len {
+        return Err(bad("bad size"));
+    }
+    let (cd, tail) = buf.split_at(cd_len);
+    let mut new_cd = Vec::with_capacity(cd.len());
+    let mut at = 0;
+    let mut k = 0;
+    while at < cd.len() {
+        if cd.len() - at < 46 || cd[at..at + 4] != CENTRAL {
+            return Err(bad("bad central directory"));
+        }
+        let (n, m, c) = (
+            u16_at(cd, at + 28),
+            u16_at(cd, at + 30),
+            u16_at(cd, at + 32),
+        );
+        let end = at + 46 + n + m + c;
+        if end > cd.len() {
+            return Err(bad("bad central directory"));
+        }
+        match comments.get(k) {
+            Some(extra) if c == 0 && !extra.is_empty() && extra.len() <= 0xFFFF => {
+                new_cd.extend_from_slice(&cd[at..at + 32]);
+                new_cd.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+                new_cd.extend_from_slice(&cd[at + 34..end]);
+                new_cd.extend_from_slice(extra);
+            }
+            _ => new_cd.extend_from_slice(&cd[at..end]),
+        }
+        at = end;
+        k += 1;
+    }
+    let delta = (new_cd.len() - cd.len()) as u64;
+    let mut tail = tail.to_vec();
+    let new_size = new_cd.len() as u64;
+    let eocd_in_tail = usize::try_from(eocd - cd_end).map_err(|_| bad("bad size"))?;
+    if z64.is_some() {
+        tail[40..48].copy_from_slice(&new_size.to_le_bytes());
+        let loc = eocd_in_tail - 20;
+        let off = u64_at(&tail, loc + 8) + delta;
+        tail[loc + 8..loc + 16].copy_from_slice(&off.to_le_bytes());
+    }
+    let old32 = u32::from_le_bytes([
+        tail[eocd_in_tail + 12],
+        tail[eocd_in_tail + 13],
+        tail[eocd_in_tail + 14],
+        tail[eocd_in_tail + 15],
+    ]);
+    if old32 != u32::MAX {
+        let v = u32::try_from(new_size).map_err(|_| bad("central directory too large"))?;
+        tail[eocd_in_tail + 12..eocd_in_tail + 16].copy_from_slice(&v.to_le_bytes());
+    }
+    file.seek(SeekFrom::Start(cd_start))?;
+    file.write_all(&new_cd)?;
+    file.write_all(&tail)?;
+    let end = file.stream_position()?;
+    file.set_len(end)?;
+    Ok(())
 }
 
 /// Write `archive` again with `added` put in, and rename it over the old one.
@@ -314,9 +474,17 @@ pub fn write_archive(archive: &Archive, added: &[NewCache]) -> Result<(), Error>
             )
     };
     let entry_of = |name: &[u8]| archive.entries.iter().rev().find(|e| e.name == name);
+    // Each written entry's comment (raw bytes, in the order written): the old entry's.
+    let mut comments: Vec<Vec<u8>> = Vec::new();
+    let mut raw = File::open(path).map_err(io)?;
     for i in 0..za.len() {
         let f = za.by_index_raw(i).map_err(zerr)?;
         let name = f.name_raw().to_vec();
+        let comment = match raw_entry_comment(&mut raw, f.central_header_start(), &name) {
+            Ok(Some(c)) => c,
+            _ => f.comment().as_bytes().to_vec(),
+        };
+        comments.push(comment);
         if let Some(n) = by_name.get(&name[..]) {
             drop(f);
             let e = entry_of(&name).or_else(|| entry_of(&n.source));
@@ -341,6 +509,7 @@ pub fn write_archive(archive: &Archive, added: &[NewCache]) -> Result<(), Error>
         if let Some(list) = after.get(&name[..]) {
             let opts = entry_of(&name).map(options_for).unwrap_or_default();
             for n in list {
+                comments.push(Vec::new());
                 w.start_file(String::from_utf8_lossy(&n.name), opts)
                     .map_err(zerr)?;
                 w.write_all(&n.data).map_err(io)?;
@@ -348,7 +517,8 @@ pub fn write_archive(archive: &Archive, added: &[NewCache]) -> Result<(), Error>
         }
     }
     w.set_raw_comment(za.comment().to_vec().into_boxed_slice());
-    let out = w.finish().map_err(zerr)?;
+    let mut out = w.finish().map_err(zerr)?;
+    put_entry_comments(&mut out, za.comment().len(), &comments).map_err(io)?;
     out.sync_all().map_err(io)?;
     drop(out);
     std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
@@ -367,6 +537,7 @@ mod tests {
             name: b"a/__pycache__/__init__.cpython-312.pyc".to_vec(),
             source: b"a/__init__.py".to_vec(),
             data: b"abc".to_vec(),
+            target: 0,
         };
         let out = String::from_utf8(updated_record(rec, &[n])).unwrap();
         assert_eq!(

@@ -223,13 +223,67 @@ pub fn status(
     }))
 }
 
+/// What `pyc compile ARCHIVE --format json` says of one archive.
+#[derive(serde::Serialize)]
+struct ArchiveOut {
+    archive: String,
+    #[serde(rename = "as")]
+    how: &'static str,
+    invalidation_mode: &'static str,
+    /// Whether the archive was written anew (false: nothing to write, the file is untouched).
+    rewritten: bool,
+    added: usize,
+    replaced: usize,
+    up_to_date: usize,
+    failed: usize,
+    pythons: Vec<PythonOut>,
+    files: Vec<FileOut>,
+}
+
+#[derive(serde::Serialize)]
+struct PythonOut {
+    python: String,
+    version: String,
+    executable: String,
+    magic: u16,
+    cache_tag: String,
+}
+
+#[derive(serde::Serialize)]
+struct FileOut {
+    source: String,
+    cache: String,
+    python: String,
+    /// `added` (a new entry) or `replaced` (an entry of that name was there).
+    action: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct FailureOut {
+    archive: String,
+    source: String,
+    python: String,
+    message: String,
+}
+
+#[derive(serde::Serialize)]
+struct CompileOut {
+    archives: Vec<ArchiveOut>,
+    failures: Vec<FailureOut>,
+}
+
 /// `pyc compile ARCHIVE`: the cache files the chosen use accepts, compiled by the real
-/// interpreters, written into a new archive that replaces the old one.
+/// interpreters, written into a new archive that replaces the old one. Sources whose cache
+/// file the use already accepts are left alone unless `force`; with nothing to write, the
+/// archive is not touched.
+#[allow(clippy::too_many_arguments)]
 pub fn compile(
     paths: &[&Path],
     interps: &[pyc_compile::Interpreter],
     how: Option<&str>,
     mode: Option<pyc_compile::InvalidationMode>,
+    force: bool,
+    format: Format,
     timeout: std::time::Duration,
     quiet: u8,
 ) -> anyhow::Result<ExitCode> {
@@ -249,6 +303,10 @@ pub fn compile(
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut workers: Vec<Option<Worker>> = interps.iter().map(|_| None).collect();
     let mut status = EXIT_OK;
+    let mut doc = CompileOut {
+        archives: Vec::new(),
+        failures: Vec::new(),
+    };
     for path in paths {
         let mut a = match Archive::open(path, Limits::default()) {
             Ok(a) => a,
@@ -267,6 +325,30 @@ pub fn compile(
             Some(pyc_compile::InvalidationMode::CheckedHash) => Mode::CheckedHash,
             Some(pyc_compile::InvalidationMode::UncheckedHash) => Mode::UncheckedHash,
         };
+        let mode_name = match mode {
+            Mode::Timestamp => "timestamp",
+            Mode::CheckedHash => "checked-hash",
+            Mode::UncheckedHash => "unchecked-hash",
+        };
+        // What the use already accepts (status's own verdicts) is kept, unless --force.
+        let mut keep = std::collections::BTreeSet::new();
+        if !force {
+            let records = match judge_archive(&mut a, &targets, how, "") {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("pyc: {e}");
+                    return Ok(ExitCode::from(EXIT_FAILURE));
+                }
+            };
+            for r in records.iter().filter(|r| r.state == State::Fresh) {
+                let (Some(src), Some(label)) = (&r.source, &r.target) else {
+                    continue;
+                };
+                if let Some(ti) = targets.iter().position(|t| &t.label == label) {
+                    keep.insert((src.as_bytes().to_vec(), ti));
+                }
+            }
+        }
         let mut spawn_error = None;
         let mut compile_one = |ti: usize, dfile: &[u8], source: &[u8]| -> Result<Vec<u8>, String> {
             if workers[ti].is_none() {
@@ -293,7 +375,7 @@ pub fn compile(
                 }
             }
         };
-        let done = match compile_archive(&mut a, &targets, how, mode, &mut compile_one) {
+        let done = match compile_archive(&mut a, &targets, how, mode, &keep, &mut compile_one) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("pyc: {e}");
@@ -304,28 +386,90 @@ pub fn compile(
             anyhow::bail!("{e}");
         }
         for (src, target, e) in &done.failed {
-            if quiet < 2 {
+            if quiet < 2 && format == Format::Text {
                 eprintln!("pyc: {}: {src} [{target}]: {e}", path.display());
             }
+            doc.failures.push(FailureOut {
+                archive: path.display().to_string(),
+                source: src.clone(),
+                python: target.clone(),
+                message: e.clone(),
+            });
             status = EXIT_FAILURE;
         }
-        if let Err(e) = write_archive(&a, &done.written) {
-            eprintln!("pyc: {e}");
-            return Ok(ExitCode::from(EXIT_FAILURE));
+        let rewritten = !done.written.is_empty();
+        if rewritten {
+            if let Err(e) = write_archive(&a, &done.written) {
+                eprintln!("pyc: {e}");
+                return Ok(ExitCode::from(EXIT_FAILURE));
+            }
         }
-        if quiet == 0 {
-            println!(
-                "{}: {} cache files written ({}, {})",
-                path.display(),
-                done.written.len(),
-                how.as_str(),
-                match mode {
-                    Mode::Timestamp => "timestamp",
-                    Mode::CheckedHash => "checked-hash",
-                    Mode::UncheckedHash => "unchecked-hash",
+        let existing: std::collections::BTreeSet<&[u8]> =
+            a.entries.iter().map(|e| &e.name[..]).collect();
+        let files: Vec<FileOut> = done
+            .written
+            .iter()
+            .map(|n| FileOut {
+                source: String::from_utf8_lossy(&n.source).into_owned(),
+                cache: String::from_utf8_lossy(&n.name).into_owned(),
+                python: targets[n.target].label.clone(),
+                action: if existing.contains(&n.name[..]) {
+                    "replaced"
+                } else {
+                    "added"
+                },
+            })
+            .collect();
+        let replaced = files.iter().filter(|f| f.action == "replaced").count();
+        match format {
+            Format::Json => doc.archives.push(ArchiveOut {
+                archive: path.display().to_string(),
+                how: how.as_str(),
+                invalidation_mode: mode_name,
+                rewritten,
+                added: files.len() - replaced,
+                replaced,
+                up_to_date: done.up_to_date,
+                failed: done.failed.len(),
+                pythons: interps
+                    .iter()
+                    .zip(&targets)
+                    .map(|(i, t)| PythonOut {
+                        python: t.label.clone(),
+                        version: i.full_version.clone(),
+                        executable: i.exe.display().to_string(),
+                        magic: i.magic,
+                        cache_tag: t.tag.to_string(),
+                    })
+                    .collect(),
+                files,
+            }),
+            Format::Text if quiet == 0 => {
+                if rewritten {
+                    println!(
+                        "{}: {} cache files written ({}, {mode_name}; {} up to date)",
+                        path.display(),
+                        done.written.len(),
+                        how.as_str(),
+                        done.up_to_date,
+                    );
+                } else {
+                    println!(
+                        "{}: nothing to write, {} up to date ({}; --force writes them again)",
+                        path.display(),
+                        done.up_to_date,
+                        how.as_str(),
+                    );
                 }
-            );
+            }
+            Format::Text => {}
         }
+    }
+    if format == Format::Json {
+        println!(
+            "{}",
+            crate::output::json_pretty(crate::output::schema::COMPILE, &doc)?
+        );
     }
     Ok(ExitCode::from(status))
 }

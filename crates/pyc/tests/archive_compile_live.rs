@@ -1,5 +1,5 @@
 //! `pyc compile ARCHIVE` against the live interpreters: a zipapp (with a `#!` line, an archive
-//! comment, stored and deflated entries, odd permissions; entry comments are not kept yet) compiled for each interpreter is imported by
+//! comment, stored and deflated entries, odd permissions, entry comments) compiled for each interpreter is imported by
 //! it with every module's code coming from the new pycs (zipimport names source-compiled code
 //! after the archive, `app.pyz/pkg/mod.py`; pyc's pycs carry the entry name), every original
 //! entry is kept as it was and in order, and `pyc status` then says all fresh. A wheel compiled
@@ -39,7 +39,17 @@ const MODULES: &[&str] = &["main", "pkg", "pkg.mod", "pkg.sub.deep"];
 const LIST: &str = "import zipfile, sys, json\n\
 z = zipfile.ZipFile(sys.argv[1])\n\
 print(json.dumps({'comment': z.comment.decode('latin-1'), 'prefix': open(sys.argv[1], 'rb').read(2).decode('latin-1'),\n\
- 'entries': [[i.filename, i.CRC, list(i.date_time), i.external_attr, i.compress_type] for i in z.infolist()]}))\n";
+ 'entries': [[i.filename, i.CRC, list(i.date_time), i.external_attr, i.compress_type, i.comment.decode('latin-1')] for i in z.infolist()]}))\n";
+
+/// The one archive record of a `pyc compile ARCHIVE --format json` document.
+fn archive_doc(out: &str) -> Value {
+    let doc: Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(doc["schema"], "pyc-compile/1", "{out}");
+    assert_eq!(doc["failures"], Value::Array(vec![]), "{out}");
+    let archives = doc["archives"].as_array().cloned().unwrap_or_default();
+    assert_eq!(archives.len(), 1, "{out}");
+    archives[0].clone()
+}
 
 fn status_all_fresh(py: &Path, archive: &Path, dir: &Path) {
     let out = run(
@@ -100,17 +110,21 @@ fn compiled_zipapp_is_used_by_every_interpreter() {
         let mode_before = std::fs::metadata(dir.join("app.pyz"))
             .unwrap()
             .permissions();
-        run(
-            env!("CARGO_BIN_EXE_pyc"),
-            &[
-                "compile",
-                "-q",
-                "--python",
-                py.path.to_str().unwrap(),
-                "app.pyz",
-            ],
+        let pyc = env!("CARGO_BIN_EXE_pyc");
+        let exe = py.path.to_str().unwrap();
+        let first = archive_doc(&run(
+            pyc,
+            &["compile", "--format", "json", "--python", exe, "app.pyz"],
             dir,
+        ));
+        assert_eq!(
+            (&first["added"], &first["replaced"], &first["up_to_date"]),
+            (&Value::from(5), &Value::from(0), &Value::from(0)),
+            "{}: {first}",
+            py.version
         );
+        assert_eq!(first["rewritten"], true);
+        assert_eq!(first["files"].as_array().map(Vec::len), Some(5));
         let after: Value =
             serde_json::from_str(&run(&py3(), &["-c", LIST, "app.pyz"], dir)).unwrap();
         assert_eq!(before["comment"], after["comment"]);
@@ -147,6 +161,55 @@ fn compiled_zipapp_is_used_by_every_interpreter() {
                 py.version
             );
         }
+        status_all_fresh(&py.path, &dir.join("app.pyz"), dir);
+        // A second run finds every pyc used: nothing is written, the file is left untouched
+        // (same bytes, same mtime).
+        let bytes = std::fs::read(dir.join("app.pyz")).unwrap();
+        run(
+            &py3(),
+            &[
+                "-c",
+                "import os; os.utime('app.pyz', (1000000000, 1000000000))",
+            ],
+            dir,
+        );
+        let again = archive_doc(&run(
+            pyc,
+            &["compile", "--format", "json", "--python", exe, "app.pyz"],
+            dir,
+        ));
+        assert_eq!(
+            (&again["added"], &again["replaced"], &again["up_to_date"]),
+            (&Value::from(0), &Value::from(0), &Value::from(5)),
+            "{}: {again}",
+            py.version
+        );
+        assert_eq!(again["rewritten"], false);
+        assert_eq!(std::fs::read(dir.join("app.pyz")).unwrap(), bytes);
+        let mtime = std::fs::metadata(dir.join("app.pyz"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(
+            mtime,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000),
+            "{}: the archive was written again",
+            py.version
+        );
+        // --force writes every pyc again, in place.
+        let forced = archive_doc(&run(
+            pyc,
+            &[
+                "compile", "-f", "--format", "json", "--python", exe, "app.pyz",
+            ],
+            dir,
+        ));
+        assert_eq!(
+            (&forced["added"], &forced["replaced"], &forced["up_to_date"]),
+            (&Value::from(0), &Value::from(5), &Value::from(0)),
+            "{}: {forced}",
+            py.version
+        );
         status_all_fresh(&py.path, &dir.join("app.pyz"), dir);
         used.push(py.clone());
     }

@@ -252,6 +252,30 @@ fn documents_of_live_runs_match_their_schemas() {
         &pyc(d, &["status", "--python", &exe, "--format", "json", "."]),
         false,
     );
+    // `pyc compile ARCHIVE`: a zip with a good and a bad source (a failure, exit 1), then a
+    // second run with nothing to write.
+    let z = tempfile::tempdir().unwrap();
+    {
+        use std::io::Write;
+        let f = std::fs::File::create(z.path().join("app.zip")).unwrap();
+        let mut w = zip::ZipWriter::new(f);
+        for (name, body) in [("a.py", "x = 1\n"), ("bad.py", "z = (\n")] {
+            w.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(body.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    for _ in 0..2 {
+        check(
+            "compile",
+            &pyc(
+                z.path(),
+                &["compile", "--python", &exe, "--format", "json", "app.zip"],
+            ),
+            false,
+        );
+    }
     check(
         "python",
         &pyc(d, &["python", "--python", &exe, "--format", "json"]),
