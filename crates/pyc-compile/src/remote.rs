@@ -75,6 +75,123 @@ fn without_credentials(spec: &str) -> String {
     }
 }
 
+/// `[user[:password]@]host` → (user, password, host).
+fn split_userinfo(authority: &str) -> (Option<String>, Option<String>, &str) {
+    match authority.rsplit_once('@') {
+        Some((u, h)) => {
+            let (user, password) = u.split_once(':').unwrap_or((u, ""));
+            let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            (nonempty(user), nonempty(password), h)
+        }
+        None => (None, None, authority),
+    }
+}
+
+/// `redis://[user[:password]@]host[:port][/db]`; also REDIS_USERNAME, REDIS_PASSWORD.
+fn redis(spec: &str, rest: &str, shown: &str) -> Result<opendal::Operator, String> {
+    let scheme = if spec.starts_with("rediss://") {
+        "rediss"
+    } else {
+        "redis"
+    };
+    let (authority, db) = match rest.split_once('/') {
+        Some((a, db)) if !db.is_empty() => (
+            a,
+            db.parse::<i64>()
+                .map_err(|_| format!("{shown}: the database must be a number"))?,
+        ),
+        Some((a, _)) => (a, 0),
+        None => (rest, 0),
+    };
+    let (user, password, host) = split_userinfo(authority);
+    if host.is_empty() {
+        return Err(format!("{shown}: no host"));
+    }
+    let mut b = opendal::services::Redis::default()
+        .endpoint(&format!("{scheme}://{host}"))
+        .db(db)
+        .root("/pyc-code-cache");
+    let (user, password) = if authority.contains('@') {
+        (user, password)
+    } else {
+        (
+            std::env::var("REDIS_USERNAME").ok(),
+            std::env::var("REDIS_PASSWORD").ok(),
+        )
+    };
+    if let Some(u) = user.filter(|u| !u.is_empty()) {
+        b = b.username(&u);
+    }
+    if let Some(p) = password.filter(|p| !p.is_empty()) {
+        b = b.password(&p);
+    }
+    opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
+}
+
+/// `s3://bucket[/prefix]`. Endpoint, region and credentials come from the AWS SDKs'
+/// environment variables (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, `AWS_REGION` or
+/// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_PROFILE` and the shared config files), read by OpenDAL's credential chain.
+fn s3(rest: &str, shown: &str) -> Result<opendal::Operator, String> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() || bucket.contains('@') || bucket.contains(':') {
+        return Err(format!("{shown}: expected s3://bucket/prefix"));
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let region = env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .ok_or_else(|| format!("{shown}: no region: set AWS_REGION (or AWS_DEFAULT_REGION)"))?;
+    let mut b = opendal::services::S3::default()
+        .bucket(bucket)
+        .region(&region)
+        .root(&format!("/{}", prefix.trim_matches('/')));
+    if let Some(endpoint) = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL")) {
+        b = b.endpoint(endpoint.trim_end_matches('/'));
+    }
+    install_http();
+    opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
+}
+
+/// `webdav+http(s)://[user[:password]@]host[:port][/path]`.
+fn webdav(rest: &str, shown: &str) -> Result<opendal::Operator, String> {
+    let Some((scheme, rest)) = rest
+        .split_once("://")
+        .filter(|(s, _)| *s == "http" || *s == "https")
+    else {
+        return Err(format!(
+            "{shown}: expected webdav+http:// or webdav+https://"
+        ));
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (user, password, host) = split_userinfo(authority);
+    if host.is_empty() {
+        return Err(format!("{shown}: no host"));
+    }
+    let mut b = opendal::services::Webdav::default()
+        .endpoint(&format!("{scheme}://{host}"))
+        .root(&format!("/{}", path.trim_matches('/')));
+    if let Some(u) = user {
+        b = b.username(&u);
+    }
+    if let Some(p) = password {
+        b = b.password(&p);
+    }
+    install_http();
+    opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
+}
+
+/// OpenDAL's HTTP transport (reqwest) as the process's default, and HTTPS through rustls with
+/// *ring* (OpenDAL's HTTP stack is built without a provider of its own, to keep aws-lc-sys
+/// out of the build). Both install once; later calls change nothing.
+// rustls deprecates *ring*'s provider only for lacking post-quantum key exchange, which
+// aws-lc-rs has; for a cache of compiled code that trade is worth the lighter build.
+#[allow(deprecated)]
+fn install_http() {
+    // An error means a provider is installed already, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    opendal_http_transport_reqwest::install_default();
+}
+
 impl Remote {
     /// The store named by `spec`. Nothing is contacted yet.
     pub fn open(spec: &str, timeout: Duration) -> Result<Remote, String> {
@@ -83,49 +200,14 @@ impl Remote {
             .strip_prefix("redis://")
             .or_else(|| spec.strip_prefix("rediss://"))
         {
-            // redis://[user[:password]@]host[:port][/db]; also REDIS_USERNAME, REDIS_PASSWORD.
-            let scheme = if spec.starts_with("rediss://") {
-                "rediss"
-            } else {
-                "redis"
-            };
-            let (authority, db) = match rest.split_once('/') {
-                Some((a, db)) if !db.is_empty() => (
-                    a,
-                    db.parse::<i64>()
-                        .map_err(|_| format!("{shown}: the database must be a number"))?,
-                ),
-                Some((a, _)) => (a, 0),
-                None => (rest, 0),
-            };
-            let (userinfo, host) = match authority.rsplit_once('@') {
-                Some((u, h)) => (Some(u), h),
-                None => (None, authority),
-            };
-            if host.is_empty() {
-                return Err(format!("{shown}: no host"));
-            }
-            let mut b = opendal::services::Redis::default()
-                .endpoint(&format!("{scheme}://{host}"))
-                .db(db)
-                .root("/pyc-code-cache");
-            let (user, password) = match userinfo.map(|u| u.split_once(':').unwrap_or((u, ""))) {
-                Some((u, p)) => (Some(u.to_string()), Some(p.to_string())),
-                None => (
-                    std::env::var("REDIS_USERNAME").ok(),
-                    std::env::var("REDIS_PASSWORD").ok(),
-                ),
-            };
-            if let Some(u) = user.filter(|u| !u.is_empty()) {
-                b = b.username(&u);
-            }
-            if let Some(p) = password.filter(|p| !p.is_empty()) {
-                b = b.password(&p);
-            }
-            opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))?
+            redis(spec, rest, &shown)?
+        } else if let Some(rest) = spec.strip_prefix("s3://") {
+            s3(rest, &shown)?
+        } else if let Some(rest) = spec.strip_prefix("webdav+") {
+            webdav(rest, &shown)?
         } else if is_remote(spec) {
             return Err(format!(
-                "{shown}: this kind of store is not supported yet (only redis:// and local folders)"
+                "{shown}: this kind of store is not supported yet (redis://, s3://, webdav+http(s):// and local folders are)"
             ));
         } else {
             return Err(format!("{shown}: not a remote store"));
@@ -201,9 +283,25 @@ impl Remote {
             return false;
         }
         let op = &self.op;
+        // A write that fails for a reason the store calls temporary is tried again, twice at
+        // most, within the same time limit: a WebDAV server answers two writers creating the
+        // same folder at once with 423 Locked for one of them (rclone does).
+        let data = opendal::Buffer::from(data);
+        let attempts = async {
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                match op.write(path, data.clone()).await {
+                    Err(e) if e.is_temporary() && tries < 3 => {
+                        tokio::time::sleep(Duration::from_millis(20 * tries)).await
+                    }
+                    r => return r,
+                }
+            }
+        };
         let r = self
             .rt
-            .block_on(async { tokio::time::timeout(self.timeout, op.write(path, data)).await });
+            .block_on(async { tokio::time::timeout(self.timeout, attempts).await });
         match r {
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {
@@ -250,6 +348,12 @@ mod tests {
         assert!(!e.contains("secret"), "{e}");
         let e = Remote::open("redis://u:secret@h/x", Duration::from_secs(1)).unwrap_err();
         assert!(!e.contains("secret"), "{e}");
+        let r = Remote::open("webdav+http://u:secret@h:8080/c", Duration::from_secs(1)).unwrap();
+        assert_eq!(r.shown(), "webdav+http://h:8080/c");
+        let e = Remote::open("webdav+ftp://u:secret@h/c", Duration::from_secs(1)).unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+        let e = Remote::open("s3:///prefix", Duration::from_secs(1)).unwrap_err();
+        assert!(e.contains("expected s3://bucket/prefix"), "{e}");
     }
 
     #[test]

@@ -96,7 +96,8 @@ pub struct Args {
     /// Keep compiled code (and compile errors) by content in DIR and reuse it: a source an
     /// interpreter compiled once (same bytes, level and interpreter build) is not compiled
     /// again, at any path (a new checkout, venv or CI runner sharing DIR). Also a remote store
-    /// (`redis://host:port/db`); repeat for tiers (the folder first, a remote hit fills it).
+    /// (`redis://host:port/db`, `s3://bucket/prefix`, `webdav+http://host/path`); repeat for
+    /// tiers (the folder first, a remote hit fills it).
     /// Off by default.
     #[arg(long, value_name = "DIR|URL", env = "PYC_CODE_CACHE")]
     code_cache: Vec<String>,
