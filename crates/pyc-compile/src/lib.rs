@@ -7,7 +7,8 @@
 //!
 //! The flow: [`plan::collect`] walks the destinations as compileall does; [`compile`] asks
 //! [`fresh::classify`] about every (source, interpreter, level), puts what is stale in one list,
-//! largest sources first, and lets `jobs` threads work through it. Each thread owns at most one
+//! largest sources first, and lets `jobs` threads work through it. Workers come from the
+//! [`pool`] (the one place they are started and stopped): each thread holds at most one
 //! [`worker::Worker`] per interpreter, started only when it gets its first job for that
 //! interpreter. The worker returns marshal bytes; the thread adds the header, puts the pyc in
 //! the canonical form of the format crate ([`pyc_format::canonical_pyc`]: `FLAG_REF` only on
@@ -17,8 +18,7 @@
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
 //! use pyc_compile::{compile, Interpreter, Options, plan};
-//! let exe = pyc_python::resolve("3.12").unwrap();
-//! let interp = Interpreter::from_probe(pyc_python::probe_cached(&exe).unwrap()).unwrap();
+//! let interp = Interpreter::new(pyc_python::Interpreter::from_flag("3.12").unwrap()).unwrap();
 //! let (sources, _errors) = plan::collect(&["src".into()], &plan::WalkOptions::default());
 //! let report = compile(&[interp], &sources, &Options::default(), &AtomicBool::new(false), &|_| {});
 //! println!("{} written, {} up to date", report.written.len(), report.up_to_date);
@@ -26,6 +26,7 @@
 
 pub mod fresh;
 pub mod plan;
+pub mod pool;
 pub mod pyre;
 pub mod relocate;
 pub mod remote;
@@ -49,14 +50,14 @@ use serde::Serialize;
 pub use fresh::{InvalidationMode, SourceStat, Verdict};
 pub use plan::{SourceFile, WalkOptions};
 
-/// One interpreter to compile for.
+/// One interpreter to compile for: pyc-python's resolved and probed interpreter (the one
+/// model of "which interpreter"), with the facts the compile consults per file taken out of it
+/// once.
 #[derive(Debug, Clone)]
 pub struct Interpreter {
-    /// The executable the workers run.
-    pub exe: PathBuf,
+    /// The interpreter, as pyc-python resolved, probed and accepted it.
+    pub python: pyc_python::Interpreter,
     pub version: PyVersion,
-    /// The full version (`3.12.1`).
-    pub full_version: String,
     pub info: &'static VersionInfo,
     /// The interpreter's own magic number (the probe's, so a pre-release is right too).
     pub magic: u16,
@@ -67,22 +68,13 @@ pub struct Interpreter {
     /// The shared classification's view of this interpreter (None for versions whose cache
     /// validation pyc-cache does not model, 3.0–3.2: always compiled).
     pub target: Option<pyc_cache::classify::Target>,
-    /// `sys.version`, first line: the build, as the code cache's keys see it.
-    pub sys_version: String,
 }
 
 impl Interpreter {
-    /// An interpreter from its probe; only CPython versions pyc knows are accepted.
-    pub fn from_probe(p: pyc_python::Probe) -> Result<Interpreter, String> {
-        if p.implementation != "cpython" {
-            return Err(format!(
-                "{}: is {} {}.{}, not CPython",
-                p.executable.display(),
-                p.implementation,
-                p.major,
-                p.minor
-            ));
-        }
+    /// The compile's view of an interpreter pyc-python has probed (and so accepted as
+    /// CPython); only versions pyc knows are taken. Runs nothing.
+    pub fn new(python: pyc_python::Interpreter) -> Result<Interpreter, String> {
+        let p = &python.probe;
         let version = p.version();
         let info = pyc_format::version_info(version).ok_or_else(|| {
             format!(
@@ -90,17 +82,32 @@ impl Interpreter {
                 p.executable.display()
             )
         })?;
+        let magic = p.magic.unwrap_or(info.magic);
         Ok(Interpreter {
-            exe: p.executable.clone(),
             version,
-            full_version: format!("{}.{}.{}", p.major, p.minor, p.micro),
             info,
-            magic: p.magic.unwrap_or(info.magic),
-            pycache_prefix: p.pycache_prefix.map(String::into_bytes),
+            magic,
+            pycache_prefix: p.pycache_prefix.clone().map(String::into_bytes),
             optimize: p.optimize,
-            target: fresh::target_for(info, p.magic.unwrap_or(info.magic)),
-            sys_version: p.version.clone(),
+            target: fresh::target_for(info, magic),
+            python,
         })
+    }
+
+    /// The executable the workers run.
+    pub fn exe(&self) -> &std::path::Path {
+        self.python.exe()
+    }
+
+    /// The full version (`3.12.1`).
+    pub fn full_version(&self) -> String {
+        let p = &self.python.probe;
+        format!("{}.{}.{}", p.major, p.minor, p.micro)
+    }
+
+    /// `sys.version`, first line: the build, as the code cache's keys see it.
+    pub fn sys_version(&self) -> &str {
+        &self.python.probe.version
     }
 
     /// Does `compile()` take `optimize=` (3.2+)? Older versions compile at the level the
@@ -585,7 +592,7 @@ fn classify_source(
     (jobs, fresh, failures)
 }
 
-type PoolKey = (usize, Option<u8>);
+use pool::Key as PoolKey;
 
 /// Requests kept queued per thread (compileall's process pool keeps one spare call per worker
 /// for the same reason).
@@ -611,7 +618,7 @@ struct Shared<'a> {
     opts: &'a Options,
     jobs: Vec<Job>,
     next: AtomicUsize,
-    broken: Mutex<HashMap<PoolKey, String>>,
+    pool: pool::Pool<'a>,
     report: Mutex<Report>,
     stop: &'a AtomicBool,
     on_event: &'a (dyn Fn(Event) + Sync),
@@ -641,41 +648,8 @@ impl Shared<'_> {
         }
     }
 
-    fn worker<'w>(
-        &self,
-        workers: &'w mut HashMap<PoolKey, worker::Worker>,
-        key: PoolKey,
-    ) -> Result<&'w mut worker::Worker, String> {
-        if let Some(msg) = self.broken.lock().ok().and_then(|b| b.get(&key).cloned()) {
-            return Err(msg);
-        }
-        if let std::collections::hash_map::Entry::Vacant(e) = workers.entry(key) {
-            let interp = &self.interps[key.0];
-            let flags: &[&str] = match key.1 {
-                Some(1) => &["-O"],
-                Some(2) => &["-OO"],
-                _ => &[],
-            };
-            match worker::Worker::spawn(&interp.exe, flags, interp.magic, self.opts.timeout) {
-                Ok(w) => {
-                    e.insert(w);
-                }
-                Err(err) => {
-                    let msg = err.to_string();
-                    if let Ok(mut b) = self.broken.lock() {
-                        b.insert(key, msg.clone());
-                    }
-                    return Err(msg);
-                }
-            }
-        }
-        workers
-            .get_mut(&key)
-            .ok_or_else(|| "worker vanished".to_string())
-    }
-
     fn run_thread(&self) {
-        let mut workers: HashMap<PoolKey, worker::Worker> = HashMap::new();
+        let mut workers = pool::Held::new(&self.pool);
         let mut in_flight: VecDeque<Sent> = VecDeque::new();
         let mut retry: VecDeque<&Job> = VecDeque::new();
         loop {
@@ -696,9 +670,9 @@ impl Shared<'_> {
             let Some(sent) = in_flight.pop_front() else {
                 break;
             };
-            let w = match workers.get_mut(&sent.key) {
-                Some(w) if w.id() == sent.worker => w,
-                _ => {
+            let w = match workers.same(sent.key, sent.worker) {
+                Some(w) => w,
+                None => {
                     retry.push_back(sent.job);
                     continue;
                 }
@@ -708,15 +682,13 @@ impl Shared<'_> {
                     sent.job, &sent.data, &sent.stat, outcomes, &sent.keys, false,
                 ),
                 Err(worker::WorkerError::Interrupted) => {
-                    workers.remove(&sent.key);
+                    workers.close(sent.key);
                     break;
                 }
                 Err(e) => {
                     // A crashed or hung worker is thrown away and the file reported; what was
                     // queued behind it goes to a new worker.
-                    if let Some(mut w) = workers.remove(&sent.key) {
-                        w.kill();
-                    }
+                    workers.discard(sent.key);
                     self.fail(sent.job, None, FailureKind::Worker, None, e.to_string());
                     let (same, other): (VecDeque<Sent>, VecDeque<Sent>) =
                         in_flight.into_iter().partition(|s| s.key == sent.key);
@@ -730,11 +702,7 @@ impl Shared<'_> {
 
     /// Read the source and queue it at its worker (started if needed). None when the job
     /// failed already (reported).
-    fn send<'j>(
-        &self,
-        job: &'j Job,
-        workers: &mut HashMap<PoolKey, worker::Worker>,
-    ) -> Option<Sent<'j>> {
+    fn send<'j>(&self, job: &'j Job, workers: &mut pool::Held) -> Option<Sent<'j>> {
         let src = &self.sources[job.source];
         let (data, stat) = match read_source(&src.path) {
             Ok(x) => x,
@@ -755,7 +723,7 @@ impl Shared<'_> {
         if let Some(store) = &self.opts.code_cache {
             let interp = &self.interps[job.interp];
             let found: Vec<(store::Key, Option<worker::Outcome>)> = store::Key::for_levels(
-                &interp.sys_version,
+                interp.sys_version(),
                 interp.magic,
                 &store.env,
                 &data,
@@ -775,7 +743,7 @@ impl Shared<'_> {
                 .collect();
         }
         let key = (job.interp, job.fixed_level);
-        let w = match self.worker(workers, key) {
+        let w = match workers.get(key) {
             Ok(w) => w,
             Err(msg) => {
                 self.fail(job, None, FailureKind::Worker, None, msg);
@@ -788,7 +756,7 @@ impl Shared<'_> {
             .map(|&(l, _)| if job.fixed_level.is_some() { 0 } else { l })
             .collect();
         if let Err(e) = w.send(&levels, src.display_name(), &data) {
-            workers.remove(&key);
+            workers.close(key);
             self.fail(job, None, FailureKind::Worker, None, e.to_string());
             return None;
         }
@@ -1106,7 +1074,7 @@ pub fn compile(
         opts,
         jobs,
         next: AtomicUsize::new(0),
-        broken: Mutex::new(HashMap::new()),
+        pool: pool::Pool::new(interps, opts.timeout),
         report: Mutex::new(Report {
             up_to_date,
             failures,

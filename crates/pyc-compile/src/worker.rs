@@ -134,6 +134,10 @@ pub enum WorkerError {
     Interrupted,
     #[error("worker protocol error: {0}")]
     Protocol(String),
+    /// The pool could not start a worker (the reason, as [`WorkerError::Spawn`] or others
+    /// said it when it was first tried).
+    #[error("{0}")]
+    Start(String),
     #[error("worker runs magic {got}, but the interpreter was probed as magic {expected}")]
     Magic { expected: u16, got: u16 },
 }
@@ -209,6 +213,25 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // The worker dies with pyc: it gets SIGKILL when the pyc thread that started it ends
+        // (Linux `PR_SET_PDEATHSIG`), so a killed pyc never leaves an interpreter compiling a
+        // huge source (issue 16). Its own group keeps the terminal's Ctrl-C from it.
+        let parent = rustix::process::getpid();
+        // SAFETY: the closure runs in the forked child before exec, where only
+        // async-signal-safe calls are allowed: it makes two system calls (prctl, getppid) and
+        // allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                rustix::process::set_parent_process_death_signal(Some(
+                    rustix::process::Signal::KILL,
+                ))?;
+                // The parent may have died before the prctl: then nobody sends the signal.
+                if rustix::process::getppid() != Some(parent) {
+                    return Err(std::io::Error::other("pyc exited"));
+                }
+                Ok(())
+            });
+        }
         pyc_python::note_started();
         let mut child = cmd.spawn().map_err(|e| WorkerError::Spawn {
             exe: exe.to_path_buf(),

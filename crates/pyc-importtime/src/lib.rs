@@ -11,9 +11,9 @@
 //!
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
-//! use pyc_importtime::{discover, report, run};
+//! use pyc_importtime::{report, run};
 //!
-//! let python = discover::resolve(Some("3.12")).unwrap();
+//! let python = pyc_python::Interpreter::from_flag("3.12").unwrap();
 //! let program = run::Program::Code("import json".into());
 //! let mut opts = run::Options::default();
 //! opts.runs = 9;
@@ -24,10 +24,9 @@
 //!
 //! Modules: [`parse`] reads `-X importtime` output of 3.7-3.15 (also 3.14's `cached` rows),
 //! [`run`] runs and isolates, [`report`] folds runs into medians, [`render`] draws the tree as
-//! text, SVG or HTML, [`discover`] turns `--python` into a probed CPython, [`versions`]
-//! is the feature table.
+//! text, SVG or HTML, [`versions`] is the feature table. Which interpreter is pyc-python's
+//! answer ([`pyc_python::Interpreter`]); this crate never probes one.
 
-pub mod discover;
 pub mod parse;
 pub mod render;
 pub mod report;

@@ -98,7 +98,8 @@ impl Default for Options {
     }
 }
 
-/// The interpreter a measurement used.
+/// What a report says of the interpreter a measurement used: taken from pyc-python's
+/// [`pyc_python::Interpreter`] (the one resolved and probed model), never probed here.
 #[derive(Debug, Clone, Serialize)]
 pub struct Interpreter {
     pub path: PathBuf,
@@ -106,6 +107,23 @@ pub struct Interpreter {
     pub version: String,
     pub major: u8,
     pub minor: u8,
+}
+
+impl Interpreter {
+    /// The report's view of pyc-python's interpreter.
+    pub fn of(python: &pyc_python::Interpreter) -> Interpreter {
+        let p = &python.probe;
+        Interpreter {
+            path: p.executable.clone(),
+            version: format!("{}.{}.{}", p.major, p.minor, p.micro),
+            major: p.major,
+            minor: p.minor,
+        }
+    }
+
+    fn py_version(&self) -> pyc_format::PyVersion {
+        pyc_format::PyVersion::new(self.major, self.minor)
+    }
 }
 
 /// How a module was loaded, as far as the cache is concerned.
@@ -202,7 +220,7 @@ pub enum RunError {
 /// Cold and warm runs of `program` under `interpreter`. `interrupted` is polled while waiting
 /// (set it from a Ctrl-C handler): the run in progress is killed and the folders removed.
 pub fn measure(
-    interpreter: &Interpreter,
+    interpreter: &pyc_python::Interpreter,
     program: &Program,
     opts: &Options,
     interrupted: &AtomicBool,
@@ -218,13 +236,14 @@ pub fn run_count(opts: &Options) -> usize {
 
 /// [`measure`], calling `progress` after each of its [`run_count`] runs.
 pub fn measure_with_progress(
-    interpreter: &Interpreter,
+    python: &pyc_python::Interpreter,
     program: &Program,
     opts: &Options,
     interrupted: &AtomicBool,
     progress: &dyn Fn(),
 ) -> Result<Measurement, RunError> {
-    let v = (interpreter.major, interpreter.minor);
+    let interpreter = &Interpreter::of(python);
+    let v = interpreter.py_version();
     if !versions::has(v, Feature::ImportTime) {
         return Err(unsupported(interpreter, "`-X importtime` is new in 3.7"));
     }

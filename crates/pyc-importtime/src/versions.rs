@@ -1,6 +1,8 @@
 //! The interpreter features `pyc importtime` depends on, one row each: data, not `if`s.
 
-/// A feature and the first CPython (major, minor) that has it.
+use pyc_format::PyVersion;
+
+/// A feature and the first CPython version that has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feature {
     /// `-X importtime` and `PYTHONPROFILEIMPORTTIME` (bpo-31415).
@@ -14,14 +16,14 @@ pub enum Feature {
 }
 
 /// (feature, since).
-pub const FEATURES: &[(Feature, (u8, u8))] = &[
-    (Feature::ImportTime, (3, 7)),
-    (Feature::PycachePrefix, (3, 8)),
-    (Feature::ImportTimeCached, (3, 14)),
+pub const FEATURES: &[(Feature, PyVersion)] = &[
+    (Feature::ImportTime, PyVersion::new(3, 7)),
+    (Feature::PycachePrefix, PyVersion::new(3, 8)),
+    (Feature::ImportTimeCached, PyVersion::new(3, 14)),
 ];
 
 /// Whether CPython `version` has `feature`.
-pub fn has(version: (u8, u8), feature: Feature) -> bool {
+pub fn has(version: PyVersion, feature: Feature) -> bool {
     FEATURES
         .iter()
         .any(|(f, since)| *f == feature && version >= *since)
@@ -32,11 +34,11 @@ mod tests {
     use super::*;
     #[test]
     fn rows() {
-        assert!(!has((3, 6), Feature::ImportTime));
-        assert!(has((3, 7), Feature::ImportTime));
-        assert!(!has((3, 7), Feature::PycachePrefix));
-        assert!(has((3, 13), Feature::PycachePrefix));
-        assert!(!has((3, 13), Feature::ImportTimeCached));
-        assert!(has((3, 15), Feature::ImportTimeCached));
+        assert!(!has(PyVersion::new(3, 6), Feature::ImportTime));
+        assert!(has(PyVersion::new(3, 7), Feature::ImportTime));
+        assert!(!has(PyVersion::new(3, 7), Feature::PycachePrefix));
+        assert!(has(PyVersion::new(3, 13), Feature::PycachePrefix));
+        assert!(!has(PyVersion::new(3, 13), Feature::ImportTimeCached));
+        assert!(has(PyVersion::new(3, 15), Feature::ImportTimeCached));
     }
 }

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use pyc_importtime::run::{measure, Interpreter, Kind, Options, Program};
+use pyc_importtime::run::{measure, Kind, Options, Program};
 use pyc_testutil::{live_pythons, report_used, LivePython};
 
 const MODULES: [&str; 5] = ["pkg", "pkg.a", "pkg.b", "pkg.sub", "pkg.sub.c"];
@@ -54,14 +54,8 @@ fn options(runs: usize, timeout: Duration, cwd: &Path) -> Options {
     o
 }
 
-fn interpreter(py: &LivePython) -> Interpreter {
-    let probe = pyc_python::probe(&py.path).expect("probe");
-    Interpreter {
-        path: py.path.clone(),
-        version: format!("{}.{}.{}", probe.major, probe.minor, probe.micro),
-        major: probe.major,
-        minor: probe.minor,
-    }
+fn interpreter(py: &LivePython) -> pyc_python::Interpreter {
+    pyc_python::Interpreter::from_flag(&py.path.to_string_lossy()).expect("probe")
 }
 
 /// The user's project: a package, and a module `m` whose own `__pycache__` holds a pyc that
@@ -303,7 +297,7 @@ fn cold_compiles_warm_does_not_and_the_users_cache_is_untouched() {
             h
         });
         eprintln!("{}: module kinds {kinds:?}", py.version);
-        if (interp.major, interp.minor) >= (3, 11) {
+        if interp.version() >= pyc_format::PyVersion::new(3, 11) {
             // 3.11+ freezes the start-up modules (os, site, codecs, ...).
             assert_eq!(m.kinds.get("os"), Some(&Kind::Frozen), "{}", py.version);
         } else {

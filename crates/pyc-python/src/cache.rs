@@ -9,7 +9,8 @@
 //!
 //! The cache lives in `$PYC_CACHE_DIR`, else `$XDG_CACHE_HOME/pyc`, else `~/.cache/pyc`, as
 //! `probes-v1.json`. `PYC_NO_PROBE_CACHE=1` turns it off. Any problem reading or writing it is
-//! ignored (the interpreter is then simply probed).
+//! ignored (the interpreter is then simply probed). Within one process every executable is
+//! probed at most once, cached on disk or not.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -91,9 +92,31 @@ fn store(dir: &Path, entries: &BTreeMap<String, Probe>) {
     }
 }
 
-/// [`probe`], answered from the on-disk cache when the same executable, unchanged, was probed
-/// before under the same environment.
+/// Probes made by this process, by executable as given: one probe per interpreter per run,
+/// however many subcommand parts (targets, `--python` repeated, `pyc python`'s list, a
+/// path's venv) ask about it. Scripts (shims, wrappers), which the on-disk cache never keeps,
+/// are remembered here too.
+static THIS_RUN: std::sync::Mutex<BTreeMap<PathBuf, Probe>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// [`probe`], at most once per executable in a process, and answered from the on-disk cache
+/// when the same executable, unchanged, was probed before under the same environment.
 pub fn probe_cached(executable: &Path) -> Result<Probe, ProbeError> {
+    let memo_key = std::path::absolute(executable).unwrap_or_else(|_| executable.to_path_buf());
+    if let Some(hit) = THIS_RUN.lock().ok().and_then(|m| m.get(&memo_key).cloned()) {
+        return Ok(Probe {
+            executable: executable.to_path_buf(),
+            ..hit
+        });
+    }
+    let probe = probe_on_disk(executable)?;
+    if let Ok(mut m) = THIS_RUN.lock() {
+        m.insert(memo_key, probe.clone());
+    }
+    Ok(probe)
+}
+
+fn probe_on_disk(executable: &Path) -> Result<Probe, ProbeError> {
     let enabled =
         !std::env::var_os("PYC_NO_PROBE_CACHE").is_some_and(|v| !v.is_empty() && v != "0");
     let (Some(dir), Some(k), true) = (cache_dir(), key(executable), enabled) else {

@@ -288,7 +288,7 @@ pub fn compile(
     quiet: u8,
 ) -> anyhow::Result<ExitCode> {
     use pyc_archive::rewrite::{compile_archive, default_mode, write_archive, Mode};
-    use pyc_compile::worker::{Outcome, Worker};
+    use pyc_compile::worker::Outcome;
     let chosen: Option<Use> = how
         .map(|s| s.parse().map_err(anyhow::Error::msg))
         .transpose()?;
@@ -301,7 +301,8 @@ pub fn compile(
         targets.push(t);
     }
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let mut workers: Vec<Option<Worker>> = interps.iter().map(|_| None).collect();
+    // `pyc compile`'s worker pool: the same workers, started once per interpreter.
+    let pool = pyc_compile::pool::Pool::new(interps, timeout);
     let mut status = EXIT_OK;
     let mut doc = CompileOut {
         archives: Vec::new(),
@@ -349,30 +350,11 @@ pub fn compile(
                 }
             }
         }
-        let mut spawn_error = None;
         let mut compile_one = |ti: usize, dfile: &[u8], source: &[u8]| -> Result<Vec<u8>, String> {
-            if workers[ti].is_none() {
-                match Worker::spawn(&interps[ti].exe, &[], interps[ti].magic, timeout) {
-                    Ok(w) => workers[ti] = Some(w),
-                    Err(e) => {
-                        spawn_error = Some(e.to_string());
-                        return Err(e.to_string());
-                    }
-                }
-            }
-            let Some(w) = workers[ti].as_mut() else {
-                return Err("no worker".into());
-            };
-            match w.compile(&[0], dfile, source, timeout, &stop) {
-                Ok(mut out) => match out.pop() {
-                    Some(Outcome::Code(code)) => Ok(code),
-                    Some(Outcome::Error { message, .. }) => Err(message),
-                    None => Err("no answer".into()),
-                },
-                Err(e) => {
-                    workers[ti] = None;
-                    Err(e.to_string())
-                }
+            match pool.compile(ti, 0, dfile, source, &stop) {
+                Ok(Outcome::Code(code)) => Ok(code),
+                Ok(Outcome::Error { message, .. }) => Err(message),
+                Err(e) => Err(e.to_string()),
             }
         };
         let done = match compile_archive(&mut a, &targets, how, mode, &keep, &mut compile_one) {
@@ -382,7 +364,7 @@ pub fn compile(
                 return Ok(ExitCode::from(EXIT_FAILURE));
             }
         };
-        if let Some(e) = spawn_error {
+        if let Some(e) = pool.start_error() {
             anyhow::bail!("{e}");
         }
         for (src, target, e) in &done.failed {
@@ -436,8 +418,8 @@ pub fn compile(
                     .zip(&targets)
                     .map(|(i, t)| PythonOut {
                         python: t.label.clone(),
-                        version: i.full_version.clone(),
-                        executable: i.exe.display().to_string(),
+                        version: i.full_version(),
+                        executable: i.exe().display().to_string(),
                         magic: i.magic,
                         cache_tag: t.tag.to_string(),
                     })

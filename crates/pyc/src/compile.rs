@@ -171,28 +171,20 @@ struct JsonOut<'a> {
     failures: &'a [pyc_compile::Failure],
 }
 
-/// The interpreters to compile for (see [`crate::target::interpreters`]), with why each was
-/// chosen.
-fn interpreters(
-    args: &Args,
-    dests: &[PathBuf],
-) -> anyhow::Result<Vec<(Interpreter, pyc_python::Why)>> {
+/// The interpreters to compile for (see [`crate::target::interpreters`]: pyc-python's one
+/// model, each probed once), as the compile sees them, with `--prefix` applied.
+fn interpreters(args: &Args, dests: &[PathBuf]) -> anyhow::Result<Vec<Interpreter>> {
     let roots: Vec<&std::path::Path> = dests.iter().map(PathBuf::as_path).collect();
-    let mut out: Vec<(Interpreter, pyc_python::Why)> = Vec::new();
-    for chosen in crate::target::interpreters(&args.target, &roots)? {
-        let mut interp = Interpreter::from_probe(chosen.probe).map_err(anyhow::Error::msg)?;
+    let mut out: Vec<Interpreter> = Vec::new();
+    for python in crate::target::interpreters(&args.target, &roots)? {
+        let mut interp = Interpreter::new(python).map_err(anyhow::Error::msg)?;
         if let Some(prefix) = &args.target.prefix {
             if !interp.info.pycache_prefix {
-                bail!(
-                    "--prefix: CPython {} has no pycache prefix (it came in 3.8)",
-                    interp.version
-                );
+                return Err(crate::target::no_prefix(prefix, interp.version));
             }
             interp.pycache_prefix = Some(path_bytes(prefix).to_vec());
         }
-        if !out.iter().any(|(i, _)| i.exe == interp.exe) {
-            out.push((interp, chosen.why));
-        }
+        out.push(interp);
     }
     Ok(out)
 }
@@ -226,7 +218,7 @@ fn destinations(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
 /// `-r` says otherwise). Entries that are not folders (a zip of the standard library) are
 /// skipped with a note, as compileall's "Can't list" is.
 fn sys_path_destinations(interp: &Interpreter, quiet: u8) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = pyc_python::sys_path(&interp.exe)?;
+    let entries = pyc_python::sys_path(interp.exe())?;
     let mut dests = Vec::new();
     for e in entries {
         if e.is_empty() || e == b"." {
@@ -264,8 +256,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if dests.is_empty() && !sys_path_mode {
         dests.push(PathBuf::from("."));
     }
-    let chosen = interpreters(&args, &dests)?;
-    let interps: Vec<Interpreter> = chosen.iter().map(|(i, _)| i.clone()).collect();
+    let interps = interpreters(&args, &dests)?;
     let dest_paths: Vec<&Path> = dests.iter().map(PathBuf::as_path).collect();
     if !dest_paths.is_empty() && crate::archive::all_archives(&dest_paths)? {
         if args.dry_run {
@@ -471,13 +462,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 interpreters_started: pyc_python::interpreters_started(),
                 interrupted: report.interrupted,
                 seconds,
-                pythons: chosen
+                pythons: interps
                     .iter()
-                    .map(|(i, why)| PythonOut {
-                        chosen: why.to_string(),
+                    .map(|i| PythonOut {
+                        chosen: i.python.why.to_string(),
                         python: i.version.to_string(),
-                        version: i.full_version.clone(),
-                        executable: i.exe.clone(),
+                        version: i.full_version(),
+                        executable: i.exe().to_path_buf(),
                         magic: i.magic,
                         cache_tag: i.info.cache_tag,
                         invalidation_mode: i.effective_mode(mode),
@@ -502,10 +493,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             if crate::output::notes() {
                 // "3.12 from ./.venv": which interpreter, and why.
-                let names: Vec<String> = chosen
-                    .iter()
-                    .map(|(i, why)| format!("{} {why}", i.version))
-                    .collect();
+                let names: Vec<String> = interps.iter().map(|i| i.python.describe()).collect();
                 let n = |count: usize, one: &str, many: &str| {
                     format!("{count} {}", if count == 1 { one } else { many })
                 };

@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use pyc_dis::model::Code;
@@ -17,14 +17,14 @@ pub struct Args {
     /// pyc files, folders (searched recursively for `.pyc` files) or `.py` sources.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// For `.py` sources: the CPython version (`3.12`, found as `pyc python` finds
-    /// interpreters), interpreter (path or name on PATH) or venv whose compiler to use.
-    /// Default: the interpreter that runs the code (the source's venv, a project `.venv`,
-    /// `VIRTUAL_ENV`, ..., `python3` on PATH). Its cache file is used when the interpreter
-    /// would load it (pyc-cache's verdict, as `status`); otherwise it compiles the source in
-    /// memory (nothing is written).
-    #[arg(long, value_name = "X.Y|PATH")]
-    python: Option<String>,
+    /// For `.py` sources: `--python` (one interpreter: a version found as `pyc python` finds
+    /// interpreters, a path, a name on PATH or a venv), `-O` (one level) and `--prefix`, as
+    /// in `compile`. Default: the interpreter that runs the code (the source's venv, a project
+    /// `.venv`, `VIRTUAL_ENV`, ..., `python3` on PATH) at its own level. Its cache file is
+    /// used when the interpreter would load it (pyc-cache's verdict, as `status`); otherwise
+    /// the source is compiled by `pyc compile`'s worker pool, in memory (nothing is written).
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
     /// Show inline cache entries (`dis.dis(show_caches=True)`, 3.11+).
     #[arg(long)]
     show_caches: bool,
@@ -164,34 +164,23 @@ fn checked_code(
         .map_err(|e| format!("ValueError: {e} (CPython {version}'s dis cannot print a constant)"))
 }
 
-/// Compile a source with the interpreter in memory: `marshal.dumps(compile(...))` on stdout.
-/// The source comes on stdin, read by pyc itself as a regular file, so the interpreter never
-/// opens a FIFO or a device; `sys.argv[1]` is only its name.
-const COMPILE: &str = "import sys, marshal\n\
-p = sys.argv[1]\n\
-src = getattr(sys.stdin, 'buffer', sys.stdin).read()\n\
-data = marshal.dumps(compile(src, p, 'exec', 0, True))\n\
-out = getattr(sys.stdout, 'buffer', sys.stdout)\n\
-out.write(data)\n\
-out.flush()\n";
-
-struct SourceCompiler {
-    exe: PathBuf,
-    probe: pyc_python::Probe,
+/// Sources compiled by `pyc compile`'s worker pool ([`pyc_compile::pool`]): the same worker
+/// script, request and level as `pyc compile`, so what is shown is the code it would write.
+struct SourceCompiler<'p> {
+    pool: &'p pyc_compile::pool::Pool<'p>,
+    /// The optimization level compiled at (`-O`, else the interpreter's own).
+    level: u8,
     /// The classification's view of the interpreter: whether its cache file is fresh is
     /// pyc-cache's verdict (`judge`), the same as `status` and `compile` reach.
     target: pyc_cache::classify::Target,
 }
 
-impl SourceCompiler {
-    fn new(i: pyc_python::Interpreter) -> anyhow::Result<SourceCompiler> {
-        let target =
-            crate::target::interpreter_target(&i, &crate::target::TargetArgs::default(), None)?;
-        Ok(SourceCompiler {
-            exe: i.probe.executable.clone(),
-            probe: i.probe,
-            target,
-        })
+impl SourceCompiler<'_> {
+    fn interp(&self) -> Result<&pyc_compile::Interpreter, String> {
+        self.pool
+            .interps()
+            .first()
+            .ok_or_else(|| "no interpreter".to_string())
     }
 
     /// The interpreter's cache file of `src`, if the interpreter would load it as it is.
@@ -200,11 +189,10 @@ impl SourceCompiler {
         use std::os::unix::fs::MetadataExt;
         let t = &self.target;
         let cwd = std::env::current_dir().ok()?;
-        let level = t.optimizations.first().copied().unwrap_or(0);
-        let opt = if level == 0 {
+        let opt = if self.level == 0 {
             String::new()
         } else {
-            level.to_string()
+            self.level.to_string()
         };
         let cache = pyc_cache::paths::cache_from_source(
             t.info,
@@ -233,25 +221,29 @@ impl SourceCompiler {
         if let Some(cache) = self.fresh_cache(src) {
             return load_pyc(&cache);
         }
+        // pyc reads the source (a regular file only: never a FIFO or a device) and sends its
+        // bytes; the name goes into the code objects as `pyc compile` puts it.
         let source = crate::show::read_regular_file(src)?;
-        let out = run_with_input(
-            Command::new(&self.exe)
-                .arg("-c")
-                .arg(COMPILE)
-                .arg(src)
-                .env("PYTHONHASHSEED", "0"),
-            &source,
-        )
-        .map_err(|e| format!("{}: {e}", self.exe.display()))?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr);
-            return Err(err.trim().lines().last().unwrap_or("").to_string());
-        }
-        let version = self.probe.version();
-        let magic = self.probe.magic.unwrap_or(0);
-        let format = CodeFormat::for_magic(magic, version)
-            .ok_or_else(|| format!("no code layout for magic {magic}"))?;
-        let obj = pyc_format::loads(&out.stdout, format).map_err(|e| e.to_string())?;
+        let interp = self.interp()?;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let marshal = match self
+            .pool
+            .compile(
+                0,
+                self.level,
+                crate::output::path_bytes(src),
+                &source,
+                &stop,
+            )
+            .map_err(|e| format!("{}: {e}", interp.exe().display()))?
+        {
+            pyc_compile::worker::Outcome::Code(m) => m,
+            pyc_compile::worker::Outcome::Error { message, .. } => return Err(message),
+        };
+        let version = interp.version;
+        let format = CodeFormat::for_magic(interp.magic, version)
+            .ok_or_else(|| format!("no code layout for magic {}", interp.magic))?;
+        let obj = pyc_format::loads(&marshal, format).map_err(|e| e.to_string())?;
         let code = obj
             .as_code()
             .ok_or_else(|| "the interpreter did not return a code object".to_string())?;
@@ -261,38 +253,6 @@ impl SourceCompiler {
             warning: None,
         })
     }
-}
-
-/// Runs `cmd` with `input` on its stdin and returns its output. The child dies with pyc: it
-/// gets SIGKILL when pyc's thread that started it ends (Linux `PR_SET_PDEATHSIG`), so an
-/// interpreter never outlives a killed pyc (issue 16).
-fn run_with_input(cmd: &mut Command, input: &[u8]) -> std::io::Result<std::process::Output> {
-    use std::io::Write;
-    use std::os::unix::process::CommandExt;
-    let parent = rustix::process::getpid();
-    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
-    // calls are allowed: it makes two system calls (prctl, getppid) and allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
-            // The parent may have died before the prctl: then nobody sends the signal.
-            if rustix::process::getppid() != Some(parent) {
-                return Err(std::io::Error::other("pyc exited"));
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    // The interpreter reads all of stdin before it writes, so writing first cannot deadlock;
-    // a child that exits early (a broken pipe) is reported by its status below.
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(input);
-    }
-    child.wait_with_output()
 }
 
 /// The code objects `--only NAME` names: by `co_qualname` as 3.11+ stores it (for older
@@ -450,6 +410,9 @@ fn render(
     };
     Ok((text, problems))
 }
+
+/// How long the interpreter may take to start, and to compile one source.
+const DIS_COMPILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Stack of each `dis` worker thread: see where the pool is built.
 const WORKER_STACK: usize = 16 << 20;
@@ -626,24 +589,49 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut errors = Vec::new();
     let inputs = collect_inputs(&args.paths, &mut errors);
-    let compiler = if inputs.iter().any(|i| matches!(i, Input::Source(_))) {
-        // pyc-python's one model: --python, or the interpreter that runs the code at the first
-        // source (its venv, a project .venv, VIRTUAL_ENV, ..., python3 on PATH).
-        let interp = match args.python.as_deref() {
-            Some(spec) => pyc_python::Interpreter::from_flag(spec)
-                .map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?,
-            None => {
-                let first = inputs.iter().find_map(|i| match i {
-                    Input::Source(p) => Some(p.as_path()),
-                    Input::Pyc(_) => None,
-                });
-                pyc_python::Interpreter::for_path(first.unwrap_or(Path::new(".")))?
-            }
-        };
-        Some(SourceCompiler::new(interp)?)
+    let interps = if inputs.iter().any(|i| matches!(i, Input::Source(_))) {
+        // pyc-python's one model, through the one --python parser: --python, or the
+        // interpreter that runs the code at the first source (its venv, a project .venv,
+        // VIRTUAL_ENV, ..., python3 on PATH).
+        let first = inputs.iter().find_map(|i| match i {
+            Input::Source(p) => Some(p.as_path()),
+            Input::Pyc(_) => None,
+        });
+        let root = first.unwrap_or(Path::new("."));
+        let mut found = crate::target::interpreters(&args.target, &[root])?;
+        if found.len() > 1 || args.target.optimize.len() > 1 {
+            bail!("dis compiles a source with one interpreter at one level: give one --python and one -O");
+        }
+        found
+            .pop()
+            .map(|i| {
+                let target = crate::target::interpreter_target(&i, &args.target, None)?;
+                let mut interp = pyc_compile::Interpreter::new(i).map_err(anyhow::Error::msg)?;
+                if args.target.prefix.is_some() {
+                    interp.pycache_prefix = target.prefix.clone();
+                }
+                anyhow::Ok((interp, target))
+            })
+            .transpose()?
     } else {
         None
     };
+    let (interps, target) = match interps {
+        Some((i, t)) => (vec![i], Some(t)),
+        None => (Vec::new(), None),
+    };
+    let pool = pyc_compile::pool::Pool::new(&interps, DIS_COMPILE_TIMEOUT);
+    let compiler = target.map(|target| SourceCompiler {
+        pool: &pool,
+        level: args
+            .target
+            .optimize
+            .first()
+            .copied()
+            .or_else(|| interps.first().map(|i| i.optimize))
+            .unwrap_or(0),
+        target,
+    });
     let many = inputs.len() > 1;
     for e in &errors {
         eprintln!("pyc: {e}");

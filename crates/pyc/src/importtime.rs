@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use pyc_importtime::render::{self, SortKey, TreeOptions};
 use pyc_importtime::run::{Options, Program, RunError};
-use pyc_importtime::{discover, report, run};
+use pyc_importtime::{report, run};
 
 use crate::output::{Format, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
@@ -176,8 +176,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     };
     for spec in specs {
-        let result = discover::resolve(spec)
-            .and_then(|py| run::measure_with_progress(&py, &program, &opts, &interrupted, &tick));
+        let py = match crate::target::interpreter(spec, std::path::Path::new(".")) {
+            Ok(py) => py,
+            Err(e) => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                eprintln!("pyc: {e:#}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        let result = run::measure_with_progress(&py, &program, &opts, &interrupted, &tick);
         match result {
             Ok(m) => reports.push(report::report(&m)),
             Err(e) => {

@@ -53,23 +53,22 @@ pub struct Args {
     /// (An empty PATH is allowed: CPython answers for it too.)
     #[arg(required = true, value_name = "PATH", value_parser = clap::value_parser!(std::ffi::OsString))]
     paths: Vec<std::ffi::OsString>,
-    /// A version (`3.12`) or an interpreter (path or name on PATH). Default: for a cache file
-    /// whose name carries a tag, that tag's version; otherwise the `python3` on PATH.
-    #[arg(long, value_name = "X.Y|PATH")]
-    python: Option<String>,
-    /// Optimization level of the cache file (`-O`: 1, `-OO`: 2). Default: the interpreter's
-    /// own level, 0 for a version.
+    /// `--python` (repeatable: one answer per interpreter or version), `-O` (levels 0-2,
+    /// repeatable or comma-separated: one answer per level) and `--prefix`, as in `status`,
+    /// `clean` and `compile`. Default interpreter: for a cache file whose name carries a tag,
+    /// that tag's version; otherwise the interpreter that runs the code at the path (its venv,
+    /// a project `.venv`, `VIRTUAL_ENV`, ..., `python3` on PATH).
+    #[command(flatten)]
+    target: crate::target::TargetArgs,
+    /// The `optimization` argument of `cache_from_source` as CPython takes it: any string
+    /// (`""` or `0`: none; CPython rejects non-alphanumeric ones). Instead of `-O`.
     #[arg(
-        short = 'O',
-        long = "optimize",
-        value_name = "LEVEL",
+        long,
+        value_name = "STRING",
+        conflicts_with = "optimize",
         allow_hyphen_values = true
     )]
-    optimize: Option<String>,
-    /// A pycache prefix (`PYTHONPYCACHEPREFIX`, 3.8+). Default: the interpreter's
-    /// `sys.pycache_prefix`; for a version, the `PYTHONPYCACHEPREFIX` variable.
-    #[arg(long, value_name = "DIR")]
-    prefix: Option<PathBuf>,
+    optimization: Option<String>,
     /// Output format: text (one answer a line), or one JSON object per PATH and line.
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -98,13 +97,17 @@ fn target_from_interpreter(i: &pyc_python::Interpreter) -> anyhow::Result<Target
     let probe = &i.probe;
     Ok(Target {
         info: known(probe.version())?,
-        optimize: if probe.optimize == 0 {
-            String::new()
-        } else {
-            probe.optimize.to_string()
-        },
+        optimize: level_name(probe.optimize),
         prefix: probe.pycache_prefix.clone().map(String::into_bytes),
     })
+}
+
+fn level_name(level: u8) -> String {
+    if level == 0 {
+        String::new()
+    } else {
+        level.to_string()
+    }
 }
 
 fn version_target(info: &'static VersionInfo) -> Target {
@@ -115,19 +118,14 @@ fn version_target(info: &'static VersionInfo) -> Target {
     }
 }
 
-/// `--python`: a version, or an interpreter (probed once), as pyc-python parses it. A name
-/// such as `python3.10` on PATH that does not run (a pyenv shim of an inactive version) still
-/// says which version.
+/// One `--python` value, through the CLI's one parser ([`crate::target::spec`]): a version
+/// needs no interpreter; an interpreter is probed once.
 fn resolve_python(p: &str) -> anyhow::Result<Target> {
     use pyc_python::Spec;
-    match Spec::parse(p) {
-        Ok(Spec::Version(v)) => Ok(version_target(known(v)?)),
-        Ok(Spec::Interpreter(i)) => target_from_interpreter(&i),
-        Ok(Spec::All) => bail!("--python all: `pyc path` answers for one version at a time"),
-        Err(e) => match p.parse::<PyVersion>() {
-            Ok(v) if p.starts_with("python") && !p.contains('/') => Ok(version_target(known(v)?)),
-            _ => Err(anyhow::anyhow!("--python {p}: {e}")),
-        },
+    match crate::target::spec(p)? {
+        Spec::Version(v) => Ok(version_target(known(v)?)),
+        Spec::Interpreter(i) => target_from_interpreter(&i),
+        Spec::All => bail!("--python all: `pyc path` answers for named versions only"),
     }
 }
 
@@ -149,46 +147,70 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cwd = path_bytes(&cwd).to_vec();
     let mut failed = false;
     let mut out = Out::new();
-    // The interpreter is run at most once: for --python, or for the python3 on PATH.
-    let fixed = args.python.as_deref().map(resolve_python).transpose()?;
+    // Each interpreter is run at most once: for --python, or for the paths' own.
+    let fixed: Vec<Target> = args
+        .target
+        .python
+        .iter()
+        .map(|p| resolve_python(p))
+        .collect::<anyhow::Result<_>>()?;
     let mut python3: std::collections::HashMap<PathBuf, Target> = Default::default();
     for path in &args.paths {
         let p = path_bytes(std::path::Path::new(path));
-        let target = match (&fixed, tagged(p)) {
-            (Some(t), _) => t.clone(),
-            (None, Some(info)) => version_target(info),
+        let targets: Vec<Target> = match (fixed.is_empty(), tagged(p)) {
+            (false, _) => fixed.clone(),
+            (true, Some(info)) => vec![version_target(info)],
             // The interpreter that runs the code at this path (pyc_python::choose_for), each
             // probed once.
-            (None, None) => {
+            (true, None) => {
                 let chosen = pyc_python::choose_for(crate::output::bytes_path(p))
                     .map_err(|e| anyhow::anyhow!(e))?;
                 match python3.get(&chosen.exe) {
-                    Some(t) => t.clone(),
+                    Some(t) => vec![t.clone()],
                     None => {
                         let exe = chosen.exe.clone();
                         let i = pyc_python::Interpreter::probe(chosen)?;
                         let t = target_from_interpreter(&i)?;
                         python3.insert(exe, t.clone());
-                        t
+                        vec![t]
                     }
                 }
             }
         };
-        let optimize = match args.optimize.as_deref() {
-            Some("0") => String::new(),
-            Some(o) => o.to_string(),
-            None => target.optimize.clone(),
-        };
+        for target in targets {
+            let levels: Vec<String> = match (&args.optimization, args.target.optimize.as_slice()) {
+                (Some(o), _) => vec![o.clone()],
+                (None, []) => vec![target.optimize.clone()],
+                (None, levels) => levels.iter().map(|&l| level_name(l)).collect(),
+            };
+            for optimize in levels {
+                failed |= answer(&args, &cwd, p, &target, &optimize, &mut out)?;
+            }
+        }
+    }
+    out.flush();
+    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
+}
+
+/// Print one answer (`cache_from_source` or `source_from_cache`); true when CPython raises.
+fn answer(
+    args: &Args,
+    cwd: &[u8],
+    p: &[u8],
+    target: &Target,
+    optimize: &str,
+    out: &mut Out,
+) -> anyhow::Result<bool> {
+    let mut failed = false;
+    {
         let prefix: Option<Vec<u8>> = args
+            .target
             .prefix
             .as_ref()
             .map(|d| path_bytes(d).to_vec())
-            .or(target.prefix);
-        if args.prefix.is_some() && !target.info.pycache_prefix {
-            bail!(
-                "CPython {} has no pycache prefix (PYTHONPYCACHEPREFIX came in 3.8)",
-                target.info.version
-            );
+            .or(target.prefix.clone());
+        if let (Some(d), false) = (&args.target.prefix, target.info.pycache_prefix) {
+            return Err(crate::target::no_prefix(d, target.info.version));
         }
         let to_source = args.to_source || (!args.to_cache && is_cache_name(p));
         let answer = if to_source {
@@ -198,9 +220,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 target.info,
                 p,
                 CacheOptions {
-                    optimization: &optimize,
+                    optimization: optimize,
                     prefix: prefix.as_deref(),
-                    cwd: &cwd,
+                    cwd,
                 },
             )
         };
@@ -213,7 +235,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "path": show_bytes(p),
                 "version": target.info.version.to_string(),
                 "function": if to_source { "source_from_cache" } else { "cache_from_source" },
-                "optimization": if to_source { None } else { Some(&optimize) },
+                "optimization": if to_source { None } else { Some(optimize) },
                 "prefix": prefix.as_deref().filter(|_| target.info.pycache_prefix).map(show_bytes),
                 "result": result,
                 "error": error,
@@ -240,6 +262,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    out.flush();
-    Ok(ExitCode::from(if failed { EXIT_FAILURE } else { EXIT_OK }))
+    Ok(failed)
 }

@@ -50,21 +50,54 @@ fn first_root(roots: &[&Path]) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// One real interpreter: `--python SPEC`, or the interpreter that runs the code at `root`.
+/// Every subcommand that runs code gets its interpreters here (compile, dis of a source,
+/// importtime), so one `--python` value means the same interpreter everywhere and each
+/// interpreter is probed once per run (pyc-python remembers its probes).
+pub fn interpreter(spec: Option<&str>, root: &Path) -> anyhow::Result<Interpreter> {
+    match spec {
+        Some(spec) => {
+            Interpreter::from_flag(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))
+        }
+        None => Ok(Interpreter::for_path(root)?),
+    }
+}
+
 /// Real interpreters (compile, and whatever must run code): each `--python`, or the
 /// interpreter that runs the code at the first root.
 pub fn interpreters(a: &TargetArgs, roots: &[&Path]) -> anyhow::Result<Vec<Interpreter>> {
     if a.python.is_empty() {
-        return Ok(vec![Interpreter::for_path(&first_root(roots))?]);
+        return Ok(vec![interpreter(None, &first_root(roots))?]);
     }
     let mut out: Vec<Interpreter> = Vec::new();
     for spec in &a.python {
-        let i =
-            Interpreter::from_flag(spec).map_err(|e| anyhow::anyhow!("--python {spec}: {e}"))?;
+        let i = interpreter(Some(spec), Path::new("."))?;
         if !out.iter().any(|o| o.exe() == i.exe()) {
             out.push(i);
         }
     }
     Ok(out)
+}
+
+/// One `--python` value for the subcommands that can work from a version alone (`status`,
+/// `clean`, `path`): [`Spec::parse`], and a name such as `python3.10` on PATH that does not
+/// run (a pyenv shim of an inactive version) still says which version.
+pub fn spec(p: &str) -> anyhow::Result<Spec> {
+    match Spec::parse(p) {
+        Ok(s) => Ok(s),
+        Err(e) => match p.parse::<PyVersion>() {
+            Ok(v) if p.starts_with("python") && !p.contains('/') => Ok(Spec::Version(v)),
+            _ => Err(anyhow::anyhow!("--python {p}: {e}")),
+        },
+    }
+}
+
+/// `--prefix` for a version without a pycache prefix: the same error in every subcommand.
+pub fn no_prefix(prefix: &Path, v: PyVersion) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--prefix {}: CPython {v} has no pycache prefix (PYTHONPYCACHEPREFIX came in 3.8)",
+        prefix.display()
+    )
 }
 
 fn env_flag(name: &str) -> bool {
@@ -159,7 +192,7 @@ pub fn targets(
         targets.push(interpreter_target(&i, a, check)?);
     }
     for p in &a.python {
-        match Spec::parse(p).map_err(|e| anyhow::anyhow!("--python {p}: {e}"))? {
+        match spec(p)? {
             Spec::All => {
                 for v in tags_in_trees(roots, walk) {
                     if !targets.iter().any(|t: &Target| t.info.version == v) {

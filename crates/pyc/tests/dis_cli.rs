@@ -362,3 +362,72 @@ fn dis_of_a_source_uses_the_cache_only_when_the_interpreter_would() {
     assert!(out.status.success(), "{out:?}");
     assert!(text.contains("(1)") && !text.contains("(2)"), "{text}");
 }
+
+/// `dis FILE.py` compiles through `pyc compile`'s worker pool, so it shows exactly the code
+/// `pyc compile` writes: for every live interpreter, the disassembly of a source with no
+/// cache file equals the disassembly of the pyc `pyc compile` writes for it (moved out of
+/// `__pycache__` first, so that dis cannot take it). The source has what an exact compile
+/// depends on: frozenset constants (element order follows string hashes), nested classes
+/// (3.13+ interning of qualnames), docstrings and an `assert` (the level).
+#[test]
+fn dis_of_a_source_is_what_compile_writes() {
+    let pythons = pyc_testutil::live_pythons();
+    pyc_testutil::report_used("dis_of_a_source_is_what_compile_writes", &pythons);
+    let source = "\"\"\"doc\"\"\"\n\
+        def f(x):\n    \"\"\"f doc\"\"\"\n    assert x\n    \
+        return x in {'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'}\n\
+        class A:\n    class B:\n        def m(self):\n            return 'A.B.m', {1.5, 'q', 7}\n\
+        S = frozenset(['k%d' % i for i in range(3)])\n";
+    let mut checked = 0;
+    for py in &pythons {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("m.py"), source).unwrap();
+        let compiled = pyc()
+            .current_dir(d)
+            .env_remove("PYTHONOPTIMIZE")
+            .args(["compile", "--python"])
+            .arg(&py.path)
+            .arg("m.py")
+            .output()
+            .unwrap();
+        assert!(compiled.status.success(), "{}: {compiled:?}", py.version);
+        let pyc_file = if py.version.starts_with("2.") {
+            d.join("m.pyc")
+        } else {
+            let cache = d.join("__pycache__");
+            let name = std::fs::read_dir(&cache)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .file_name();
+            cache.join(name)
+        };
+        let moved = d.join("written.pyc");
+        std::fs::rename(&pyc_file, &moved).unwrap();
+        let of_source = pyc()
+            .current_dir(d)
+            .env_remove("PYTHONOPTIMIZE")
+            .args(["dis", "--python"])
+            .arg(&py.path)
+            .arg("m.py")
+            .output()
+            .unwrap();
+        let of_pyc = pyc()
+            .current_dir(d)
+            .args(["dis", "written.pyc"])
+            .output()
+            .unwrap();
+        assert!(of_source.status.success(), "{}: {of_source:?}", py.version);
+        assert!(of_pyc.status.success(), "{}: {of_pyc:?}", py.version);
+        assert_eq!(
+            normalise(&String::from_utf8_lossy(&of_source.stdout)),
+            normalise(&String::from_utf8_lossy(&of_pyc.stdout)),
+            "{}",
+            py.version
+        );
+        checked += 1;
+    }
+    eprintln!("dis_of_a_source_is_what_compile_writes: {checked} interpreters");
+}

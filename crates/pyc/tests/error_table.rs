@@ -122,6 +122,28 @@ fn every_subcommand_fails_alike() {
             2,
             "no such interpreter",
         ),
+        // `path` takes the same --python / -O / --prefix as status, clean and compile (one
+        // parser, crate::target): the same errors.
+        row(
+            &["path", "--python", "plain", "m.py"],
+            2,
+            "is a folder, not an interpreter",
+        ),
+        row(
+            &["path", "--python", "/nonexistent/python3", "m.py"],
+            2,
+            "no such interpreter",
+        ),
+        row(
+            &["path", "--python", "2.7", "--prefix", "/p", "m.py"],
+            2,
+            "--prefix /p: CPython 2.7 has no pycache prefix",
+        ),
+        row(
+            &["compile", "--python", "2.7", "--prefix", "/p", "m.py"],
+            2,
+            "--prefix /p: CPython 2.7 has no pycache prefix",
+        ),
         // Subcommands that run no interpreter have no --python.
         row(
             &["show", "--python", "3", "a.pyc"],
@@ -146,6 +168,11 @@ fn every_subcommand_fails_alike() {
         row(&["python", "--format", "xml"], 2, BAD),
         row(
             &["status", "-O", "3"],
+            2,
+            "invalid value '3' for '--optimize",
+        ),
+        row(
+            &["path", "-O", "3", "m.py"],
             2,
             "invalid value '3' for '--optimize",
         ),

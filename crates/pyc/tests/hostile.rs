@@ -141,8 +141,9 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
-/// The interpreter `pyc dis --python` starts to compile a source dies with pyc (issue 16: it
-/// kept running, at 5.6 GB, after pyc was killed).
+/// The interpreter `pyc dis --python` starts to compile a source (a worker of `pyc
+/// compile`'s pool) dies with pyc (issue 16: it kept running, at 5.6 GB, after pyc was
+/// killed).
 #[test]
 fn dis_interpreter_never_outlives_pyc() {
     let Some(py) = pyc_testutil::live_python("3.12") else {
@@ -163,10 +164,11 @@ fn dis_interpreter_never_outlives_pyc() {
         .unwrap();
     let started = std::time::Instant::now();
     let interpreter = loop {
-        // The compiling interpreter (not the probe before it): the one given the source.
+        // The compiling interpreter (not the probe before it): `pyc compile`'s worker, which
+        // `dis` gives the source to.
         let compiling = children_of(pyc.id()).into_iter().find(|c| {
             std::fs::read(format!("/proc/{c}/cmdline"))
-                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("slow.py"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("READY"))
         });
         if let Some(c) = compiling {
             break c;

@@ -196,3 +196,34 @@ fn a_reader_that_stops_early_is_not_an_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn several_versions_and_levels_answer_once_each() {
+    // As in status, clean and compile: --python repeats, -O takes levels (comma-separated or
+    // repeated); one answer per version and level, in the order given.
+    let (code, out, err) = run(pyc().current_dir("/tmp").args([
+        "path", "pkg/m.py", "--python", "3.12", "--python", "2.7", "-O", "0,1",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let want = [
+        recorded("3.12", "cache_from_source", "pkg/m.py", "", None),
+        recorded("3.12", "cache_from_source", "pkg/m.py", "1", None),
+        recorded("2.7", "cache_from_source", "pkg/m.py", "", None),
+        recorded("2.7", "cache_from_source", "pkg/m.py", "1", None),
+    ];
+    assert_eq!(out.lines().collect::<Vec<_>>(), want);
+    // CPython's own `optimization=` string is still there to ask about.
+    let (code, out, _) = run(pyc().current_dir("/tmp").args([
+        "path",
+        "pkg/m.py",
+        "--python",
+        "3.12",
+        "--optimization",
+        "opt",
+    ]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        recorded("3.12", "cache_from_source", "pkg/m.py", "opt", None)
+    );
+}

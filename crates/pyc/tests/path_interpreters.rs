@@ -35,10 +35,7 @@ fn pyc_path_equals_importlib_util() {
         for a in data["answers"].as_array().unwrap() {
             let op = a["op"].as_str().unwrap().to_string();
             let opt = py_str(&a["optimization"]);
-            // `-O 0` means "not optimized" (""), so CPython's optimization="0" has no flag.
-            if op == "cache_from_source" && opt == "0" {
-                continue;
-            }
+            // `--optimization` passes CPython's `optimization=` as is (`0` included: `.opt-0`).
             let prefix = a["prefix"].as_str().map(String::from);
             let cwd = a["cwd"].as_str().unwrap_or("/").to_string();
             groups.entry((op, opt, prefix, cwd)).or_default().push(a);
@@ -55,7 +52,7 @@ fn pyc_path_equals_importlib_util() {
                     "--to-source"
                 });
                 if !opt.is_empty() {
-                    cmd.arg(format!("--optimize={opt}"));
+                    cmd.arg(format!("--optimization={opt}"));
                 }
                 if let Some(prefix) = prefix {
                     cmd.args(["--prefix", prefix]);
