@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(version) = pyc.header.magic.version() else {
         return;
     };
-    let Some(d) = Disassembler::new(version.major, version.minor) else {
+    let Some(d) = Disassembler::new(version) else {
         return;
     };
     let code = pyc_dis::from_marshal::from_marshal(&pyc.code, version);

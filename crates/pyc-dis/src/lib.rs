@@ -20,7 +20,7 @@
 //!     consts: vec![pyc_dis::model::Const { repr: "None".into(), code: None }],
 //!     ..Code::default()
 //! };
-//! let d = Disassembler::new(3, 12).unwrap();
+//! let d = Disassembler::new(pyc_format::PyVersion::new(3, 12)).unwrap();
 //! let mut out = String::new();
 //! d.dis(&code, &Options::default(), &mut out);
 //! assert!(out.contains("RETURN_CONST             0 (None)"));
@@ -41,11 +41,11 @@ pub use analyze::{Analysis, Analyzer as Disassembler, ArgVal, Resolved};
 pub use format::Options;
 
 impl analyze::Analyzer {
-    /// The disassembler of CPython `major.minor`, if supported (2.7, 3.6-3.15).
-    pub fn new(major: u8, minor: u8) -> Option<Self> {
+    /// The disassembler of CPython `version`, if supported (2.7, 3.6-3.15).
+    pub fn new(version: pyc_format::PyVersion) -> Option<Self> {
         Some(analyze::Analyzer {
-            style: style::style(major, minor)?,
-            ops: tables::opcodes(major, minor)?,
+            style: style::style(version)?,
+            ops: tables::opcodes(version)?,
         })
     }
 }

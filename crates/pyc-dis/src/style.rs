@@ -3,6 +3,8 @@
 //! Every field names a difference between `Lib/dis.py` of two versions; the rows say which
 //! version has which behaviour, so the decoder and formatter never test version numbers.
 
+use pyc_format::PyVersion;
+
 /// The line-number source of a code object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineTable {
@@ -48,8 +50,10 @@ pub enum ExcTable {
 
 #[derive(Debug, Clone, Copy)]
 pub struct DisStyle {
-    pub major: u8,
-    pub minor: u8,
+    pub version: PyVersion,
+    /// 3.12+: `show_caches` names each cache entry (`CACHE 0 (counter: 0)`); 3.11 prints bare
+    /// `CACHE` lines.
+    pub named_caches: bool,
     /// 3.6+: two bytes per instruction.
     pub wordcode: bool,
     /// 3.10+: jump arguments count code units, not bytes.
@@ -95,8 +99,8 @@ pub struct DisStyle {
 const fn row(minor: u8) -> DisStyle {
     let m = minor;
     DisStyle {
-        major: 3,
-        minor,
+        version: PyVersion::new(3, minor),
+        named_caches: m >= 12,
         wordcode: true,
         jump_units: m >= 10,
         line_table: if m >= 11 {
@@ -156,8 +160,8 @@ const fn row(minor: u8) -> DisStyle {
 }
 
 pub const PY27: DisStyle = DisStyle {
-    major: 2,
-    minor: 7,
+    version: PyVersion::new(2, 7),
+    named_caches: false,
     wordcode: false,
     jump_units: false,
     line_table: LineTable::Lnotab {
@@ -200,7 +204,7 @@ pub const STYLES: &[DisStyle] = &[
     row(15),
 ];
 
-/// The style of CPython `major.minor`, if `pyc dis` supports it.
-pub fn style(major: u8, minor: u8) -> Option<&'static DisStyle> {
-    STYLES.iter().find(|s| s.major == major && s.minor == minor)
+/// The style of CPython `version`, if `pyc dis` supports it.
+pub fn style(version: PyVersion) -> Option<&'static DisStyle> {
+    STYLES.iter().find(|s| s.version == version)
 }

@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use pyc_format::PyVersion;
 use serde::Deserialize;
 
 /// One version's opcode metadata, in the words of its `opcode`/`dis` modules.
@@ -246,10 +247,10 @@ impl Opcodes {
 
 macro_rules! tables {
     ($(($ma:literal, $mi:literal) => $file:literal),* $(,)?) => {
-        /// The opcode table of CPython `3.minor` (or 2.7 for `(2, 7)`), if generated.
-        pub fn opcodes(major: u8, minor: u8) -> Option<&'static Opcodes> {
+        /// The opcode table of CPython `version`, if generated.
+        pub fn opcodes(version: PyVersion) -> Option<&'static Opcodes> {
             $(
-                if (major, minor) == ($ma, $mi) {
+                if version == PyVersion::new($ma, $mi) {
                     static CELL: OnceLock<Opcodes> = OnceLock::new();
                     return Some(CELL.get_or_init(|| {
                         let t: OpTable = serde_json::from_str(include_str!(concat!("../data/", $file)))
@@ -261,7 +262,7 @@ macro_rules! tables {
             None
         }
         /// Versions that have a table.
-        pub const TABLE_VERSIONS: &[(u8, u8)] = &[$(($ma, $mi)),*];
+        pub const TABLE_VERSIONS: &[PyVersion] = &[$(PyVersion::new($ma, $mi)),*];
     };
 }
 
@@ -285,17 +286,26 @@ mod tests {
 
     #[test]
     fn every_table_loads_and_names_its_opcodes() {
-        for &(ma, mi) in TABLE_VERSIONS {
-            let t = opcodes(ma, mi).unwrap();
-            assert!(t.table.python.starts_with(&format!("{ma}.{mi}.")));
+        for &v in TABLE_VERSIONS {
+            let t = opcodes(v).unwrap();
+            assert!(t.table.python.starts_with(&format!("{v}.")));
             assert_eq!(t.table.all_opname.len(), 256);
             let la = t.op("LOAD_CONST").unwrap();
-            assert!(t.flags[la as usize].konst, "{ma}.{mi}");
+            assert!(t.flags[la as usize].konst, "{v}");
             assert_eq!(t.name(t.table.extended_arg), "EXTENDED_ARG");
         }
         // 3.13 renumbered everything: RESUME is 149 there, 151 in 3.12 (opcode.opmap).
-        assert_eq!(opcodes(3, 12).unwrap().op("RESUME"), Some(151));
-        assert_eq!(opcodes(3, 13).unwrap().op("RESUME"), Some(149));
-        assert_eq!(opcodes(3, 14).unwrap().op("RESUME"), Some(128));
+        assert_eq!(
+            opcodes(PyVersion::new(3, 12)).unwrap().op("RESUME"),
+            Some(151)
+        );
+        assert_eq!(
+            opcodes(PyVersion::new(3, 13)).unwrap().op("RESUME"),
+            Some(149)
+        );
+        assert_eq!(
+            opcodes(PyVersion::new(3, 14)).unwrap().op("RESUME"),
+            Some(128)
+        );
     }
 }

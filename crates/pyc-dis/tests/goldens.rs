@@ -51,7 +51,7 @@ fn check_version(dir: &Path) -> (usize, Vec<String>) {
         let data = std::fs::read(pyc_path).unwrap();
         let pyc = pyc_format::read_pyc(&data).unwrap();
         let v = pyc.header.magic.version().unwrap();
-        let d = Disassembler::new(v.major, v.minor).unwrap();
+        let d = Disassembler::new(v).unwrap();
         let code = pyc_dis::from_marshal::from_marshal(&pyc.code, v);
         let stem = pyc_path.file_stem().unwrap().to_string_lossy().to_string();
         for golden in names.iter().filter(|p| {

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use pyc_dis::model::{Code, Const};
 use pyc_dis::{Disassembler, Options};
+use pyc_format::PyVersion;
 
 const VERSIONS: &[(u8, u8)] = &[
     (2, 7),
@@ -41,7 +42,7 @@ fn code(bytes: Vec<u8>, linetable: Vec<u8>, exc: Vec<u8>) -> Code {
 
 fn run_all(c: &Code) {
     for &(ma, mi) in VERSIONS {
-        let d = Disassembler::new(ma, mi).unwrap();
+        let d = Disassembler::new(PyVersion::new(ma, mi)).unwrap();
         for opts in [Options::default(), Options::everything()] {
             let mut out = String::new();
             d.dis(c, &opts, &mut out);
@@ -64,7 +65,7 @@ proptest! {
     #[test]
     fn extended_arg_chains_never_panic(n in 0usize..12, op in any::<u8>(), arg in any::<u8>()) {
         for &(ma, mi) in VERSIONS {
-            let ext = pyc_dis::tables::opcodes(ma, mi).unwrap().table.extended_arg;
+            let ext = pyc_dis::tables::opcodes(PyVersion::new(ma, mi)).unwrap().table.extended_arg;
             let mut bytes = Vec::new();
             for _ in 0..n {
                 bytes.extend([ext, 0xff]);
@@ -78,7 +79,7 @@ proptest! {
 }
 
 fn dis(ma: u8, mi: u8, c: &Code) -> (String, Vec<String>) {
-    let d = Disassembler::new(ma, mi).unwrap();
+    let d = Disassembler::new(PyVersion::new(ma, mi)).unwrap();
     let mut out = String::new();
     let problems = d.dis(c, &Options::default(), &mut out);
     (out, problems)
@@ -86,7 +87,7 @@ fn dis(ma: u8, mi: u8, c: &Code) -> (String, Vec<String>) {
 
 #[test]
 fn truncated_instruction_is_marked() {
-    let t = pyc_dis::tables::opcodes(3, 12).unwrap();
+    let t = pyc_dis::tables::opcodes(PyVersion::new(3, 12)).unwrap();
     let load_const = t.op("LOAD_CONST").unwrap();
     // An odd-length code string: the last instruction has no argument byte.
     let (out, problems) = dis(
@@ -100,7 +101,7 @@ fn truncated_instruction_is_marked() {
     );
     assert_eq!(problems.len(), 1);
     // 2.7: a 3-byte instruction cut after its opcode.
-    let t = pyc_dis::tables::opcodes(2, 7).unwrap();
+    let t = pyc_dis::tables::opcodes(PyVersion::new(2, 7)).unwrap();
     let lc = t.op("LOAD_CONST").unwrap();
     let (out, problems) = dis(2, 7, &code(vec![lc, 0, 0, lc, 0], vec![], vec![]));
     assert!(out.contains("!! code ends inside"), "{out}");
@@ -109,7 +110,7 @@ fn truncated_instruction_is_marked() {
 
 #[test]
 fn bad_indexes_are_marked_not_panics() {
-    let t = pyc_dis::tables::opcodes(3, 10).unwrap();
+    let t = pyc_dis::tables::opcodes(PyVersion::new(3, 10)).unwrap();
     let (lc, ln) = (t.op("LOAD_CONST").unwrap(), t.op("LOAD_NAME").unwrap());
     let (out, problems) = dis(3, 10, &code(vec![lc, 7, ln, 9], vec![], vec![]));
     assert!(
@@ -126,7 +127,7 @@ fn bad_indexes_are_marked_not_panics() {
 #[test]
 fn unknown_opcode_is_shown_as_dis_names_it() {
     // A number 3.12 does not use: dis prints `<N>` (`opcode.opname`).
-    let t = pyc_dis::tables::opcodes(3, 12).unwrap();
+    let t = pyc_dis::tables::opcodes(PyVersion::new(3, 12)).unwrap();
     let op = (0..=255u8).find(|&o| !t.is_defined(o)).unwrap();
     let (out, _) = dis(3, 12, &code(vec![op, 0], vec![], vec![]));
     assert!(out.contains(&format!("<{op}>")), "{out}");
@@ -134,7 +135,7 @@ fn unknown_opcode_is_shown_as_dis_names_it() {
 
 #[test]
 fn jump_out_of_range_is_reported() {
-    let t = pyc_dis::tables::opcodes(3, 9).unwrap();
+    let t = pyc_dis::tables::opcodes(PyVersion::new(3, 9)).unwrap();
     let jf = t.op("JUMP_FORWARD").unwrap();
     let (out, problems) = dis(3, 9, &code(vec![jf, 200], vec![], vec![]));
     assert!(out.contains("JUMP_FORWARD           200 (to 202)"), "{out}");
@@ -146,7 +147,7 @@ fn jump_out_of_range_is_reported() {
 
 #[test]
 fn truncated_location_table_is_reported() {
-    let t = pyc_dis::tables::opcodes(3, 11).unwrap();
+    let t = pyc_dis::tables::opcodes(PyVersion::new(3, 11)).unwrap();
     let nop = t.op("NOP").unwrap();
     // A long-form entry (code 14) cut after its first byte.
     let (_, problems) = dis(3, 11, &code(vec![nop, 0], vec![0x80 | (14 << 3)], vec![]));

@@ -118,14 +118,14 @@ fn load_pyc(path: &Path) -> Result<Loaded, String> {
     // The version first: a pyc of a version `pyc dis` does not format is refused by name.
     let header = Header::parse(&data).map_err(|e| e.to_string())?;
     if let Some(v) = header.magic.version() {
-        if Disassembler::new(v.major, v.minor).is_none() {
+        if Disassembler::new(v).is_none() {
             return Err(unsupported(v));
         }
     }
     let pyc = pyc_format::read_pyc(&data).map_err(|e| e.to_string())?;
     let (version, warning) = match pyc.header.magic {
         MagicKind::Known(e) => {
-            let w = pyc_dis::tables::opcodes(e.version.major, e.version.minor)
+            let w = pyc_dis::tables::opcodes(e.version)
                 .filter(|t| t.table.magic != e.magic)
                 .map(|t| {
                     format!(
@@ -145,7 +145,7 @@ fn load_pyc(path: &Path) -> Result<Loaded, String> {
         ),
         MagicKind::Foreign { .. } => return Err("not a CPython pyc".into()),
     };
-    if Disassembler::new(version.major, version.minor).is_none() {
+    if Disassembler::new(version).is_none() {
         return Err(unsupported(version));
     }
     Ok(Loaded {
@@ -360,7 +360,7 @@ fn render(
     buffers: &Buffers,
 ) -> Result<(String, Vec<String>), String> {
     let v = loaded.version;
-    let d = Disassembler::new(v.major, v.minor).ok_or_else(|| unsupported(v))?;
+    let d = Disassembler::new(v).ok_or_else(|| unsupported(v))?;
     let opts = Options {
         show_caches: args.show_caches,
         show_offsets: args.show_offsets,
