@@ -412,7 +412,7 @@ impl Analyzer {
         out: &mut String,
     ) {
         let mut offset = r.ins.offset;
-        let named = self.style.minor >= 12;
+        let named = self.style.named_caches;
         for (name, size) in self.ops.cache_format(r.ins.op) {
             for i in 0..*size {
                 offset += 2;

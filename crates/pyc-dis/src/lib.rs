@@ -43,9 +43,14 @@ pub use format::Options;
 impl analyze::Analyzer {
     /// The disassembler of CPython `major.minor`, if supported (2.7, 3.6-3.15).
     pub fn new(major: u8, minor: u8) -> Option<Self> {
+        Self::for_version(pyc_format::PyVersion::new(major, minor))
+    }
+
+    /// The disassembler of CPython `v`: its rows of the style and opcode tables.
+    pub fn for_version(v: pyc_format::PyVersion) -> Option<Self> {
         Some(analyze::Analyzer {
-            style: style::style(major, minor)?,
-            ops: tables::opcodes(major, minor)?,
+            style: style::style(v)?,
+            ops: tables::opcodes_for(v)?,
         })
     }
 }

@@ -3,6 +3,8 @@
 //! Every field names a difference between `Lib/dis.py` of two versions; the rows say which
 //! version has which behaviour, so the decoder and formatter never test version numbers.
 
+use pyc_format::PyVersion;
+
 /// The line-number source of a code object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineTable {
@@ -48,8 +50,8 @@ pub enum ExcTable {
 
 #[derive(Debug, Clone, Copy)]
 pub struct DisStyle {
-    pub major: u8,
-    pub minor: u8,
+    /// The row's key: this version's `dis`.
+    pub version: PyVersion,
     /// 3.6+: two bytes per instruction.
     pub wordcode: bool,
     /// 3.10+: jump arguments count code units, not bytes.
@@ -90,13 +92,14 @@ pub struct DisStyle {
     pub lineno_column_always: bool,
     /// 3.14+: `dis(show_positions=True)` exists (older versions ignore the option).
     pub show_positions: bool,
+    /// 3.12+: `show_caches` names each cache entry (`CACHE 0 (counter: 0)`); 3.11 does not.
+    pub named_caches: bool,
 }
 
 const fn row(minor: u8) -> DisStyle {
     let m = minor;
     DisStyle {
-        major: 3,
-        minor,
+        version: PyVersion::new(3, minor),
         wordcode: true,
         jump_units: m >= 10,
         line_table: if m >= 11 {
@@ -152,12 +155,12 @@ const fn row(minor: u8) -> DisStyle {
         import_name_flags: m >= 15,
         lineno_column_always: m <= 9,
         show_positions: m >= 14,
+        named_caches: m >= 12,
     }
 }
 
 pub const PY27: DisStyle = DisStyle {
-    major: 2,
-    minor: 7,
+    version: PyVersion::new(2, 7),
     wordcode: false,
     jump_units: false,
     line_table: LineTable::Lnotab {
@@ -183,6 +186,7 @@ pub const PY27: DisStyle = DisStyle {
     import_name_flags: false,
     lineno_column_always: true,
     show_positions: false,
+    named_caches: false,
 };
 
 /// Every version `pyc dis` formats, oldest first.
@@ -200,7 +204,7 @@ pub const STYLES: &[DisStyle] = &[
     row(15),
 ];
 
-/// The style of CPython `major.minor`, if `pyc dis` supports it.
-pub fn style(major: u8, minor: u8) -> Option<&'static DisStyle> {
-    STYLES.iter().find(|s| s.major == major && s.minor == minor)
+/// The style of CPython `v`, if `pyc dis` supports it.
+pub fn style(v: PyVersion) -> Option<&'static DisStyle> {
+    STYLES.iter().find(|s| s.version == v)
 }

@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use pyc_format::PyVersion;
 use serde::Deserialize;
 
 /// One version's opcode metadata, in the words of its `opcode`/`dis` modules.
@@ -246,10 +247,10 @@ impl Opcodes {
 
 macro_rules! tables {
     ($(($ma:literal, $mi:literal) => $file:literal),* $(,)?) => {
-        /// The opcode table of CPython `3.minor` (or 2.7 for `(2, 7)`), if generated.
-        pub fn opcodes(major: u8, minor: u8) -> Option<&'static Opcodes> {
+        /// The opcode table of CPython `v`, if generated.
+        pub fn opcodes_for(v: PyVersion) -> Option<&'static Opcodes> {
             $(
-                if (major, minor) == ($ma, $mi) {
+                if v == PyVersion::new($ma, $mi) {
                     static CELL: OnceLock<Opcodes> = OnceLock::new();
                     return Some(CELL.get_or_init(|| {
                         let t: OpTable = serde_json::from_str(include_str!(concat!("../data/", $file)))
@@ -261,8 +262,13 @@ macro_rules! tables {
             None
         }
         /// Versions that have a table.
-        pub const TABLE_VERSIONS: &[(u8, u8)] = &[$(($ma, $mi)),*];
+        pub const TABLE_VERSIONS: &[PyVersion] = &[$(PyVersion::new($ma, $mi)),*];
     };
+}
+
+/// [`opcodes_for`] of `major.minor`.
+pub fn opcodes(major: u8, minor: u8) -> Option<&'static Opcodes> {
+    opcodes_for(PyVersion::new(major, minor))
 }
 
 tables! {
@@ -285,8 +291,9 @@ mod tests {
 
     #[test]
     fn every_table_loads_and_names_its_opcodes() {
-        for &(ma, mi) in TABLE_VERSIONS {
-            let t = opcodes(ma, mi).unwrap();
+        for &v in TABLE_VERSIONS {
+            let (ma, mi) = (v.major, v.minor);
+            let t = opcodes_for(v).unwrap();
             assert!(t.table.python.starts_with(&format!("{ma}.{mi}.")));
             assert_eq!(t.table.all_opname.len(), 256);
             let la = t.op("LOAD_CONST").unwrap();
