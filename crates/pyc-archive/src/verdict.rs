@@ -178,11 +178,7 @@ fn extracted_stat(how: Use, e: &Entry) -> Option<SourceStat> {
         (_, Stamp::Zip { unix: Some(t), .. }) => (i64::from(t), 0),
         (_, Stamp::Zip { dos, unix: None }) => (dos.local_epoch()?, 0),
     };
-    Some(SourceStat {
-        mtime_sec,
-        mtime_nsec,
-        size: e.size,
-    })
+    Some(SourceStat::new(mtime_sec, mtime_nsec, e.size))
 }
 
 fn is_hash_based(head: &[u8]) -> bool {
@@ -334,11 +330,7 @@ pub fn judge_archive(
                     }
                 } else {
                     let now = extracted_stat(how, src);
-                    let stat = now.unwrap_or(SourceStat {
-                        mtime_sec: now_secs(),
-                        mtime_nsec: 0,
-                        size: src.size,
-                    });
+                    let stat = now.unwrap_or(SourceStat::at(now_secs(), src.size));
                     let (state, reason, detail) = judge(t, &head, &stat, &mut data);
                     let (state, reason, detail) = match (state, reason) {
                         (CacheState::Fresh, _) => (State::Fresh, reason.map(Reason::as_str), detail),

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use pyc_cache::classify::{judge, CheckHashBasedPycs, State, Target};
 use pyc_format::header::{FLAG_CHECK_SOURCE, FLAG_HASH_BASED};
-use pyc_format::{header_size, magic_bytes};
+use pyc_format::{header_size, Header, Invalidation};
 
 /// compileall's `--invalidation-mode` (`py_compile.PycInvalidationMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -47,60 +47,9 @@ impl InvalidationMode {
     }
 }
 
-/// The source facts a pyc header records: `st_mtime` (seconds and nanoseconds), `st_size`,
-/// and the mode the pyc inherits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SourceStat {
-    pub mtime_sec: i64,
-    pub mtime_nsec: i64,
-    pub size: u64,
-    pub mode: u32,
-}
-
-impl SourceStat {
-    pub fn from_metadata(m: &std::fs::Metadata) -> SourceStat {
-        use std::os::unix::fs::MetadataExt;
-        SourceStat {
-            mtime_sec: m.mtime(),
-            mtime_nsec: m.mtime_nsec(),
-            size: m.len(),
-            mode: m.mode(),
-        }
-    }
-
-    #[allow(clippy::unnecessary_cast)] // field types differ between architectures
-    pub fn from_stat(st: &rustix::fs::Stat) -> SourceStat {
-        SourceStat {
-            mtime_sec: st.st_mtime as i64,
-            mtime_nsec: st.st_mtime_nsec as i64,
-            size: st.st_size as u64,
-            mode: st.st_mode as u32,
-        }
-    }
-
-    /// A stat with a whole-second mtime (tests, fixtures).
-    pub fn at(mtime: i64, size: u64) -> SourceStat {
-        SourceStat {
-            mtime_sec: mtime,
-            mtime_nsec: 0,
-            size,
-            mode: 0o644,
-        }
-    }
-
-    fn shared(&self) -> pyc_cache::classify::SourceStat {
-        pyc_cache::classify::SourceStat {
-            mtime_sec: self.mtime_sec,
-            mtime_nsec: self.mtime_nsec,
-            size: self.size,
-        }
-    }
-
-    /// `int(st_mtime)`, exactly as CPython computes it (the shared rule in pyc-cache).
-    pub fn int_mtime(&self) -> i64 {
-        self.shared().int_st_mtime()
-    }
-}
+/// The source facts a pyc header records (`st_mtime`, `st_size`) and the mode the pyc
+/// inherits: the shared classification's own.
+pub use pyc_cache::classify::SourceStat;
 
 /// The verdict on one cache file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,30 +64,20 @@ pub enum Verdict {
     Symlink,
 }
 
-/// The header pyc writes for `magic` (its size decides the layout: 8, 12 or 16 bytes).
+/// The header pyc writes for `magic` (its size decides the layout: 8, 12 or 16 bytes; the
+/// invalidation mode counts from 3.7's 16-byte header on, before it a pyc is timestamped).
 pub fn header(magic: u16, mode: InvalidationMode, stat: &SourceStat, hash: [u8; 8]) -> Vec<u8> {
-    let size = header_size(magic);
-    let mut out = Vec::with_capacity(size);
-    out.extend(magic_bytes(magic));
-    let mtime = (stat.int_mtime() as u64 & 0xFFFF_FFFF) as u32;
-    let src_size = (stat.size & 0xFFFF_FFFF) as u32;
-    match size {
-        8 => out.extend(mtime.to_le_bytes()),
-        12 => {
-            out.extend(mtime.to_le_bytes());
-            out.extend(src_size.to_le_bytes());
-        }
-        _ => {
-            out.extend(mode.flags().to_le_bytes());
-            if mode == InvalidationMode::Timestamp {
-                out.extend(mtime.to_le_bytes());
-                out.extend(src_size.to_le_bytes());
-            } else {
-                out.extend(hash);
-            }
-        }
-    }
-    out
+    let timestamp = Invalidation::Timestamp {
+        mtime: (stat.int_st_mtime() as u64 & 0xFFFF_FFFF) as u32,
+        source_size: Some((stat.size & 0xFFFF_FFFF) as u32),
+    };
+    let invalidation = match mode {
+        _ if header_size(magic) < 16 => timestamp,
+        InvalidationMode::Timestamp => timestamp,
+        InvalidationMode::CheckedHash => Invalidation::CheckedHash { hash },
+        InvalidationMode::UncheckedHash => Invalidation::UncheckedHash { hash },
+    };
+    Header::bytes_for(magic, invalidation)
 }
 
 /// Classify the cache file `cfile` for a source with `stat`, for `target` (the shared
@@ -188,15 +127,13 @@ pub fn classify_at(
         }
     }
     let head = &buf[..got];
-    if judge(target, head, &stat.shared(), source).0 != State::Fresh {
+    if judge(target, head, stat, source).0 != State::Fresh {
         return Verdict::Stale;
     }
-    // Fresh for the interpreter; is it also of the asked kind?
-    if header_size(target.magic) == 16 {
-        let flags = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-        if flags != mode.flags() {
-            return Verdict::Stale;
-        }
+    // Fresh for the interpreter; is it also of the asked kind (the flags word from 3.7 on)?
+    match Header::parse(head) {
+        Ok(h) if h.flags.is_none_or(|f| f == mode.flags()) => {}
+        _ => return Verdict::Stale,
     }
     // --verify: the body must load too (the check `pyc status --verify` makes).
     if verify && pyc_cache::classify::verify_fd(fd.as_fd()).is_some() {

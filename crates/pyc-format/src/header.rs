@@ -173,34 +173,40 @@ impl Header {
     /// The header bytes CPython would write (for a 16-byte header, `invalidation` decides the
     /// flags; unknown flag bits are not written).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = crate::magic::magic_bytes(self.magic.magic()).to_vec();
-        match (self.size, self.invalidation) {
-            (8, Invalidation::Timestamp { mtime, .. }) => out.extend(mtime.to_le_bytes()),
-            (
-                12,
-                Invalidation::Timestamp {
-                    mtime, source_size, ..
-                },
-            ) => {
-                out.extend(mtime.to_le_bytes());
-                out.extend(source_size.unwrap_or(0).to_le_bytes());
-            }
-            (_, Invalidation::Timestamp { mtime, source_size }) => {
-                out.extend(0u32.to_le_bytes());
-                out.extend(mtime.to_le_bytes());
-                out.extend(source_size.unwrap_or(0).to_le_bytes());
-            }
-            (_, Invalidation::CheckedHash { hash }) => {
-                out.extend((FLAG_HASH_BASED | FLAG_CHECK_SOURCE).to_le_bytes());
-                out.extend(hash);
-            }
-            (_, Invalidation::UncheckedHash { hash }) => {
-                out.extend(FLAG_HASH_BASED.to_le_bytes());
-                out.extend(hash);
-            }
-        }
-        out
+        write_header(self.magic.magic(), self.size, self.invalidation)
     }
+
+    /// The header CPython writes for a pyc with `magic` (its size, 8, 12 or 16 bytes, follows
+    /// from the magic): `py_compile` / `_code_to_timestamp_pyc` / `_code_to_hash_pyc`. An
+    /// 8-byte header has no size; a 12- or 16-byte timestamp header without one writes 0.
+    pub fn bytes_for(magic: u16, invalidation: Invalidation) -> Vec<u8> {
+        write_header(magic, header_size(magic), invalidation)
+    }
+}
+
+fn write_header(magic: u16, size: usize, invalidation: Invalidation) -> Vec<u8> {
+    let mut out = crate::magic::magic_bytes(magic).to_vec();
+    match (size, invalidation) {
+        (8, Invalidation::Timestamp { mtime, .. }) => out.extend(mtime.to_le_bytes()),
+        (12, Invalidation::Timestamp { mtime, source_size }) => {
+            out.extend(mtime.to_le_bytes());
+            out.extend(source_size.unwrap_or(0).to_le_bytes());
+        }
+        (_, Invalidation::Timestamp { mtime, source_size }) => {
+            out.extend(0u32.to_le_bytes());
+            out.extend(mtime.to_le_bytes());
+            out.extend(source_size.unwrap_or(0).to_le_bytes());
+        }
+        (_, Invalidation::CheckedHash { hash }) => {
+            out.extend((FLAG_HASH_BASED | FLAG_CHECK_SOURCE).to_le_bytes());
+            out.extend(hash);
+        }
+        (_, Invalidation::UncheckedHash { hash }) => {
+            out.extend(FLAG_HASH_BASED.to_le_bytes());
+            out.extend(hash);
+        }
+    }
+    out
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (proleptic Gregorian, UTC).

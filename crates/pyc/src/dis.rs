@@ -186,7 +186,6 @@ impl SourceCompiler<'_> {
     /// The interpreter's cache file of `src`, if the interpreter would load it as it is.
     fn fresh_cache(&self, src: &Path) -> Option<PathBuf> {
         use pyc_cache::classify::{judge, SourceStat, State};
-        use std::os::unix::fs::MetadataExt;
         let t = &self.target;
         let cwd = std::env::current_dir().ok()?;
         let opt = if self.level == 0 {
@@ -207,11 +206,7 @@ impl SourceCompiler<'_> {
         let cache = crate::output::bytes_path(&cache).to_path_buf();
         let data = crate::show::read_regular_file(&cache).ok()?;
         let meta = std::fs::metadata(src).ok()?;
-        let stat = SourceStat {
-            mtime_sec: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
-            size: meta.size(),
-        };
+        let stat = SourceStat::from_metadata(&meta);
         let head = &data[..data.len().min(16)];
         let mut source = || crate::show::read_regular_file(src);
         (judge(t, head, &stat, &mut source).0 == State::Fresh).then_some(cache)

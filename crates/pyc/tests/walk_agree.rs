@@ -162,3 +162,139 @@ fn status_clean_and_compile_walk_the_same_files() {
         .count();
     assert_eq!(n, 2, "{status}");
 }
+
+/// A tmpfs mounted at `dir` for the life of the value (unmounted on drop, also on panic).
+struct Mount(std::path::PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path) -> Result<Mount, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "pyc-test"])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        Ok(Mount(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// The mount rule (docs/status.md, "Which folders"): every tree-walking subcommand crosses
+/// mount points, as the import system and compileall do (a project's `src/` may be a bind
+/// mount or a container volume), and enters no symlinked folder (compileall, `find`; a clean
+/// never reaches out of the tree through a link). A tmpfs mounted inside the tree is walked by
+/// `status`, `clean --dry-run`, `compile --dry-run` and `normalize --dry-run` alike.
+#[test]
+fn mount_points_are_crossed_and_symlinked_folders_are_not_entered_by_every_walk() {
+    let pythons = live_pythons();
+    let Some(py) = pythons.last() else {
+        report_used("mount_points_are_crossed", &[]);
+        return;
+    };
+    report_used("mount_points_are_crossed", std::slice::from_ref(py));
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let outside = tmp.path().join("outside");
+    let mount = match Mount::tmpfs(&tree.join("mnt")) {
+        Ok(m) => m,
+        Err(e) => {
+            // Mounting needs root (or CAP_SYS_ADMIN); CI runs as root, so there it must work.
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but a tmpfs could not be mounted: {e}"
+            );
+            eprintln!("mount_points_are_crossed: SKIPPED, cannot mount a tmpfs: {e}");
+            return;
+        }
+    };
+    let tag = format!("cpython-{}", py.version.replace('.', ""));
+    let cache = |dir: &str, name: &str| format!("{dir}/__pycache__/{name}.{tag}.pyc");
+    for dir in ["pkg", "mnt/sub", "mnt"] {
+        write(&tree, &format!("{dir}/m.py"), "x = 1\n");
+        write(&tree, &cache(dir, "gone"), "");
+    }
+    write(&outside, "o.py", "z = 3\n");
+    write(&outside, &cache(".", "gone"), "");
+    std::os::unix::fs::symlink(&outside, tree.join("mnt/linked")).unwrap();
+    // The mount really is another file system.
+    use std::os::unix::fs::MetadataExt;
+    assert_ne!(
+        std::fs::metadata(&tree).unwrap().dev(),
+        std::fs::metadata(&mount.0).unwrap().dev()
+    );
+
+    let status = run(
+        &tree,
+        &[
+            "status",
+            "--no-git",
+            "--format",
+            "json",
+            "--python",
+            &py.version,
+        ],
+    );
+    let compile = run(
+        &tree,
+        &[
+            "compile",
+            "--dry-run",
+            "--format",
+            "json",
+            "--python",
+            &py.version,
+        ],
+    );
+    let clean = run(&tree, &["clean", "--dry-run", "--format", "json"]);
+    let normalize = run(&tree, &["normalize", "--dry-run", "--format", "json"]);
+    let paths = |v: &Value, list: &str, key: &str| -> BTreeSet<String> {
+        v[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f.get("kind").is_none_or(|k| k == "file"))
+            .filter_map(|f| f[key].as_str().map(norm))
+            .collect()
+    };
+    let records = status["records"].as_array().unwrap();
+    let missing: BTreeSet<String> = records
+        .iter()
+        .filter(|r| r["state"] == "missing")
+        .map(|r| norm(r["source"].as_str().unwrap()))
+        .collect();
+    let orphans: BTreeSet<String> = records
+        .iter()
+        .filter(|r| r["state"] == "orphan")
+        .map(|r| norm(r["cache"].as_str().unwrap()))
+        .collect();
+    let sources: BTreeSet<String> = ["pkg", "mnt/sub", "mnt"]
+        .iter()
+        .map(|d| format!("{d}/m.py"))
+        .collect();
+    let caches: BTreeSet<String> = ["pkg", "mnt/sub", "mnt"]
+        .iter()
+        .map(|d| cache(d, "gone"))
+        .collect();
+    assert_eq!(missing, sources, "status: {status}");
+    assert_eq!(orphans, caches, "status: {status}");
+    assert_eq!(
+        paths(&compile, "files", "source"),
+        sources,
+        "compile: {compile}"
+    );
+    assert_eq!(paths(&clean, "paths", "path"), caches, "clean: {clean}");
+    assert_eq!(
+        paths(&normalize, "files", "path"),
+        caches,
+        "normalize: {normalize}"
+    );
+    drop(mount);
+}

@@ -5,15 +5,52 @@ use pyc_format::{magic_bytes, source_hash};
 
 use super::*;
 
-/// The source facts the interpreter uses: `st_mtime` (as seconds and nanoseconds) and size.
-#[derive(Debug, Clone, Copy)]
+/// The source facts the interpreter uses: `st_mtime` (as seconds and nanoseconds) and size;
+/// and `st_mode`, which a pyc written for the source inherits (`_calc_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceStat {
     pub mtime_sec: i64,
     pub mtime_nsec: i64,
     pub size: u64,
+    pub mode: u32,
 }
 
 impl SourceStat {
+    /// A stat with these times and size, and the mode of a file made with umask 022.
+    pub fn new(mtime_sec: i64, mtime_nsec: i64, size: u64) -> SourceStat {
+        SourceStat {
+            mtime_sec,
+            mtime_nsec,
+            size,
+            mode: 0o100644,
+        }
+    }
+
+    /// A stat with a whole-second mtime (tests, fixtures, archive entries).
+    pub fn at(mtime: i64, size: u64) -> SourceStat {
+        SourceStat::new(mtime, 0, size)
+    }
+
+    #[allow(clippy::unnecessary_cast)] // field types differ between architectures
+    pub fn from_stat(st: &rustix::fs::Stat) -> SourceStat {
+        SourceStat {
+            mtime_sec: st.st_mtime as i64,
+            mtime_nsec: st.st_mtime_nsec as i64,
+            size: st.st_size as u64,
+            mode: st.st_mode as u32,
+        }
+    }
+
+    pub fn from_metadata(m: &std::fs::Metadata) -> SourceStat {
+        use std::os::unix::fs::MetadataExt;
+        SourceStat {
+            mtime_sec: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+            size: m.len(),
+            mode: m.mode(),
+        }
+    }
+
     /// `int(os.stat(path).st_mtime)`: the double `sec + nsec * 1e-9`, truncated toward zero.
     pub fn int_st_mtime(&self) -> i64 {
         let f = self.mtime_sec as f64 + self.mtime_nsec as f64 * 1e-9;
@@ -21,13 +58,8 @@ impl SourceStat {
     }
 }
 
-#[allow(clippy::unnecessary_cast)] // field types differ between architectures
 pub(crate) fn source_stat_of(st: &rustix::fs::Stat) -> SourceStat {
-    SourceStat {
-        mtime_sec: st.st_mtime as i64,
-        mtime_nsec: st.st_mtime_nsec as i64,
-        size: st.st_size as u64,
-    }
+    SourceStat::from_stat(st)
 }
 
 pub(crate) fn u32_le(b: &[u8]) -> u32 {
