@@ -300,7 +300,13 @@ pub fn compile(
         t.label = i.version.to_string();
         targets.push(t);
     }
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Ctrl-C (or SIGTERM) stops the compiles and the write; the temporary archive is removed
+    // and the old one kept, exit 130.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
+    let interrupted = || stop.load(std::sync::atomic::Ordering::SeqCst);
     let mut workers: Vec<Option<Worker>> = interps.iter().map(|_| None).collect();
     let mut status = EXIT_OK;
     let mut doc = CompileOut {
@@ -385,6 +391,9 @@ pub fn compile(
         if let Some(e) = spawn_error {
             anyhow::bail!("{e}");
         }
+        if interrupted() {
+            return Ok(ExitCode::from(crate::compile::EXIT_INTERRUPTED));
+        }
         for (src, target, e) in &done.failed {
             if quiet < 2 && format == Format::Text {
                 eprintln!("pyc: {}: {src} [{target}]: {e}", path.display());
@@ -399,7 +408,10 @@ pub fn compile(
         }
         let rewritten = !done.written.is_empty();
         if rewritten {
-            if let Err(e) = write_archive(&a, &done.written) {
+            if let Err(e) = write_archive(&a, &done.written, &stop) {
+                if interrupted() {
+                    return Ok(ExitCode::from(crate::compile::EXIT_INTERRUPTED));
+                }
                 eprintln!("pyc: {e}");
                 return Ok(ExitCode::from(EXIT_FAILURE));
             }

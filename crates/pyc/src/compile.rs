@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK};
 
 /// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
-const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum ModeArg {
