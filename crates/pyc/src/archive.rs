@@ -268,6 +268,9 @@ struct FailureOut {
 
 #[derive(serde::Serialize)]
 struct CompileOut {
+    /// `--dry-run`: what would be written; nothing was.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dry_run: bool,
     archives: Vec<ArchiveOut>,
     failures: Vec<FailureOut>,
 }
@@ -283,6 +286,7 @@ pub fn compile(
     how: Option<&str>,
     mode: Option<pyc_compile::InvalidationMode>,
     force: bool,
+    dry_run: bool,
     format: Format,
     timeout: std::time::Duration,
     quiet: u8,
@@ -310,6 +314,7 @@ pub fn compile(
     let mut workers: Vec<Option<Worker>> = interps.iter().map(|_| None).collect();
     let mut status = EXIT_OK;
     let mut doc = CompileOut {
+        dry_run,
         archives: Vec::new(),
         failures: Vec::new(),
     };
@@ -357,6 +362,10 @@ pub fn compile(
         }
         let mut spawn_error = None;
         let mut compile_one = |ti: usize, dfile: &[u8], source: &[u8]| -> Result<Vec<u8>, String> {
+            if dry_run {
+                // Only what would be written: the plan, headers checked, nothing compiled.
+                return Ok(Vec::new());
+            }
             if workers[ti].is_none() {
                 match Worker::spawn(&interps[ti].exe, &[], interps[ti].magic, timeout) {
                     Ok(w) => workers[ti] = Some(w),
@@ -406,7 +415,7 @@ pub fn compile(
             });
             status = EXIT_FAILURE;
         }
-        let rewritten = !done.written.is_empty();
+        let rewritten = !done.written.is_empty() && !dry_run;
         if rewritten {
             if let Err(e) = write_archive(&a, &done.written, &stop) {
                 if interrupted() {
@@ -456,6 +465,30 @@ pub fn compile(
                     .collect(),
                 files,
             }),
+            Format::Text if dry_run => {
+                for f in &files {
+                    let verb = if f.action == "added" {
+                        "add"
+                    } else {
+                        "replace"
+                    };
+                    println!(
+                        "{}: would {verb} {} [{}]",
+                        path.display(),
+                        f.cache,
+                        f.python
+                    );
+                }
+                if quiet == 0 {
+                    eprintln!(
+                        "{}: would write {} cache files ({}, {mode_name}; {} up to date)",
+                        path.display(),
+                        files.len(),
+                        how.as_str(),
+                        done.up_to_date,
+                    );
+                }
+            }
             Format::Text if quiet == 0 => {
                 if rewritten {
                     println!(

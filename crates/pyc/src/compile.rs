@@ -268,9 +268,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let interps: Vec<Interpreter> = chosen.iter().map(|(i, _)| i.clone()).collect();
     let dest_paths: Vec<&Path> = dests.iter().map(PathBuf::as_path).collect();
     if !dest_paths.is_empty() && crate::archive::all_archives(&dest_paths)? {
-        if args.dry_run {
-            bail!("--dry-run is not done for archives yet");
-        }
         let mode = args.invalidation_mode.map(|m| match m {
             ModeArg::Timestamp => InvalidationMode::Timestamp,
             ModeArg::CheckedHash => InvalidationMode::CheckedHash,
@@ -282,6 +279,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.as_use.as_deref(),
             mode,
             args.force,
+            args.dry_run,
             args.format,
             args.timeout,
             crate::output::quiet(),

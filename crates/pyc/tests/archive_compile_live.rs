@@ -325,3 +325,114 @@ fn compiled_wheel_installs_and_its_pycs_are_used() {
     }
     pyc_testutil::report_used("compiled_wheel_installs_and_its_pycs_are_used", &[py]);
 }
+
+/// `--dry-run` on archives (a zipapp with a stale pyc, a tar.gz): each cache file that would be
+/// added or replaced is listed, in text and in JSON, and the archive keeps its bytes and mtime.
+#[test]
+fn dry_run_lists_what_would_be_written_and_writes_nothing() {
+    let Some(py) = pyc_testutil::live_pythons()
+        .into_iter()
+        .rev()
+        .find(|p| p.version.starts_with("3."))
+    else {
+        return;
+    };
+    let exe = py.path.to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    run(
+        &py3(),
+        &[
+            "-c",
+            "import zipfile, tarfile, io\n\
+             with zipfile.ZipFile('app.pyz', 'w') as z:\n\
+             \x20   z.writestr('main.py', 'x = 1\\n')\n\
+             \x20   z.writestr('main.pyc', b'\\0\\0\\0\\0' + b'\\0' * 12)\n\
+             \x20   z.writestr('pkg/__init__.py', '')\n\
+             with tarfile.open('app.tar.gz', 'w:gz') as t:\n\
+             \x20   for n in ['a.py', 'pkg/b.py']:\n\
+             \x20       ti = tarfile.TarInfo(n); ti.size = 6; ti.mtime = 1700000000\n\
+             \x20       t.addfile(ti, io.BytesIO(b'x = 1\\n'))\n",
+        ],
+        dir,
+    );
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let mut before = Vec::new();
+    for name in ["app.pyz", "app.tar.gz"] {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(dir.join(name))
+            .unwrap();
+        f.set_modified(old).unwrap();
+        before.push(std::fs::read(dir.join(name)).unwrap());
+    }
+    let pyc = env!("CARGO_BIN_EXE_pyc");
+    let tag = format!("cpython-{}", py.version.replace('.', ""));
+    let text = run(
+        pyc,
+        &[
+            "compile",
+            "--dry-run",
+            "--python",
+            exe,
+            "app.pyz",
+            "app.tar.gz",
+        ],
+        dir,
+    );
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort();
+    let v = &py.version;
+    assert_eq!(
+        lines,
+        [
+            format!("app.pyz: would add pkg/__init__.pyc [{v}]"),
+            format!("app.pyz: would replace main.pyc [{v}]"),
+            format!("app.tar.gz: would add __pycache__/a.{tag}.pyc [{v}]"),
+            format!("app.tar.gz: would add pkg/__pycache__/b.{tag}.pyc [{v}]"),
+        ],
+        "{text}"
+    );
+    let out = run(
+        pyc,
+        &[
+            "compile",
+            "--dry-run",
+            "--format",
+            "json",
+            "--python",
+            exe,
+            "app.pyz",
+        ],
+        dir,
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["dry_run"], true, "{out}");
+    let a = archive_doc(&out);
+    assert_eq!(
+        (&a["added"], &a["replaced"], &a["rewritten"]),
+        (&Value::from(1), &Value::from(1), &Value::from(false)),
+        "{out}"
+    );
+    let files: Vec<(&str, &str)> = a["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["cache"].as_str().unwrap(), f["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        files,
+        [("main.pyc", "replaced"), ("pkg/__init__.pyc", "added")],
+        "{out}"
+    );
+    for (name, bytes) in ["app.pyz", "app.tar.gz"].iter().zip(&before) {
+        assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+        let m = std::fs::metadata(dir.join(name)).unwrap();
+        assert_eq!(m.modified().unwrap(), old, "{name}: written");
+    }
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 2);
+    pyc_testutil::report_used(
+        "dry_run_lists_what_would_be_written_and_writes_nothing",
+        &[py],
+    );
+}
