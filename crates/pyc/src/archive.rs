@@ -205,16 +205,11 @@ pub fn status(
         }
     }
     if format == Format::Json {
-        writeln!(
-            out,
-            "{{\"schema\":{},\"records\":[",
-            serde_json::to_string(crate::output::schema::STATUS)?
-        )?;
-        for (i, v) in json.iter().enumerate() {
-            serde_json::to_writer(&mut out, v)?;
-            writeln!(out, "{}", if i + 1 == json.len() { "" } else { "," })?;
+        let mut w = crate::output::RecordsWriter::start(&mut out, crate::output::schema::STATUS)?;
+        for v in &json {
+            w.record(v)?;
         }
-        writeln!(out, "]}}")?;
+        w.finish()?;
     }
     Ok(ExitCode::from(if check && findings {
         EXIT_FAILURE
