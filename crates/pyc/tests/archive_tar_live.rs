@@ -327,3 +327,73 @@ fn compiled_tars_are_used_after_extraction_by_every_interpreter() {
         &used,
     );
 }
+
+/// Ctrl-C while the new archive is being written: exit 130, the temporary file is gone and the
+/// old archive is as it was (bytes). Without a handler SIGINT killed pyc and left the
+/// temporary `.pyc-archive-*` file behind.
+#[test]
+fn ctrl_c_during_a_tar_write_leaves_nothing_behind() {
+    let Some(py) = pyc_testutil::live_pythons()
+        .into_iter()
+        .rev()
+        .find(|p| p.version.starts_with("3.") && p.version != "3.6")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Incompressible data: xz at preset 6 takes seconds over it, time to send the signal.
+    run(
+        &py3(),
+        &[
+            "-c",
+            "import tarfile, io, os\n\
+             with tarfile.open('big.tar.xz', 'w:xz', preset=0) as t:\n\
+             \x20   for name, data in [('a.py', b'x = 1\\n'), ('blob', os.urandom(12 << 20))]:\n\
+             \x20       ti = tarfile.TarInfo(name); ti.size = len(data)\n\
+             \x20       t.addfile(ti, io.BytesIO(data))\n",
+        ],
+        dir,
+    );
+    let bytes = std::fs::read(dir.join("big.tar.xz")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pyc"))
+        .args([
+            "compile",
+            "-q",
+            "--python",
+            py.path.to_str().unwrap(),
+            "big.tar.xz",
+        ])
+        .current_dir(dir)
+        .spawn()
+        .unwrap();
+    let temp = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".pyc-archive-"))
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while temp(dir) == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "pyc ended before writing"
+        );
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no temporary file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(temp(dir), 0, "a temporary file was left behind");
+    assert_eq!(std::fs::read(dir.join("big.tar.xz")).unwrap(), bytes);
+    pyc_testutil::report_used("ctrl_c_during_a_tar_write_leaves_nothing_behind", &[py]);
+}
