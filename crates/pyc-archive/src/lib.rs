@@ -21,6 +21,7 @@
 pub mod dostime;
 pub mod read;
 pub mod rewrite;
+mod tarwrite;
 pub mod verdict;
 pub mod zipimport;
 

@@ -113,7 +113,7 @@ pub struct Archive {
     pub entries: Vec<Entry>,
     /// Length of the zip's archive comment (0 for tars).
     pub comment_len: usize,
-    limits: Limits,
+    pub(crate) limits: Limits,
 }
 
 fn is_cache_name(name: &[u8]) -> bool {
@@ -152,7 +152,7 @@ fn sniff(path: &Path, file: &mut File) -> std::io::Result<Format> {
 }
 
 /// A reader that counts what it gives and stops past a limit (a decompression bomb).
-struct Counted<R> {
+pub(crate) struct Counted<R> {
     inner: R,
     n: u64,
     limit: u64,
@@ -171,13 +171,70 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-fn human(n: u64) -> String {
+pub(crate) fn human(n: u64) -> String {
     if n >= 1 << 30 {
         format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64)
     } else if n >= 1 << 20 {
         format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
     } else {
         format!("{n} bytes")
+    }
+}
+
+/// The message for a compressed stream cut off at `limit`.
+pub(crate) fn bomb_text(limit: u64, file_len: u64, max_ratio: u64) -> String {
+    format!(
+        "decompresses to over {} from {} (over {max_ratio}:1): refused as a decompression bomb",
+        human(limit),
+        human(file_len),
+    )
+}
+
+/// The decompressed stream of a tar file, cut off once it yields more than the limits allow
+/// (`hit` then says so): the one way both reading and rewriting open a tar.
+pub(crate) struct TarStream {
+    pub reader: Counted<Box<dyn Read>>,
+    pub hit: Rc<Cell<bool>>,
+    pub limit: u64,
+}
+
+impl TarStream {
+    pub(crate) fn open(
+        c: Compression,
+        file: File,
+        file_len: u64,
+        l: Limits,
+    ) -> Result<TarStream, String> {
+        let hit = Rc::new(Cell::new(false));
+        let inner: Box<dyn Read> = {
+            let f = BufReader::new(file);
+            match c {
+                Compression::None => Box::new(f),
+                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(f)),
+                Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(f)),
+                Compression::Xz => Box::new(lzma_rust2::XzReader::new(f, true)),
+                Compression::Zstd => Box::new(
+                    ruzstd::decoding::StreamingDecoder::new(f)
+                        .map_err(|e| format!("not a zstd stream: {e}"))?,
+                ),
+            }
+        };
+        let limit = if c == Compression::None {
+            u64::MAX
+        } else {
+            l.max_total_size
+                .min(l.ratio_floor.max(file_len.saturating_mul(l.max_ratio)))
+        };
+        Ok(TarStream {
+            reader: Counted {
+                inner,
+                n: 0,
+                limit,
+                hit: hit.clone(),
+            },
+            hit,
+            limit,
+        })
     }
 }
 
@@ -314,40 +371,13 @@ impl Archive {
         want: Option<&BTreeSet<Vec<u8>>>,
     ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
         let l = self.limits;
-        let hit = Rc::new(Cell::new(false));
-        let inner: Box<dyn Read> = {
-            let f = BufReader::new(file);
-            match c {
-                Compression::None => Box::new(f),
-                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(f)),
-                Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(f)),
-                Compression::Xz => Box::new(lzma_rust2::XzReader::new(f, true)),
-                Compression::Zstd => Box::new(
-                    ruzstd::decoding::StreamingDecoder::new(f)
-                        .map_err(|e| format!("not a zstd stream: {e}"))?,
-                ),
-            }
-        };
-        let limit = if c == Compression::None {
-            u64::MAX
-        } else {
-            l.max_total_size
-                .min(l.ratio_floor.max(file_len.saturating_mul(l.max_ratio)))
-        };
-        let counted = Counted {
-            inner,
-            n: 0,
-            limit,
-            hit: hit.clone(),
-        };
+        let stream = TarStream::open(c, file, file_len, l)?;
+        let hit = stream.hit.clone();
+        let limit = stream.limit;
+        let counted = stream.reader;
         let bomb = |hit: &Rc<Cell<bool>>, e: String| {
             if hit.get() {
-                format!(
-                    "decompresses to over {} from {} (over {}:1): refused as a decompression bomb",
-                    human(limit),
-                    human(file_len),
-                    l.max_ratio
-                )
+                bomb_text(limit, file_len, l.max_ratio)
             } else {
                 e
             }
@@ -537,7 +567,7 @@ fn parse_pax_time(v: &[u8]) -> Option<(i64, u32)> {
     }
 }
 
-fn io_text(e: &std::io::Error) -> String {
+pub(crate) fn io_text(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine;
 use pyc_cache::classify::{Target, Validation};
@@ -411,8 +412,13 @@ fn put_entry_comments(
     Ok(())
 }
 
-/// Write `archive` again with `added` put in, and rename it over the old one.
-pub fn write_archive(archive: &Archive, added: &[NewCache]) -> Result<(), Error> {
+/// Write `archive` again with `added` put in, and rename it over the old one. When `stop` is
+/// set (Ctrl-C) the write ends, its temporary file is removed and the old archive is kept.
+pub fn write_archive(
+    archive: &Archive,
+    added: &[NewCache],
+    stop: &AtomicBool,
+) -> Result<(), Error> {
     let path = &archive.path;
     let err = |reason: String| Error {
         path: path.clone(),
@@ -420,10 +426,8 @@ pub fn write_archive(archive: &Archive, added: &[NewCache]) -> Result<(), Error>
     };
     let io = |e: std::io::Error| err(e.to_string());
     let zerr = |e: zip::result::ZipError| err(e.to_string());
-    if archive.format != Format::Zip {
-        return Err(err(
-            "pyc compile writes zips, wheels, zipapps and eggs; tars are not written yet".into(),
-        ));
+    if let Format::Tar(c) = archive.format {
+        return crate::tarwrite::write_tar(archive, c, added, stop);
     }
     let by_name: BTreeMap<&[u8], &NewCache> = added.iter().map(|n| (&n.name[..], n)).collect();
     let mut after: BTreeMap<&[u8], Vec<&NewCache>> = BTreeMap::new();
@@ -478,6 +482,9 @@ pub fn write_archive(archive: &Archive, added: &[NewCache]) -> Result<(), Error>
     let mut comments: Vec<Vec<u8>> = Vec::new();
     let mut raw = File::open(path).map_err(io)?;
     for i in 0..za.len() {
+        if stop.load(Ordering::SeqCst) {
+            return Err(err("interrupted".into()));
+        }
         let f = za.by_index_raw(i).map_err(zerr)?;
         let name = f.name_raw().to_vec();
         let comment = match raw_entry_comment(&mut raw, f.central_header_start(), &name) {
@@ -521,6 +528,9 @@ pub fn write_archive(archive: &Archive, added: &[NewCache]) -> Result<(), Error>
     put_entry_comments(&mut out, za.comment().len(), &comments).map_err(io)?;
     out.sync_all().map_err(io)?;
     drop(out);
+    if stop.load(Ordering::SeqCst) {
+        return Err(err("interrupted".into()));
+    }
     std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())

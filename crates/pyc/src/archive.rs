@@ -205,16 +205,11 @@ pub fn status(
         }
     }
     if format == Format::Json {
-        writeln!(
-            out,
-            "{{\"schema\":{},\"records\":[",
-            serde_json::to_string(crate::output::schema::STATUS)?
-        )?;
-        for (i, v) in json.iter().enumerate() {
-            serde_json::to_writer(&mut out, v)?;
-            writeln!(out, "{}", if i + 1 == json.len() { "" } else { "," })?;
+        let mut w = crate::output::RecordsWriter::start(&mut out, crate::output::schema::STATUS)?;
+        for v in &json {
+            w.record(v)?;
         }
-        writeln!(out, "]}}")?;
+        w.finish()?;
     }
     Ok(ExitCode::from(if check && findings {
         EXIT_FAILURE
@@ -268,6 +263,9 @@ struct FailureOut {
 
 #[derive(serde::Serialize)]
 struct CompileOut {
+    /// `--dry-run`: what would be written; nothing was.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dry_run: bool,
     archives: Vec<ArchiveOut>,
     failures: Vec<FailureOut>,
 }
@@ -283,6 +281,7 @@ pub fn compile(
     how: Option<&str>,
     mode: Option<pyc_compile::InvalidationMode>,
     force: bool,
+    dry_run: bool,
     format: Format,
     timeout: std::time::Duration,
     quiet: u8,
@@ -300,11 +299,18 @@ pub fn compile(
         t.label = i.version.to_string();
         targets.push(t);
     }
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Ctrl-C (or SIGTERM) stops the compiles and the write; the temporary archive is removed
+    // and the old one kept, exit 130.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
+    let interrupted = || stop.load(std::sync::atomic::Ordering::SeqCst);
     // `pyc compile`'s worker pool: the same workers, started once per interpreter.
     let pool = pyc_compile::pool::Pool::new(interps, timeout);
     let mut status = EXIT_OK;
     let mut doc = CompileOut {
+        dry_run,
         archives: Vec::new(),
         failures: Vec::new(),
     };
@@ -351,6 +357,10 @@ pub fn compile(
             }
         }
         let mut compile_one = |ti: usize, dfile: &[u8], source: &[u8]| -> Result<Vec<u8>, String> {
+            if dry_run {
+                // Only what would be written: the plan, headers checked, nothing compiled.
+                return Ok(Vec::new());
+            }
             match pool.compile(ti, 0, dfile, source, &stop) {
                 Ok(Outcome::Code(code)) => Ok(code),
                 Ok(Outcome::Error { message, .. }) => Err(message),
@@ -367,6 +377,9 @@ pub fn compile(
         if let Some(e) = pool.start_error() {
             anyhow::bail!("{e}");
         }
+        if interrupted() {
+            return Ok(ExitCode::from(crate::compile::EXIT_INTERRUPTED));
+        }
         for (src, target, e) in &done.failed {
             if quiet < 2 && format == Format::Text {
                 eprintln!("pyc: {}: {src} [{target}]: {e}", path.display());
@@ -379,9 +392,12 @@ pub fn compile(
             });
             status = EXIT_FAILURE;
         }
-        let rewritten = !done.written.is_empty();
+        let rewritten = !done.written.is_empty() && !dry_run;
         if rewritten {
-            if let Err(e) = write_archive(&a, &done.written) {
+            if let Err(e) = write_archive(&a, &done.written, &stop) {
+                if interrupted() {
+                    return Ok(ExitCode::from(crate::compile::EXIT_INTERRUPTED));
+                }
                 eprintln!("pyc: {e}");
                 return Ok(ExitCode::from(EXIT_FAILURE));
             }
@@ -426,6 +442,30 @@ pub fn compile(
                     .collect(),
                 files,
             }),
+            Format::Text if dry_run => {
+                for f in &files {
+                    let verb = if f.action == "added" {
+                        "add"
+                    } else {
+                        "replace"
+                    };
+                    println!(
+                        "{}: would {verb} {} [{}]",
+                        path.display(),
+                        f.cache,
+                        f.python
+                    );
+                }
+                if quiet == 0 {
+                    eprintln!(
+                        "{}: would write {} cache files ({}, {mode_name}; {} up to date)",
+                        path.display(),
+                        files.len(),
+                        how.as_str(),
+                        done.up_to_date,
+                    );
+                }
+            }
             Format::Text if quiet == 0 => {
                 if rewritten {
                     println!(

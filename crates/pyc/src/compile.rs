@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::output::{path_bytes, Format, EXIT_FAILURE, EXIT_OK};
 
 /// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
-const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum ModeArg {
@@ -259,9 +259,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let interps = interpreters(&args, &dests)?;
     let dest_paths: Vec<&Path> = dests.iter().map(PathBuf::as_path).collect();
     if !dest_paths.is_empty() && crate::archive::all_archives(&dest_paths)? {
-        if args.dry_run {
-            bail!("--dry-run is not done for archives yet");
-        }
         let mode = args.invalidation_mode.map(|m| match m {
             ModeArg::Timestamp => InvalidationMode::Timestamp,
             ModeArg::CheckedHash => InvalidationMode::CheckedHash,
@@ -273,6 +270,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.as_use.as_deref(),
             mode,
             args.force,
+            args.dry_run,
             args.format,
             args.timeout,
             crate::output::quiet(),

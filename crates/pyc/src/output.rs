@@ -199,6 +199,51 @@ pub fn json_pretty<T: ?Sized + serde::Serialize>(
     serde_json::to_string_pretty(&Document { schema, body })
 }
 
+/// A `{"schema":…,"records":[…]}` document written record by record, one record a line (cheap
+/// to write, easy to grep): `pyc status --format json` on trees and on archives.
+///
+/// ```text
+/// {"schema":"pyc-status/1","records":[
+/// {…},
+/// {…}
+/// ]}
+/// ```
+pub struct RecordsWriter<W: std::io::Write> {
+    out: W,
+    any: bool,
+}
+
+impl<W: std::io::Write> RecordsWriter<W> {
+    /// Writes the opening line.
+    pub fn start(mut out: W, schema: &'static str) -> std::io::Result<Self> {
+        writeln!(
+            out,
+            "{{\"schema\":{},\"records\":[",
+            serde_json::to_string(schema)?
+        )?;
+        Ok(RecordsWriter { out, any: false })
+    }
+
+    /// One record, on its own line.
+    pub fn record<T: ?Sized + serde::Serialize>(&mut self, r: &T) -> std::io::Result<()> {
+        if self.any {
+            writeln!(self.out, ",")?;
+        }
+        serde_json::to_writer(&mut self.out, r)?;
+        self.any = true;
+        Ok(())
+    }
+
+    /// Closes the document.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if self.any {
+            writeln!(self.out)?;
+        }
+        writeln!(self.out, "]}}")?;
+        Ok(self.out)
+    }
+}
+
 /// The global `-q`/`-v` (counted), set once by `main`.
 static VERBOSITY: std::sync::OnceLock<(u8, u8)> = std::sync::OnceLock::new();
 
@@ -253,4 +298,27 @@ pub fn progress(what: &str, len: Option<u64>, text_output: bool) -> Option<indic
             .progress_chars("=> "),
     );
     Some(pb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_document_one_record_a_line() {
+        let doc = |n: usize| {
+            let mut w = RecordsWriter::start(Vec::new(), schema::STATUS).unwrap();
+            for i in 0..n {
+                w.record(&serde_json::json!({ "i": i })).unwrap();
+            }
+            String::from_utf8(w.finish().unwrap()).unwrap()
+        };
+        assert_eq!(doc(0), "{\"schema\":\"pyc-status/1\",\"records\":[\n]}\n");
+        assert_eq!(
+            doc(2),
+            "{\"schema\":\"pyc-status/1\",\"records\":[\n{\"i\":0},\n{\"i\":1}\n]}\n"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&doc(3)).unwrap();
+        assert_eq!(parsed["records"].as_array().map(Vec::len), Some(3));
+    }
 }

@@ -367,27 +367,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         Format::Json => {
-            // One document whose records are one a line: cheap to write, easy to grep.
-            writeln!(
-                out,
-                "{{\"schema\":{},\"records\":[",
-                serde_json::to_string(crate::output::schema::STATUS)?
-            )?;
-            let total = tally.all.len() + git_records.len();
-            let mut written = 0;
-            let mut comma = |out: &mut dyn Write| -> std::io::Result<()> {
-                written += 1;
-                writeln!(out, "{}", if written == total { "" } else { "," })
-            };
+            let mut w =
+                crate::output::RecordsWriter::start(&mut out, crate::output::schema::STATUS)?;
             for r in &tally.all {
-                serde_json::to_writer(&mut out, r)?;
-                comma(&mut out)?;
+                w.record(r)?;
             }
             for r in &git_records {
-                serde_json::to_writer(&mut out, r)?;
-                comma(&mut out)?;
+                w.record(r)?;
             }
-            writeln!(out, "]}}")?;
+            w.finish()?;
         }
         Format::Jsonl => {
             for r in &git_records {

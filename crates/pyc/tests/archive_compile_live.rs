@@ -325,3 +325,179 @@ fn compiled_wheel_installs_and_its_pycs_are_used() {
     }
     pyc_testutil::report_used("compiled_wheel_installs_and_its_pycs_are_used", &[py]);
 }
+
+/// `--dry-run` on archives (a zipapp with a stale pyc, a tar.gz): each cache file that would be
+/// added or replaced is listed, in text and in JSON, and the archive keeps its bytes and mtime.
+#[test]
+fn dry_run_lists_what_would_be_written_and_writes_nothing() {
+    let Some(py) = pyc_testutil::live_pythons()
+        .into_iter()
+        .rev()
+        .find(|p| p.version.starts_with("3."))
+    else {
+        return;
+    };
+    let exe = py.path.to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    run(
+        &py3(),
+        &[
+            "-c",
+            "import zipfile, tarfile, io\n\
+             with zipfile.ZipFile('app.pyz', 'w') as z:\n\
+             \x20   z.writestr('main.py', 'x = 1\\n')\n\
+             \x20   z.writestr('main.pyc', b'\\0\\0\\0\\0' + b'\\0' * 12)\n\
+             \x20   z.writestr('pkg/__init__.py', '')\n\
+             with tarfile.open('app.tar.gz', 'w:gz') as t:\n\
+             \x20   for n in ['a.py', 'pkg/b.py']:\n\
+             \x20       ti = tarfile.TarInfo(n); ti.size = 6; ti.mtime = 1700000000\n\
+             \x20       t.addfile(ti, io.BytesIO(b'x = 1\\n'))\n",
+        ],
+        dir,
+    );
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let mut before = Vec::new();
+    for name in ["app.pyz", "app.tar.gz"] {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(dir.join(name))
+            .unwrap();
+        f.set_modified(old).unwrap();
+        before.push(std::fs::read(dir.join(name)).unwrap());
+    }
+    let pyc = env!("CARGO_BIN_EXE_pyc");
+    let tag = format!("cpython-{}", py.version.replace('.', ""));
+    let text = run(
+        pyc,
+        &[
+            "compile",
+            "--dry-run",
+            "--python",
+            exe,
+            "app.pyz",
+            "app.tar.gz",
+        ],
+        dir,
+    );
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort();
+    let v = &py.version;
+    assert_eq!(
+        lines,
+        [
+            format!("app.pyz: would add pkg/__init__.pyc [{v}]"),
+            format!("app.pyz: would replace main.pyc [{v}]"),
+            format!("app.tar.gz: would add __pycache__/a.{tag}.pyc [{v}]"),
+            format!("app.tar.gz: would add pkg/__pycache__/b.{tag}.pyc [{v}]"),
+        ],
+        "{text}"
+    );
+    let out = run(
+        pyc,
+        &[
+            "compile",
+            "--dry-run",
+            "--format",
+            "json",
+            "--python",
+            exe,
+            "app.pyz",
+        ],
+        dir,
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["dry_run"], true, "{out}");
+    let a = archive_doc(&out);
+    assert_eq!(
+        (&a["added"], &a["replaced"], &a["rewritten"]),
+        (&Value::from(1), &Value::from(1), &Value::from(false)),
+        "{out}"
+    );
+    let files: Vec<(&str, &str)> = a["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["cache"].as_str().unwrap(), f["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        files,
+        [("main.pyc", "replaced"), ("pkg/__init__.pyc", "added")],
+        "{out}"
+    );
+    for (name, bytes) in ["app.pyz", "app.tar.gz"].iter().zip(&before) {
+        assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+        let m = std::fs::metadata(dir.join(name)).unwrap();
+        assert_eq!(m.modified().unwrap(), old, "{name}: written");
+    }
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 2);
+    pyc_testutil::report_used(
+        "dry_run_lists_what_would_be_written_and_writes_nothing",
+        &[py],
+    );
+}
+
+/// A zip of more than 65,535 entries (zip64 end records) with a comment on every entry is
+/// rewritten by `pyc compile`: Python's zipfile reads the result with every comment kept and
+/// every CRC right, and Info-ZIP's `unzip -t` passes.
+#[test]
+fn zip64_archive_is_rewritten_with_its_entry_comments() {
+    let Some(py) = pyc_testutil::live_pythons()
+        .into_iter()
+        .rev()
+        .find(|p| p.version.starts_with("3."))
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    const N: usize = 65_540;
+    run(
+        &py3(),
+        &[
+            "-c",
+            &format!(
+                "import zipfile\n\
+                 with zipfile.ZipFile('big.zip', 'w') as z:\n\
+                 \x20   z.comment = b'archive comment'\n\
+                 \x20   for name in ['main.py', 'pkg/__init__.py']:\n\
+                 \x20       zi = zipfile.ZipInfo(name, (2024, 3, 10, 1, 59, 4)); zi.comment = b'src ' + name.encode()\n\
+                 \x20       z.writestr(zi, 'x = 1\\n')\n\
+                 \x20   for i in range({N}):\n\
+                 \x20       zi = zipfile.ZipInfo('d/%05d.txt' % i, (2024, 3, 10, 1, 59, 4)); zi.comment = b'c%d' % i\n\
+                 \x20       z.writestr(zi, b'%d' % i)\n"
+            ),
+        ],
+        dir,
+    );
+    let check = "import zipfile, sys, json\n\
+        z = zipfile.ZipFile('big.zip')\n\
+        assert z.testzip() is None\n\
+        assert b'PK\\x06\\x06' in open('big.zip', 'rb').read()[-200:], 'no zip64 end record'\n\
+        print(json.dumps({'comment': z.comment.decode(), 'n': len(z.infolist()),\n\
+        'comments': {i.filename: i.comment.decode() for i in z.infolist()}}))\n";
+    let before: Value = serde_json::from_str(&run(&py3(), &["-c", check], dir)).unwrap();
+    let exe = py.path.to_str().unwrap();
+    let doc = archive_doc(&run(
+        env!("CARGO_BIN_EXE_pyc"),
+        &["compile", "--format", "json", "--python", exe, "big.zip"],
+        dir,
+    ));
+    assert_eq!(doc["added"], 2, "{doc}");
+    let after: Value = serde_json::from_str(&run(&py3(), &["-c", check], dir)).unwrap();
+    assert_eq!(after["n"], N + 4);
+    assert_eq!(after["comment"], "archive comment");
+    for (name, c) in before["comments"].as_object().unwrap() {
+        assert_eq!(&after["comments"][name], c, "{name}");
+    }
+    let t = Command::new("unzip")
+        .args(["-tqq", "big.zip"])
+        .current_dir(dir)
+        .output();
+    match t {
+        Ok(o) => assert!(o.status.success(), "unzip -t: {o:?}"),
+        Err(e) if std::env::var_os("CI").is_none() => eprintln!("no unzip ({e}): not tested"),
+        Err(e) => panic!("unzip: {e}"),
+    }
+    pyc_testutil::report_used("zip64_archive_is_rewritten_with_its_entry_comments", &[py]);
+}

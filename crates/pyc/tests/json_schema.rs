@@ -266,6 +266,23 @@ fn documents_of_live_runs_match_their_schemas() {
         }
         w.finish().unwrap();
     }
+    // --dry-run first (what would be written), then the writes.
+    check(
+        "compile",
+        &pyc(
+            z.path(),
+            &[
+                "compile",
+                "--dry-run",
+                "--python",
+                &exe,
+                "--format",
+                "json",
+                "app.zip",
+            ],
+        ),
+        false,
+    );
     for _ in 0..2 {
         check(
             "compile",
