@@ -16,6 +16,16 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// An object of a store, as listed ([`Remote::list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The path below the store's root (`v2/ab/cdef...`).
+    pub path: String,
+    pub len: u64,
+    /// When it was last written, as the store says (to the second over HTTP).
+    pub modified: Option<std::time::SystemTime>,
+}
+
 /// What a read found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Got {
@@ -316,6 +326,66 @@ impl Remote {
                 );
                 false
             }
+        }
+    }
+
+    /// Every object under `prefix` (recursively) with its size and last-modified time, as
+    /// the store lists them (S3 `ListObjectsV2`, WebDAV `PROPFIND`). Not every store can
+    /// list: Redis cannot through OpenDAL (it evicts by its own `maxmemory-policy`).
+    pub fn list(&self, prefix: &str) -> Result<Vec<Listed>, String> {
+        if !self.op.info().capability().list {
+            return Err(format!(
+                "{}: this store cannot list its entries (a Redis server evicts by its own maxmemory-policy)",
+                self.shown
+            ));
+        }
+        let op = &self.op;
+        let listing = async { op.list_with(prefix).recursive(true).await };
+        let r = self.rt.block_on(async {
+            // A listing is many calls: ten time limits for the whole.
+            tokio::time::timeout(self.timeout * 10, listing).await
+        });
+        let entries = match r {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+            Ok(Err(e)) => return Err(format!("{}: cannot list: {e}", self.shown)),
+            Err(_) => {
+                return Err(format!(
+                    "{}: cannot list: no answer within {:?}",
+                    self.shown,
+                    self.timeout * 10
+                ))
+            }
+        };
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.metadata().mode().is_file())
+            .map(|e| Listed {
+                len: e.metadata().content_length(),
+                modified: e
+                    .metadata()
+                    .last_modified()
+                    .map(std::time::SystemTime::from),
+                path: e.path().to_string(),
+            })
+            .collect())
+    }
+
+    /// Delete the objects at `paths` (a batch where the store has one: S3 `DeleteObjects`).
+    pub fn delete(&self, paths: Vec<String>) -> Result<(), String> {
+        let op = &self.op;
+        let n = paths.len() as u32;
+        let limit = self.timeout * n.clamp(1, 100);
+        let r = self
+            .rt
+            .block_on(async { tokio::time::timeout(limit, op.delete_iter(paths)).await });
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("{}: cannot delete: {e}", self.shown)),
+            Err(_) => Err(format!(
+                "{}: cannot delete: no answer within {limit:?}",
+                self.shown
+            )),
         }
     }
 

@@ -489,6 +489,88 @@ impl Store {
     }
 }
 
+/// Whether `path` (below a store's root) names an entry, `vN/ab/` + 62 hex digits, and if
+/// so whether of the current format.
+fn entry_name(path: &str) -> Option<bool> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (folder, sub, name) = (parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (parts.next().is_none() && FOLDERS.contains(&folder) && hex(sub, 2) && hex(name, 62))
+        .then_some(folder == FOLDER)
+}
+
+/// Looking after a remote store (`pyc cache stats|prune|clear DIR-or-URL`). A remote keeps
+/// no record of reads, so "least recently used" there is least recently *written*, by the
+/// last-modified time the store lists (to the second); a store's own expiry (S3 lifecycle
+/// rules, Redis `maxmemory-policy allkeys-lru`) is the native alternative.
+impl Store {
+    /// The entries of remote `r`, oldest write first (ties by name), and other objects under
+    /// the format folders left aside.
+    fn remote_entries(
+        r: &crate::remote::Remote,
+    ) -> Result<Vec<(crate::remote::Listed, bool)>, String> {
+        let mut out = Vec::new();
+        for folder in FOLDERS {
+            for l in r.list(&format!("{folder}/"))? {
+                if let Some(current) = entry_name(&l.path) {
+                    out.push((l, current));
+                }
+            }
+        }
+        out.sort_by(|(a, ac), (b, bc)| {
+            ac.cmp(bc)
+                .then(a.modified.cmp(&b.modified))
+                .then(a.path.cmp(&b.path))
+        });
+        Ok(out)
+    }
+
+    /// What remote `r` holds.
+    pub fn scan_remote(r: &crate::remote::Remote) -> Result<Usage, String> {
+        let mut u = Usage::default();
+        for (l, current) in Self::remote_entries(r)? {
+            if current {
+                u.entries += 1;
+                u.bytes += l.len;
+            } else {
+                u.old_entries += 1;
+                u.old_bytes += l.len;
+            }
+        }
+        Ok(u)
+    }
+
+    /// Remove entries of remote `r` until at most `max_bytes` are left: older formats first,
+    /// then the least recently written.
+    pub fn prune_remote(r: &crate::remote::Remote, max_bytes: u64) -> Result<Pruned, String> {
+        let entries = Self::remote_entries(r)?;
+        let mut total: u64 = entries.iter().map(|(l, _)| l.len).sum();
+        let mut p = Pruned {
+            entries: entries.len() as u64,
+            ..Pruned::default()
+        };
+        let mut gone = Vec::new();
+        for (l, current) in &entries {
+            if total <= max_bytes && *current {
+                break;
+            }
+            total -= l.len;
+            p.removed += 1;
+            p.removed_bytes += l.len;
+            gone.push(l.path.clone());
+        }
+        r.delete(gone)?;
+        p.entries -= p.removed;
+        p.bytes = total;
+        Ok(p)
+    }
+
+    /// Remove every entry of remote `r` (nothing else under its root).
+    pub fn clear_remote(r: &crate::remote::Remote) -> Result<Pruned, String> {
+        Self::prune_remote(r, 0)
+    }
+}
+
 fn encode(entry: &Entry) -> Vec<u8> {
     let mut payload = Vec::new();
     match entry {
@@ -628,6 +710,18 @@ mod tests {
         let other = key(BUILD, 3531, 1, b"", b"x = (\n");
         assert_eq!(store.put(&other, &Entry::Code(b"c".to_vec())).unwrap(), 0);
         assert_eq!(store.get(&other), Lookup::Miss);
+    }
+
+    #[test]
+    fn entry_names() {
+        let h = "a".repeat(62);
+        assert_eq!(entry_name(&format!("v2/ab/{h}")), Some(true));
+        assert_eq!(entry_name(&format!("/v1/0f/{h}")), Some(false));
+        assert_eq!(entry_name(&format!("v2/ab/{h}.pyc-tmp")), None);
+        assert_eq!(entry_name(&format!("v2/abc/{h}")), None);
+        assert_eq!(entry_name(&format!("v3/ab/{h}")), None);
+        assert_eq!(entry_name(&format!("v2/ab/{h}/x")), None);
+        assert_eq!(entry_name("v2/ab/"), None);
     }
 
     #[test]
