@@ -13,7 +13,7 @@
 //! on with the local tier and the interpreters. The warning names the store by its URL
 //! without credentials.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// An object of a store, as listed ([`Remote::list`]).
@@ -45,17 +45,68 @@ struct State {
 
 /// One remote store.
 pub struct Remote {
+    inner: Arc<Inner>,
+    rt: tokio::runtime::Runtime,
+}
+
+/// What a read needs, shared with the reads ahead running on the runtime (which must not own
+/// the runtime: a runtime cannot be dropped on its own thread).
+struct Inner {
     /// The URL without user name and password.
     shown: String,
     op: opendal::Operator,
-    rt: tokio::runtime::Runtime,
     timeout: Duration,
     state: Mutex<State>,
 }
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Remote({})", self.shown)
+        write!(f, "Remote({})", self.inner.shown)
+    }
+}
+
+impl Inner {
+    fn failed(&self, what: &str, e: String, writes_only: bool) {
+        if let Ok(mut s) = self.state.lock() {
+            s.errors += 1;
+            if writes_only {
+                s.writes_off = true;
+            } else {
+                s.down = true;
+            }
+            s.first_error
+                .get_or_insert_with(|| format!("{}: {what}: {e}", self.shown));
+        }
+    }
+
+    fn is(&self, f: impl Fn(&State) -> bool) -> bool {
+        self.state.lock().map_or(true, |s| f(&s))
+    }
+
+    /// The entry at `path`, within the time limit.
+    async fn fetch(&self, path: &str, max_len: u64) -> Got {
+        if self.is(|s| s.down) {
+            return Got::Unavailable;
+        }
+        let op = &self.op;
+        let r = tokio::time::timeout(self.timeout, op.read(path)).await;
+        match r {
+            Ok(Ok(buf)) if buf.len() as u64 <= max_len => Got::Found(buf.to_vec()),
+            Ok(Ok(_)) => Got::Miss,
+            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Got::Miss,
+            Ok(Err(e)) => {
+                self.failed("cannot read", e.to_string(), false);
+                Got::Unavailable
+            }
+            Err(_) => {
+                self.failed(
+                    "cannot read",
+                    format!("no answer within {:?}", self.timeout),
+                    false,
+                );
+                Got::Unavailable
+            }
+        }
     }
 }
 
@@ -229,70 +280,45 @@ impl Remote {
             .build()
             .map_err(|e| format!("{shown}: cannot start the I/O runtime: {e}"))?;
         Ok(Remote {
-            shown,
-            op,
+            inner: Arc::new(Inner {
+                shown,
+                op,
+                timeout,
+                state: Mutex::new(State::default()),
+            }),
             rt,
-            timeout,
-            state: Mutex::new(State::default()),
         })
     }
 
     /// The store as printed (no credentials).
     pub fn shown(&self) -> &str {
-        &self.shown
-    }
-
-    fn failed(&self, what: &str, e: String, writes_only: bool) {
-        if let Ok(mut s) = self.state.lock() {
-            s.errors += 1;
-            if writes_only {
-                s.writes_off = true;
-            } else {
-                s.down = true;
-            }
-            s.first_error
-                .get_or_insert_with(|| format!("{}: {what}: {e}", self.shown));
-        }
-    }
-
-    fn is(&self, f: impl Fn(&State) -> bool) -> bool {
-        self.state.lock().map_or(true, |s| f(&s))
+        &self.inner.shown
     }
 
     /// The entry at `path`, within the time limit.
     pub fn get(&self, path: &str, max_len: u64) -> Got {
-        if self.is(|s| s.down) {
-            return Got::Unavailable;
-        }
-        let op = &self.op;
-        let r = self
-            .rt
-            .block_on(async { tokio::time::timeout(self.timeout, op.read(path)).await });
-        match r {
-            Ok(Ok(buf)) if buf.len() as u64 <= max_len => Got::Found(buf.to_vec()),
-            Ok(Ok(_)) => Got::Miss,
-            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Got::Miss,
-            Ok(Err(e)) => {
-                self.failed("cannot read", e.to_string(), false);
-                Got::Unavailable
-            }
-            Err(_) => {
-                self.failed(
-                    "cannot read",
-                    format!("no answer within {:?}", self.timeout),
-                    false,
-                );
-                Got::Unavailable
-            }
-        }
+        self.rt.block_on(self.inner.fetch(path, max_len))
+    }
+
+    /// Read the entry at `path` in the background (on this store's runtime); `done` gets what
+    /// was found. For reads ahead of the compile threads ([`crate::store::Store::prefetch`]).
+    pub fn get_in_background(
+        &self,
+        path: String,
+        max_len: u64,
+        done: impl FnOnce(Got) + Send + 'static,
+    ) {
+        let inner = self.inner.clone();
+        self.rt
+            .spawn(async move { done(inner.fetch(&path, max_len).await) });
     }
 
     /// Store `data` at `path`, within the time limit; false if it was not stored.
     pub fn put(&self, path: &str, data: Vec<u8>) -> bool {
-        if self.is(|s| s.down || s.writes_off) {
+        if self.inner.is(|s| s.down || s.writes_off) {
             return false;
         }
-        let op = &self.op;
+        let op = &self.inner.op;
         // A write that fails for a reason the store calls temporary is tried again, twice at
         // most, within the same time limit: a WebDAV server answers two writers creating the
         // same folder at once with 423 Locked for one of them (rclone does).
@@ -311,17 +337,17 @@ impl Remote {
         };
         let r = self
             .rt
-            .block_on(async { tokio::time::timeout(self.timeout, attempts).await });
+            .block_on(async { tokio::time::timeout(self.inner.timeout, attempts).await });
         match r {
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {
-                self.failed("cannot store", e.to_string(), true);
+                self.inner.failed("cannot store", e.to_string(), true);
                 false
             }
             Err(_) => {
-                self.failed(
+                self.inner.failed(
                     "cannot store",
-                    format!("no answer within {:?}", self.timeout),
+                    format!("no answer within {:?}", self.inner.timeout),
                     true,
                 );
                 false
@@ -333,27 +359,27 @@ impl Remote {
     /// the store lists them (S3 `ListObjectsV2`, WebDAV `PROPFIND`). Not every store can
     /// list: Redis cannot through OpenDAL (it evicts by its own `maxmemory-policy`).
     pub fn list(&self, prefix: &str) -> Result<Vec<Listed>, String> {
-        if !self.op.info().capability().list {
+        if !self.inner.op.info().capability().list {
             return Err(format!(
                 "{}: this store cannot list its entries (a Redis server evicts by its own maxmemory-policy)",
-                self.shown
+                self.inner.shown
             ));
         }
-        let op = &self.op;
+        let op = &self.inner.op;
         let listing = async { op.list_with(prefix).recursive(true).await };
         let r = self.rt.block_on(async {
             // A listing is many calls: ten time limits for the whole.
-            tokio::time::timeout(self.timeout * 10, listing).await
+            tokio::time::timeout(self.inner.timeout * 10, listing).await
         });
         let entries = match r {
             Ok(Ok(e)) => e,
             Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
-            Ok(Err(e)) => return Err(format!("{}: cannot list: {e}", self.shown)),
+            Ok(Err(e)) => return Err(format!("{}: cannot list: {e}", self.inner.shown)),
             Err(_) => {
                 return Err(format!(
                     "{}: cannot list: no answer within {:?}",
-                    self.shown,
-                    self.timeout * 10
+                    self.inner.shown,
+                    self.inner.timeout * 10
                 ))
             }
         };
@@ -373,25 +399,25 @@ impl Remote {
 
     /// Delete the objects at `paths` (a batch where the store has one: S3 `DeleteObjects`).
     pub fn delete(&self, paths: Vec<String>) -> Result<(), String> {
-        let op = &self.op;
+        let op = &self.inner.op;
         let n = paths.len() as u32;
-        let limit = self.timeout * n.clamp(1, 100);
+        let limit = self.inner.timeout * n.clamp(1, 100);
         let r = self
             .rt
             .block_on(async { tokio::time::timeout(limit, op.delete_iter(paths)).await });
         match r {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("{}: cannot delete: {e}", self.shown)),
+            Ok(Err(e)) => Err(format!("{}: cannot delete: {e}", self.inner.shown)),
             Err(_) => Err(format!(
                 "{}: cannot delete: no answer within {limit:?}",
-                self.shown
+                self.inner.shown
             )),
         }
     }
 
     /// The first failure (for the one warning), and how many calls failed.
     pub fn first_error(&self) -> Option<(String, u64)> {
-        let s = self.state.lock().ok()?;
+        let s = self.inner.state.lock().ok()?;
         s.first_error.clone().map(|e| (e, s.errors))
     }
 }

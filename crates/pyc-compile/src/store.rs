@@ -135,11 +135,31 @@ pub struct Store {
     local: bool,
     remotes: Vec<std::sync::Arc<crate::remote::Remote>>,
     counters: std::sync::Arc<TierCounters>,
+    ahead: std::sync::Arc<Ahead>,
     /// `--code-cache-mode read-only`: look up, never store.
     pub read_only: bool,
     /// [`keyed_environment`], taken when the store is made.
     pub env: Vec<u8>,
 }
+
+/// Remote reads started ahead of the compile threads ([`Store::prefetch`]): each key's
+/// answer (`None` while under way) until [`Store::get`] takes it.
+#[derive(Debug, Default)]
+struct Ahead {
+    slots: std::sync::Mutex<AheadSlots>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct AheadSlots {
+    got: std::collections::HashMap<Key, Option<crate::remote::Got>>,
+    in_flight: usize,
+}
+
+/// How many remote reads are under way at once, at most.
+pub const READS_IN_FLIGHT: usize = 32;
+/// How many answers read ahead may wait to be taken, at most (a bound on memory).
+pub const READS_AHEAD: usize = 256;
 
 /// Why an entry could not be stored.
 pub type PutError = crate::write::WriteError;
@@ -153,6 +173,7 @@ impl Store {
             local: true,
             remotes: Vec::new(),
             counters: Default::default(),
+            ahead: Default::default(),
             read_only: false,
             env: keyed_environment(),
         }
@@ -228,8 +249,14 @@ impl Store {
         let hex = key.hex();
         let name = format!("{FOLDER}/{}/{}", &hex[..2], &hex[2..]);
         let mut damaged = local == Lookup::Damaged;
-        for r in &self.remotes {
-            if let crate::remote::Got::Found(data) = r.get(&name, MAX_ENTRY) {
+        // A read ahead of the first tier, if one was started: its answer (waited for).
+        let mut ahead = self.take_ahead(key);
+        for (i, r) in self.remotes.iter().enumerate() {
+            let got = match (i, ahead.take()) {
+                (0, Some(got)) => got,
+                _ => r.get(&name, MAX_ENTRY),
+            };
+            if let crate::remote::Got::Found(data) = got {
                 match decode(&data) {
                     Some(entry) => {
                         self.counters.hits.fetch_add(1, Relaxed);
@@ -250,6 +277,70 @@ impl Store {
         } else {
             Lookup::Miss
         }
+    }
+
+    /// Start reading `key` from the first remote tier in the background, unless the local
+    /// tier has it or it is under way; [`Store::get`] takes the answer. Waits while
+    /// [`READS_IN_FLIGHT`] reads are under way or [`READS_AHEAD`] answers are not taken yet
+    /// (at most `patience` each time: false then, and nothing was started).
+    pub fn prefetch(&self, key: Key, patience: std::time::Duration) -> bool {
+        let Some(first) = self.remotes.first() else {
+            return false;
+        };
+        if self.local && self.path(&key).exists() {
+            return true;
+        }
+        let Ok(mut slots) = self.ahead.slots.lock() else {
+            return false;
+        };
+        while slots.in_flight >= READS_IN_FLIGHT || slots.got.len() >= READS_AHEAD {
+            match self.ahead.changed.wait_timeout(slots, patience) {
+                Ok((s, t)) if !t.timed_out() => slots = s,
+                _ => return false,
+            }
+        }
+        if slots.got.contains_key(&key) {
+            return true;
+        }
+        slots.got.insert(key, None);
+        slots.in_flight += 1;
+        drop(slots);
+        let hex = key.hex();
+        let name = format!("{FOLDER}/{}/{}", &hex[..2], &hex[2..]);
+        let ahead = self.ahead.clone();
+        first.get_in_background(name, MAX_ENTRY, move |got| {
+            if let Ok(mut slots) = ahead.slots.lock() {
+                slots.in_flight -= 1;
+                slots.got.insert(key, Some(got));
+            }
+            ahead.changed.notify_all();
+        });
+        true
+    }
+
+    /// The answer of a read ahead of `key`, once it is there; None if none was started.
+    fn take_ahead(&self, key: &Key) -> Option<crate::remote::Got> {
+        let mut slots = self.ahead.slots.lock().ok()?;
+        loop {
+            match slots.got.get(key) {
+                None => return None,
+                Some(Some(_)) => {
+                    let got = slots.got.remove(key).flatten();
+                    drop(slots);
+                    self.ahead.changed.notify_all();
+                    return got;
+                }
+                Some(None) => slots = self.ahead.changed.wait(slots).ok()?,
+            }
+        }
+    }
+
+    /// Drop the answers read ahead that nobody took (a source read again differently).
+    pub fn forget_ahead(&self) {
+        if let Ok(mut slots) = self.ahead.slots.lock() {
+            slots.got.retain(|_, g| g.is_none());
+        }
+        self.ahead.changed.notify_all();
     }
 
     fn get_local(&self, key: &Key) -> Lookup {

@@ -323,13 +323,17 @@ pub fn kill_hard(pid: u32) {
 
 #[derive(Default)]
 struct Trip {
+    /// Bytes the server has answered so far.
     sent: u64,
     tripped: bool,
+    /// Connections open now, and the most open at once.
+    open: usize,
+    max_open: usize,
     /// Client sockets, closed when the server is killed.
     clients: Vec<TcpStream>,
 }
 
-/// A TCP proxy on loopback in front of a server's port. Once the clients have sent `after`
+/// A TCP proxy on loopback in front of a server's port. Once the server has answered `after`
 /// bytes in all, the chunk that crosses that count is held back, the server is killed
 /// (SIGKILL, [`kill_hard`]) and every client connection is closed; later connections are
 /// closed as soon as they are accepted. So a run through it loses the store in the middle
@@ -360,21 +364,23 @@ impl Proxy {
                 };
                 if let (Ok(c), Ok(mut s)) = (client.try_clone(), st.lock()) {
                     s.clients.push(c);
+                    s.open += 1;
+                    s.max_open = s.max_open.max(s.open);
                 }
                 let (c2, u2) = match (client.try_clone(), upstream.try_clone()) {
                     (Ok(c), Ok(u)) => (c, u),
                     _ => continue,
                 };
-                // Server to client: a plain copy, until either side closes.
+                // Client to server: a plain copy, until either side closes.
                 std::thread::spawn(move || {
-                    let (mut from, mut to) = (u2, c2);
+                    let (mut from, mut to) = (c2, u2);
                     let _ = std::io::copy(&mut from, &mut to);
                     let _ = to.shutdown(Shutdown::Both);
                 });
-                // Client to server: counted; the chunk that reaches `after` trips the kill.
+                // Server to client: counted; the chunk that reaches `after` trips the kill.
                 let st = st.clone();
                 std::thread::spawn(move || {
-                    let (mut from, mut to) = (client, upstream);
+                    let (mut from, mut to) = (upstream, client);
                     let mut buf = vec![0u8; 64 * 1024];
                     loop {
                         let n = match from.read(&mut buf) {
@@ -405,10 +411,18 @@ impl Proxy {
                     }
                     let _ = from.shutdown(Shutdown::Both);
                     let _ = to.shutdown(Shutdown::Both);
+                    if let Ok(mut s) = st.lock() {
+                        s.open = s.open.saturating_sub(1);
+                    }
                 });
             }
         });
         Proxy { port, state }
+    }
+
+    /// The most connections that were open through the proxy at once.
+    pub fn max_open(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.max_open)
     }
 
     /// Whether the server was killed.

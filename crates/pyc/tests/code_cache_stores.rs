@@ -235,8 +235,8 @@ fn down_or_shared_by_concurrent_writers(store: Store) {
 
 /// The store is killed (SIGKILL) in the middle of a run that is reading from it: a warm
 /// store, a copy of the tree at a new path, an empty local tier. A proxy in front of the
-/// server kills it once the run has sent it a fixed number of bytes (some dozens of
-/// requests), so the kill lands mid-run every time. The compile finishes locally and exits 0,
+/// server kills it once the server has answered a fixed number of bytes (some dozens of
+/// entries), so the kill lands mid-run every time. The compile finishes locally and exits 0,
 /// with at most one warning about the store; every pyc equals a compile without the cache;
 /// the local tier holds only whole entries (no temporary files, none damaged).
 fn killed_mid_run(store: Store) {
@@ -265,12 +265,9 @@ fn killed_mid_run(store: Store) {
     assert_eq!(reference.len(), N);
     clear_pycs(&b);
 
-    // Some dozens of requests get through (a request is ~60 bytes to Redis, some hundreds
-    // over HTTP), far fewer than the run needs.
-    let after = match store {
-        Store::Redis => 3_000,
-        _ => 12_000,
-    };
+    // Some dozens of answers get through (an entry is ~1 KB, plus HTTP headers), far fewer
+    // than the run needs; the reads in flight at that moment are lost.
+    let after = 40_000;
     let proxy = Proxy::start(server.port, after, server.pid());
     server.through(&proxy);
     let url = server.url(3);
@@ -431,6 +428,55 @@ fn s3_evicts_at_the_size_limit() {
 #[test]
 fn webdav_evicts_at_the_size_limit() {
     evicts_at_the_size_limit(Store::WebDav);
+}
+
+/// A warm run with one compile thread reads from the store with many requests at once (the
+/// reads ahead of the compile threads), not one round trip after another: through a proxy
+/// that counts them, several connections are open at once (HTTP/1.1 has one request per
+/// connection at a time; one after another needed at most 3). Every entry is a remote hit, no interpreter starts.
+#[test]
+fn webdav_reads_ahead_concurrently() {
+    let test = "webdav_reads_ahead_concurrently";
+    let Some(mut server) = Server::start(Store::WebDav, test) else {
+        return;
+    };
+    let pythons = live_pythons();
+    let Some(py) = pythons.last() else {
+        panic!("no live interpreter");
+    };
+    report_used(test, std::slice::from_ref(py));
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (a, b) = (root.join("a"), root.join("b"));
+    const N: usize = 200;
+    many_tree(&a, N);
+    many_tree(&b, N);
+    let url = server.url(2);
+    assert_eq!(
+        run(&root, Some(&server), py, &a, &["--code-cache", &url])
+            .status
+            .code(),
+        Some(0)
+    );
+    let proxy = Proxy::start(server.port, u64::MAX, server.pid());
+    server.through(&proxy);
+    let url = server.url(2);
+    let out = run(
+        &root,
+        Some(&server),
+        py,
+        &b,
+        &["--code-cache", &url, "--jobs", "1"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let d = json(&out);
+    assert_eq!(d["code_cache"]["remote_hits"], N as u64, "{d}");
+    assert_eq!(d["interpreters_started"], 0, "{d}");
+    assert!(
+        proxy.max_open() >= 4,
+        "at most {} requests at once",
+        proxy.max_open()
+    );
 }
 
 /// A store that accepts connections and never answers (Redis and HTTP URLs at a listener
