@@ -122,6 +122,7 @@ pub fn is_remote(spec: &str) -> bool {
     ]
     .iter()
     .any(|p| spec.starts_with(p))
+        || spec == "gha"
 }
 
 /// `scheme://user:password@rest` → `scheme://rest` (what is printed).
@@ -241,6 +242,44 @@ fn webdav(rest: &str, shown: &str) -> Result<opendal::Operator, String> {
     opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
 }
 
+/// `gha` or `gha://scope`: the GitHub Actions cache, through OpenDAL's `ghac` service, with
+/// what the runner gives a job: `ACTIONS_RUNTIME_TOKEN`, and `ACTIONS_RESULTS_URL` (cache
+/// service v2, when `ACTIONS_CACHE_SERVICE_V2` is set) or `ACTIONS_CACHE_URL` (v1). Outside a
+/// job (or in a `run:` step, which does not see them: see docs/compile.md) they are missing,
+/// and this says which.
+fn ghac(rest: &str, shown: &str) -> Result<opendal::Operator, String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let v2 = env("ACTIONS_CACHE_SERVICE_V2").is_some();
+    let url = if v2 {
+        env("ACTIONS_RESULTS_URL")
+    } else {
+        env("ACTIONS_CACHE_URL").or_else(|| env("ACTIONS_RESULTS_URL"))
+    };
+    let mut missing = Vec::new();
+    if env("ACTIONS_RUNTIME_TOKEN").is_none() {
+        missing.push("ACTIONS_RUNTIME_TOKEN");
+    }
+    if url.is_none() {
+        missing.push(if v2 {
+            "ACTIONS_RESULTS_URL"
+        } else {
+            "ACTIONS_CACHE_URL (or ACTIONS_RESULTS_URL)"
+        });
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "{shown}: not in a GitHub Actions job: {} not set",
+            missing.join(" and ")
+        ));
+    }
+    let scope = rest.trim_matches('/');
+    let b = opendal::services::Ghac::default()
+        .root(&format!("/pyc-code-cache/{scope}"))
+        .version("pyc-code-cache-v2");
+    install_http();
+    opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
+}
+
 /// OpenDAL's HTTP transport (reqwest) as the process's default, and HTTPS through rustls with
 /// *ring* (OpenDAL's HTTP stack is built without a provider of its own, to keep aws-lc-sys
 /// out of the build). Both install once; later calls change nothing.
@@ -266,9 +305,14 @@ impl Remote {
             s3(rest, &shown)?
         } else if let Some(rest) = spec.strip_prefix("webdav+") {
             webdav(rest, &shown)?
+        } else if let Some(rest) = spec
+            .strip_prefix("gha://")
+            .or((spec == "gha").then_some(""))
+        {
+            ghac(rest, &shown)?
         } else if is_remote(spec) {
             return Err(format!(
-                "{shown}: this kind of store is not supported yet (redis://, s3://, webdav+http(s):// and local folders are)"
+                "{shown}: this kind of store is not supported (redis://, s3://, webdav+http(s)://, gha and local folders are)"
             ));
         } else {
             return Err(format!("{shown}: not a remote store"));

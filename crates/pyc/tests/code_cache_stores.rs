@@ -479,6 +479,73 @@ fn webdav_reads_ahead_concurrently() {
     );
 }
 
+/// The GitHub Actions cache (`--code-cache gha`): outside a job, one line saying what is
+/// missing and exit 2; with the job's variables pointing at a loopback port nothing listens
+/// on, one warning and the compile goes on. (There is no GitHub here: the hit path is not
+/// tested.)
+#[test]
+fn gha_store_outside_a_job_and_unreachable() {
+    let pythons = live_pythons();
+    let Some(py) = pythons.last() else {
+        panic!("no live interpreter");
+    };
+    report_used(
+        "gha_store_outside_a_job_and_unreachable",
+        std::slice::from_ref(py),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let a = root.join("a");
+    many_tree(&a, 10);
+    let vars = [
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_RESULTS_URL",
+        "ACTIONS_CACHE_URL",
+        "ACTIONS_CACHE_SERVICE_V2",
+        "GITHUB_SERVER_URL",
+    ];
+    let exe = py.path.to_string_lossy().into_owned();
+    let cmd = || {
+        let mut c = pyc_command(&root, None, &["compile", a.to_str().unwrap()]);
+        c.args(["--python", &exe, "--format", "json", "--code-cache", "gha"]);
+        for v in vars {
+            c.env_remove(v);
+        }
+        c
+    };
+    let out = cmd().output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("not in a GitHub Actions job: ACTIONS_RUNTIME_TOKEN and ACTIONS_CACHE_URL"),
+        "{err}"
+    );
+
+    let port = pyc_testutil::servers::free_port();
+    for v2 in [false, true] {
+        clear_pycs(&a);
+        let mut c = cmd();
+        c.env("ACTIONS_RUNTIME_TOKEN", "secret-token")
+            .env("ACTIONS_RESULTS_URL", format!("http://127.0.0.1:{port}/"))
+            .env("ACTIONS_CACHE_URL", format!("http://127.0.0.1:{port}/"))
+            .args(["--code-cache-timeout", "2"]);
+        if v2 {
+            c.env("ACTIONS_CACHE_SERVICE_V2", "true");
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(json(&out)["written"], 10, "{out:?}");
+        let w = warnings(&out);
+        assert_eq!(w.len(), 1, "{out:?}");
+        assert!(w[0].contains("gha"), "{w:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("secret-token"),
+            "{out:?}"
+        );
+    }
+}
+
 /// A store that accepts connections and never answers (Redis and HTTP URLs at a listener
 /// that holds them): the run costs about one `--code-cache-timeout` (not one per file) and
 /// one warning per store, and compiles everything locally.
