@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark the code cache's remote tier (issue 19): a fresh CI runner, a tree at a new path,
-a warm Redis store, against the cold compilers, in one run, CPython 3.12 from pyenv.
+a warm Redis or S3 store, against the cold compilers, in one run, CPython 3.12 from pyenv.
 
-    python3 bench/code_cache.py                  # 3 copies of the 3.12 stdlib, 5 rounds
-    python3 bench/code_cache.py --copies 20 --rounds 3
+    python3 bench/code_cache.py                  # 3 copies of the 3.12 stdlib, 5 rounds, Redis and S3
+    python3 bench/code_cache.py --copies 20 --rounds 3 --store s3
+    python3 bench/code_cache.py --pyc-before OLD/pyc   # also an older pyc, same run
+
+S3 is moto's server (target/tools, `scripts/tools`), which answers far slower than a real S3
+endpoint on the same machine would but, like one, is a round trip per request: what reads
+ahead (up to 32 in flight) save shows best there.
 
 1. The tree: the 3.12 standard library copied --copies times into bench/work/cc/A, compiled
    there once by `pyc compile --code-cache redis://...` (this fills Redis), then copied to
@@ -56,6 +61,24 @@ def remove_pycs(tree):
             subdirs.remove("__pycache__")
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port):
+    for _ in range(600):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
 def timed(cmd, **kw):
     start = time.perf_counter()
     p = subprocess.run(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, **kw)
@@ -67,6 +90,8 @@ def main():
     ap.add_argument("--copies", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pyc", help="the pyc binary (default target/release/pyc, else target/ci/pyc)")
+    ap.add_argument("--pyc-before", help="another pyc binary, timed in the same rounds")
+    ap.add_argument("--store", choices=["redis", "s3", "both"], default="both")
     args = ap.parse_args()
     # The release build if there is one, else the CI profile's (optimized, no LTO).
     pyc = args.pyc or next((p for p in (os.path.join(ROOT, "target", prof, "pyc")
@@ -96,44 +121,63 @@ def main():
     shutil.copytree(a, b, symlinks=True)
     n = sum(f.endswith(".py") for _, _, fs in os.walk(b) for f in fs)
 
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
-                              "--save", "", "--appendonly", "no"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers = []
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        url = f"redis://127.0.0.1:{port}/0"
-        fill, _ = timed([pyc, "compile", "-q", "--python", py, a, "--code-cache", url])
-        print(f"tree: {n} sources ({args.copies} copies of the 3.12 stdlib); "
-              f"filling Redis from A took {fill:.2f}s")
+        stores = []
+        if args.store in ("redis", "both"):
+            port = free_port()
+            servers.append(subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                 "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_port(port)
+            stores.append(("Redis", f"redis://127.0.0.1:{port}/0"))
+        if args.store in ("s3", "both"):
+            tools = subprocess.check_output([os.path.join(ROOT, "scripts", "tools")], text=True).strip()
+            port = free_port()
+            servers.append(subprocess.Popen(
+                [os.path.join(tools, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_port(port)
+            ENV.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_REGION": "us-east-1",
+                        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
+            subprocess.run([os.path.join(tools, "python"), "-c",
+                            "import boto3; boto3.client('s3', endpoint_url='http://127.0.0.1:%d', "
+                            "region_name='us-east-1', aws_access_key_id='bench', "
+                            "aws_secret_access_key='bench').create_bucket(Bucket='bench')" % port],
+                           check=True)
+            stores.append(("S3 (moto)", "s3://bench/cc"))
+        print(f"tree: {n} sources ({args.copies} copies of the 3.12 stdlib)")
+        for name, url in stores:
+            remove_pycs(a)
+            fill, _ = timed([pyc, "compile", "-q", "--python", py, a, "--code-cache", url])
+            print(f"filling {name} from A took {fill:.2f}s")
 
-        rows = {"pyc, warm Redis": [], "compileall -j0, cold": [], "serc, cold": []}
+        pycs = [("pyc", pyc)] + ([("pyc before", args.pyc_before)] if args.pyc_before else [])
+        rows = {f"{label}, warm {name}": [] for name, _ in stores for label, _ in pycs}
+        rows.update({"compileall -j0, cold": [], "serc, cold": []})
         for r in range(args.rounds):
-            remove_pycs(b)
-            t, p = timed([pyc, "compile", "--format", "json", "--python", py, b,
-                          "--code-cache", url])
-            d = json.loads(p.stdout)
-            assert d["interpreters_started"] == 0, d["interpreters_started"]
-            assert d["code_cache"]["remote_hits"] >= n - 300, d["code_cache"]
-            rows["pyc, warm Redis"].append(t)
+            for name, url in stores:
+                for label, exe in pycs:
+                    remove_pycs(b)
+                    t, p = timed([exe, "compile", "--format", "json", "--python", py, b,
+                                  "--code-cache", url])
+                    d = json.loads(p.stdout)
+                    assert d["interpreters_started"] == 0, d["interpreters_started"]
+                    assert d["code_cache"]["remote_hits"] >= n - 300, d["code_cache"]
+                    rows[f"{label}, warm {name}"].append(t)
             remove_pycs(b)
             rows["compileall -j0, cold"].append(timed([py, "-m", "compileall", "-q", "-j0", b])[0])
             remove_pycs(b)
             rows["serc, cold"].append(timed([serc, "compile", "--python-version", "3.12", b])[0])
         remove_pycs(b)
-        base = statistics.median(rows["pyc, warm Redis"])
-        print("\nfresh runner, tree at a new path (median of %d):" % args.rounds)
-        for k, v in rows.items():
-            m = statistics.median(v)
-            print(f"  {k:24} {m:7.3f}s  ratio {m / base:6.1f}x")
+        print("\nfresh runner, tree at a new path, no local tier (median of %d; ratio = time / "
+              "the first row's: above 1 = slower than it):" % args.rounds)
+        for name, _ in stores:
+            base = statistics.median(rows[f"pyc, warm {name}"])
+            print(f" against pyc, warm {name}:")
+            for k, v in rows.items():
+                m = statistics.median(v)
+                print(f"  {k:28} {m:7.3f}s  ratio {m / base:6.1f}x")
 
         subprocess.run([pyc, "compile", "-q", "--python", py, b], env=ENV)
         noop = {"pyc no-op": [], "compileall -j1 no-op": []}
@@ -148,8 +192,9 @@ def main():
             m = statistics.median(v)
             print(f"  {k:24} {m:7.3f}s  ratio {m / base:6.1f}x")
     finally:
-        redis.kill()
-        redis.wait()
+        for srv in servers:
+            srv.kill()
+            srv.wait()
 
 
 if __name__ == "__main__":

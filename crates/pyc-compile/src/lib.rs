@@ -700,6 +700,38 @@ impl Shared<'_> {
         }
     }
 
+    /// Reads ahead of the compile threads, with remote tiers: the code cache keys of the
+    /// jobs they take next, asked of the remote store concurrently (up to
+    /// `store::READS_IN_FLIGHT` at once, `store::READS_AHEAD` answers waiting) instead of one
+    /// round trip at a time per thread. The threads still read each source themselves; what
+    /// they find read ahead they take, anything else they ask for as before.
+    fn read_ahead(&self, store: &store::Store) {
+        let mut j = 0;
+        while !self.stop.load(Ordering::Relaxed) {
+            // Never behind the threads: what they took is theirs.
+            j = j.max(self.next.load(Ordering::Relaxed));
+            let Some(job) = self.jobs.get(j) else { break };
+            j += 1;
+            let Ok((data, _)) = read_source(&self.sources[job.source].path) else {
+                continue;
+            };
+            let interp = &self.interps[job.interp];
+            for key in store::Key::for_levels(
+                &interp.sys_version,
+                interp.magic,
+                &store.env,
+                &data,
+                job.levels.iter().map(|&(level, _)| level),
+            ) {
+                if !store.prefetch(key, std::time::Duration::from_millis(200)) {
+                    // The threads are not taking answers (all compiling, or done): drop the
+                    // ones left behind so memory stays bounded, and go on.
+                    store.forget_ahead();
+                }
+            }
+        }
+    }
+
     /// Read the source and queue it at its worker (started if needed). None when the job
     /// failed already (reported).
     fn send<'j>(&self, job: &'j Job, workers: &mut pool::Held) -> Option<Sent<'j>> {
@@ -1086,6 +1118,9 @@ pub fn compile(
         cache: CacheCounters::default(),
     };
     std::thread::scope(|s| {
+        if let Some(store) = opts.code_cache.as_ref().filter(|c| !c.remotes().is_empty()) {
+            s.spawn(|| shared.read_ahead(store));
+        }
         for _ in 0..threads {
             s.spawn(|| shared.run_thread());
         }

@@ -13,8 +13,18 @@
 //! on with the local tier and the interpreters. The warning names the store by its URL
 //! without credentials.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// An object of a store, as listed ([`Remote::list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The path below the store's root (`v2/ab/cdef...`).
+    pub path: String,
+    pub len: u64,
+    /// When it was last written, as the store says (to the second over HTTP).
+    pub modified: Option<std::time::SystemTime>,
+}
 
 /// What a read found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,17 +45,68 @@ struct State {
 
 /// One remote store.
 pub struct Remote {
+    inner: Arc<Inner>,
+    rt: tokio::runtime::Runtime,
+}
+
+/// What a read needs, shared with the reads ahead running on the runtime (which must not own
+/// the runtime: a runtime cannot be dropped on its own thread).
+struct Inner {
     /// The URL without user name and password.
     shown: String,
     op: opendal::Operator,
-    rt: tokio::runtime::Runtime,
     timeout: Duration,
     state: Mutex<State>,
 }
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Remote({})", self.shown)
+        write!(f, "Remote({})", self.inner.shown)
+    }
+}
+
+impl Inner {
+    fn failed(&self, what: &str, e: String, writes_only: bool) {
+        if let Ok(mut s) = self.state.lock() {
+            s.errors += 1;
+            if writes_only {
+                s.writes_off = true;
+            } else {
+                s.down = true;
+            }
+            s.first_error
+                .get_or_insert_with(|| format!("{}: {what}: {e}", self.shown));
+        }
+    }
+
+    fn is(&self, f: impl Fn(&State) -> bool) -> bool {
+        self.state.lock().map_or(true, |s| f(&s))
+    }
+
+    /// The entry at `path`, within the time limit.
+    async fn fetch(&self, path: &str, max_len: u64) -> Got {
+        if self.is(|s| s.down) {
+            return Got::Unavailable;
+        }
+        let op = &self.op;
+        let r = tokio::time::timeout(self.timeout, op.read(path)).await;
+        match r {
+            Ok(Ok(buf)) if buf.len() as u64 <= max_len => Got::Found(buf.to_vec()),
+            Ok(Ok(_)) => Got::Miss,
+            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Got::Miss,
+            Ok(Err(e)) => {
+                self.failed("cannot read", e.to_string(), false);
+                Got::Unavailable
+            }
+            Err(_) => {
+                self.failed(
+                    "cannot read",
+                    format!("no answer within {:?}", self.timeout),
+                    false,
+                );
+                Got::Unavailable
+            }
+        }
     }
 }
 
@@ -61,6 +122,7 @@ pub fn is_remote(spec: &str) -> bool {
     ]
     .iter()
     .any(|p| spec.starts_with(p))
+        || spec == "gha"
 }
 
 /// `scheme://user:password@rest` → `scheme://rest` (what is printed).
@@ -180,6 +242,44 @@ fn webdav(rest: &str, shown: &str) -> Result<opendal::Operator, String> {
     opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
 }
 
+/// `gha` or `gha://scope`: the GitHub Actions cache, through OpenDAL's `ghac` service, with
+/// what the runner gives a job: `ACTIONS_RUNTIME_TOKEN`, and `ACTIONS_RESULTS_URL` (cache
+/// service v2, when `ACTIONS_CACHE_SERVICE_V2` is set) or `ACTIONS_CACHE_URL` (v1). Outside a
+/// job (or in a `run:` step, which does not see them: see docs/compile.md) they are missing,
+/// and this says which.
+fn ghac(rest: &str, shown: &str) -> Result<opendal::Operator, String> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let v2 = env("ACTIONS_CACHE_SERVICE_V2").is_some();
+    let url = if v2 {
+        env("ACTIONS_RESULTS_URL")
+    } else {
+        env("ACTIONS_CACHE_URL").or_else(|| env("ACTIONS_RESULTS_URL"))
+    };
+    let mut missing = Vec::new();
+    if env("ACTIONS_RUNTIME_TOKEN").is_none() {
+        missing.push("ACTIONS_RUNTIME_TOKEN");
+    }
+    if url.is_none() {
+        missing.push(if v2 {
+            "ACTIONS_RESULTS_URL"
+        } else {
+            "ACTIONS_CACHE_URL (or ACTIONS_RESULTS_URL)"
+        });
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "{shown}: not in a GitHub Actions job: {} not set",
+            missing.join(" and ")
+        ));
+    }
+    let scope = rest.trim_matches('/');
+    let b = opendal::services::Ghac::default()
+        .root(&format!("/pyc-code-cache/{scope}"))
+        .version("pyc-code-cache-v2");
+    install_http();
+    opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
+}
+
 /// OpenDAL's HTTP transport (reqwest) as the process's default, and HTTPS through rustls with
 /// *ring* (OpenDAL's HTTP stack is built without a provider of its own, to keep aws-lc-sys
 /// out of the build). Both install once; later calls change nothing.
@@ -205,9 +305,14 @@ impl Remote {
             s3(rest, &shown)?
         } else if let Some(rest) = spec.strip_prefix("webdav+") {
             webdav(rest, &shown)?
+        } else if let Some(rest) = spec
+            .strip_prefix("gha://")
+            .or((spec == "gha").then_some(""))
+        {
+            ghac(rest, &shown)?
         } else if is_remote(spec) {
             return Err(format!(
-                "{shown}: this kind of store is not supported yet (redis://, s3://, webdav+http(s):// and local folders are)"
+                "{shown}: this kind of store is not supported (redis://, s3://, webdav+http(s)://, gha and local folders are)"
             ));
         } else {
             return Err(format!("{shown}: not a remote store"));
@@ -219,70 +324,45 @@ impl Remote {
             .build()
             .map_err(|e| format!("{shown}: cannot start the I/O runtime: {e}"))?;
         Ok(Remote {
-            shown,
-            op,
+            inner: Arc::new(Inner {
+                shown,
+                op,
+                timeout,
+                state: Mutex::new(State::default()),
+            }),
             rt,
-            timeout,
-            state: Mutex::new(State::default()),
         })
     }
 
     /// The store as printed (no credentials).
     pub fn shown(&self) -> &str {
-        &self.shown
-    }
-
-    fn failed(&self, what: &str, e: String, writes_only: bool) {
-        if let Ok(mut s) = self.state.lock() {
-            s.errors += 1;
-            if writes_only {
-                s.writes_off = true;
-            } else {
-                s.down = true;
-            }
-            s.first_error
-                .get_or_insert_with(|| format!("{}: {what}: {e}", self.shown));
-        }
-    }
-
-    fn is(&self, f: impl Fn(&State) -> bool) -> bool {
-        self.state.lock().map_or(true, |s| f(&s))
+        &self.inner.shown
     }
 
     /// The entry at `path`, within the time limit.
     pub fn get(&self, path: &str, max_len: u64) -> Got {
-        if self.is(|s| s.down) {
-            return Got::Unavailable;
-        }
-        let op = &self.op;
-        let r = self
-            .rt
-            .block_on(async { tokio::time::timeout(self.timeout, op.read(path)).await });
-        match r {
-            Ok(Ok(buf)) if buf.len() as u64 <= max_len => Got::Found(buf.to_vec()),
-            Ok(Ok(_)) => Got::Miss,
-            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Got::Miss,
-            Ok(Err(e)) => {
-                self.failed("cannot read", e.to_string(), false);
-                Got::Unavailable
-            }
-            Err(_) => {
-                self.failed(
-                    "cannot read",
-                    format!("no answer within {:?}", self.timeout),
-                    false,
-                );
-                Got::Unavailable
-            }
-        }
+        self.rt.block_on(self.inner.fetch(path, max_len))
+    }
+
+    /// Read the entry at `path` in the background (on this store's runtime); `done` gets what
+    /// was found. For reads ahead of the compile threads ([`crate::store::Store::prefetch`]).
+    pub fn get_in_background(
+        &self,
+        path: String,
+        max_len: u64,
+        done: impl FnOnce(Got) + Send + 'static,
+    ) {
+        let inner = self.inner.clone();
+        self.rt
+            .spawn(async move { done(inner.fetch(&path, max_len).await) });
     }
 
     /// Store `data` at `path`, within the time limit; false if it was not stored.
     pub fn put(&self, path: &str, data: Vec<u8>) -> bool {
-        if self.is(|s| s.down || s.writes_off) {
+        if self.inner.is(|s| s.down || s.writes_off) {
             return false;
         }
-        let op = &self.op;
+        let op = &self.inner.op;
         // A write that fails for a reason the store calls temporary is tried again, twice at
         // most, within the same time limit: a WebDAV server answers two writers creating the
         // same folder at once with 423 Locked for one of them (rclone does).
@@ -301,17 +381,17 @@ impl Remote {
         };
         let r = self
             .rt
-            .block_on(async { tokio::time::timeout(self.timeout, attempts).await });
+            .block_on(async { tokio::time::timeout(self.inner.timeout, attempts).await });
         match r {
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {
-                self.failed("cannot store", e.to_string(), true);
+                self.inner.failed("cannot store", e.to_string(), true);
                 false
             }
             Err(_) => {
-                self.failed(
+                self.inner.failed(
                     "cannot store",
-                    format!("no answer within {:?}", self.timeout),
+                    format!("no answer within {:?}", self.inner.timeout),
                     true,
                 );
                 false
@@ -319,9 +399,69 @@ impl Remote {
         }
     }
 
+    /// Every object under `prefix` (recursively) with its size and last-modified time, as
+    /// the store lists them (S3 `ListObjectsV2`, WebDAV `PROPFIND`). Not every store can
+    /// list: Redis cannot through OpenDAL (it evicts by its own `maxmemory-policy`).
+    pub fn list(&self, prefix: &str) -> Result<Vec<Listed>, String> {
+        if !self.inner.op.info().capability().list {
+            return Err(format!(
+                "{}: this store cannot list its entries (a Redis server evicts by its own maxmemory-policy)",
+                self.inner.shown
+            ));
+        }
+        let op = &self.inner.op;
+        let listing = async { op.list_with(prefix).recursive(true).await };
+        let r = self.rt.block_on(async {
+            // A listing is many calls: ten time limits for the whole.
+            tokio::time::timeout(self.inner.timeout * 10, listing).await
+        });
+        let entries = match r {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+            Ok(Err(e)) => return Err(format!("{}: cannot list: {e}", self.inner.shown)),
+            Err(_) => {
+                return Err(format!(
+                    "{}: cannot list: no answer within {:?}",
+                    self.inner.shown,
+                    self.inner.timeout * 10
+                ))
+            }
+        };
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.metadata().mode().is_file())
+            .map(|e| Listed {
+                len: e.metadata().content_length(),
+                modified: e
+                    .metadata()
+                    .last_modified()
+                    .map(std::time::SystemTime::from),
+                path: e.path().to_string(),
+            })
+            .collect())
+    }
+
+    /// Delete the objects at `paths` (a batch where the store has one: S3 `DeleteObjects`).
+    pub fn delete(&self, paths: Vec<String>) -> Result<(), String> {
+        let op = &self.inner.op;
+        let n = paths.len() as u32;
+        let limit = self.inner.timeout * n.clamp(1, 100);
+        let r = self
+            .rt
+            .block_on(async { tokio::time::timeout(limit, op.delete_iter(paths)).await });
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("{}: cannot delete: {e}", self.inner.shown)),
+            Err(_) => Err(format!(
+                "{}: cannot delete: no answer within {limit:?}",
+                self.inner.shown
+            )),
+        }
+    }
+
     /// The first failure (for the one warning), and how many calls failed.
     pub fn first_error(&self) -> Option<(String, u64)> {
-        let s = self.state.lock().ok()?;
+        let s = self.inner.state.lock().ok()?;
         s.first_error.clone().map(|e| (e, s.errors))
     }
 }

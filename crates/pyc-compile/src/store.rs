@@ -135,11 +135,31 @@ pub struct Store {
     local: bool,
     remotes: Vec<std::sync::Arc<crate::remote::Remote>>,
     counters: std::sync::Arc<TierCounters>,
+    ahead: std::sync::Arc<Ahead>,
     /// `--code-cache-mode read-only`: look up, never store.
     pub read_only: bool,
     /// [`keyed_environment`], taken when the store is made.
     pub env: Vec<u8>,
 }
+
+/// Remote reads started ahead of the compile threads ([`Store::prefetch`]): each key's
+/// answer (`None` while under way) until [`Store::get`] takes it.
+#[derive(Debug, Default)]
+struct Ahead {
+    slots: std::sync::Mutex<AheadSlots>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct AheadSlots {
+    got: std::collections::HashMap<Key, Option<crate::remote::Got>>,
+    in_flight: usize,
+}
+
+/// How many remote reads are under way at once, at most.
+pub const READS_IN_FLIGHT: usize = 32;
+/// How many answers read ahead may wait to be taken, at most (a bound on memory).
+pub const READS_AHEAD: usize = 256;
 
 /// Why an entry could not be stored.
 pub type PutError = crate::write::WriteError;
@@ -153,6 +173,7 @@ impl Store {
             local: true,
             remotes: Vec::new(),
             counters: Default::default(),
+            ahead: Default::default(),
             read_only: false,
             env: keyed_environment(),
         }
@@ -228,8 +249,14 @@ impl Store {
         let hex = key.hex();
         let name = format!("{FOLDER}/{}/{}", &hex[..2], &hex[2..]);
         let mut damaged = local == Lookup::Damaged;
-        for r in &self.remotes {
-            if let crate::remote::Got::Found(data) = r.get(&name, MAX_ENTRY) {
+        // A read ahead of the first tier, if one was started: its answer (waited for).
+        let mut ahead = self.take_ahead(key);
+        for (i, r) in self.remotes.iter().enumerate() {
+            let got = match (i, ahead.take()) {
+                (0, Some(got)) => got,
+                _ => r.get(&name, MAX_ENTRY),
+            };
+            if let crate::remote::Got::Found(data) = got {
                 match decode(&data) {
                     Some(entry) => {
                         self.counters.hits.fetch_add(1, Relaxed);
@@ -250,6 +277,70 @@ impl Store {
         } else {
             Lookup::Miss
         }
+    }
+
+    /// Start reading `key` from the first remote tier in the background, unless the local
+    /// tier has it or it is under way; [`Store::get`] takes the answer. Waits while
+    /// [`READS_IN_FLIGHT`] reads are under way or [`READS_AHEAD`] answers are not taken yet
+    /// (at most `patience` each time: false then, and nothing was started).
+    pub fn prefetch(&self, key: Key, patience: std::time::Duration) -> bool {
+        let Some(first) = self.remotes.first() else {
+            return false;
+        };
+        if self.local && self.path(&key).exists() {
+            return true;
+        }
+        let Ok(mut slots) = self.ahead.slots.lock() else {
+            return false;
+        };
+        while slots.in_flight >= READS_IN_FLIGHT || slots.got.len() >= READS_AHEAD {
+            match self.ahead.changed.wait_timeout(slots, patience) {
+                Ok((s, t)) if !t.timed_out() => slots = s,
+                _ => return false,
+            }
+        }
+        if slots.got.contains_key(&key) {
+            return true;
+        }
+        slots.got.insert(key, None);
+        slots.in_flight += 1;
+        drop(slots);
+        let hex = key.hex();
+        let name = format!("{FOLDER}/{}/{}", &hex[..2], &hex[2..]);
+        let ahead = self.ahead.clone();
+        first.get_in_background(name, MAX_ENTRY, move |got| {
+            if let Ok(mut slots) = ahead.slots.lock() {
+                slots.in_flight -= 1;
+                slots.got.insert(key, Some(got));
+            }
+            ahead.changed.notify_all();
+        });
+        true
+    }
+
+    /// The answer of a read ahead of `key`, once it is there; None if none was started.
+    fn take_ahead(&self, key: &Key) -> Option<crate::remote::Got> {
+        let mut slots = self.ahead.slots.lock().ok()?;
+        loop {
+            match slots.got.get(key) {
+                None => return None,
+                Some(Some(_)) => {
+                    let got = slots.got.remove(key).flatten();
+                    drop(slots);
+                    self.ahead.changed.notify_all();
+                    return got;
+                }
+                Some(None) => slots = self.ahead.changed.wait(slots).ok()?,
+            }
+        }
+    }
+
+    /// Drop the answers read ahead that nobody took (a source read again differently).
+    pub fn forget_ahead(&self) {
+        if let Ok(mut slots) = self.ahead.slots.lock() {
+            slots.got.retain(|_, g| g.is_none());
+        }
+        self.ahead.changed.notify_all();
     }
 
     fn get_local(&self, key: &Key) -> Lookup {
@@ -489,6 +580,88 @@ impl Store {
     }
 }
 
+/// Whether `path` (below a store's root) names an entry, `vN/ab/` + 62 hex digits, and if
+/// so whether of the current format.
+fn entry_name(path: &str) -> Option<bool> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (folder, sub, name) = (parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (parts.next().is_none() && FOLDERS.contains(&folder) && hex(sub, 2) && hex(name, 62))
+        .then_some(folder == FOLDER)
+}
+
+/// Looking after a remote store (`pyc cache stats|prune|clear DIR-or-URL`). A remote keeps
+/// no record of reads, so "least recently used" there is least recently *written*, by the
+/// last-modified time the store lists (to the second); a store's own expiry (S3 lifecycle
+/// rules, Redis `maxmemory-policy allkeys-lru`) is the native alternative.
+impl Store {
+    /// The entries of remote `r`, oldest write first (ties by name), and other objects under
+    /// the format folders left aside.
+    fn remote_entries(
+        r: &crate::remote::Remote,
+    ) -> Result<Vec<(crate::remote::Listed, bool)>, String> {
+        let mut out = Vec::new();
+        for folder in FOLDERS {
+            for l in r.list(&format!("{folder}/"))? {
+                if let Some(current) = entry_name(&l.path) {
+                    out.push((l, current));
+                }
+            }
+        }
+        out.sort_by(|(a, ac), (b, bc)| {
+            ac.cmp(bc)
+                .then(a.modified.cmp(&b.modified))
+                .then(a.path.cmp(&b.path))
+        });
+        Ok(out)
+    }
+
+    /// What remote `r` holds.
+    pub fn scan_remote(r: &crate::remote::Remote) -> Result<Usage, String> {
+        let mut u = Usage::default();
+        for (l, current) in Self::remote_entries(r)? {
+            if current {
+                u.entries += 1;
+                u.bytes += l.len;
+            } else {
+                u.old_entries += 1;
+                u.old_bytes += l.len;
+            }
+        }
+        Ok(u)
+    }
+
+    /// Remove entries of remote `r` until at most `max_bytes` are left: older formats first,
+    /// then the least recently written.
+    pub fn prune_remote(r: &crate::remote::Remote, max_bytes: u64) -> Result<Pruned, String> {
+        let entries = Self::remote_entries(r)?;
+        let mut total: u64 = entries.iter().map(|(l, _)| l.len).sum();
+        let mut p = Pruned {
+            entries: entries.len() as u64,
+            ..Pruned::default()
+        };
+        let mut gone = Vec::new();
+        for (l, current) in &entries {
+            if total <= max_bytes && *current {
+                break;
+            }
+            total -= l.len;
+            p.removed += 1;
+            p.removed_bytes += l.len;
+            gone.push(l.path.clone());
+        }
+        r.delete(gone)?;
+        p.entries -= p.removed;
+        p.bytes = total;
+        Ok(p)
+    }
+
+    /// Remove every entry of remote `r` (nothing else under its root).
+    pub fn clear_remote(r: &crate::remote::Remote) -> Result<Pruned, String> {
+        Self::prune_remote(r, 0)
+    }
+}
+
 fn encode(entry: &Entry) -> Vec<u8> {
     let mut payload = Vec::new();
     match entry {
@@ -628,6 +801,18 @@ mod tests {
         let other = key(BUILD, 3531, 1, b"", b"x = (\n");
         assert_eq!(store.put(&other, &Entry::Code(b"c".to_vec())).unwrap(), 0);
         assert_eq!(store.get(&other), Lookup::Miss);
+    }
+
+    #[test]
+    fn entry_names() {
+        let h = "a".repeat(62);
+        assert_eq!(entry_name(&format!("v2/ab/{h}")), Some(true));
+        assert_eq!(entry_name(&format!("/v1/0f/{h}")), Some(false));
+        assert_eq!(entry_name(&format!("v2/ab/{h}.pyc-tmp")), None);
+        assert_eq!(entry_name(&format!("v2/abc/{h}")), None);
+        assert_eq!(entry_name(&format!("v3/ab/{h}")), None);
+        assert_eq!(entry_name(&format!("v2/ab/{h}/x")), None);
+        assert_eq!(entry_name("v2/ab/"), None);
     }
 
     #[test]

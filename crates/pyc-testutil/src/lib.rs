@@ -6,10 +6,13 @@
 //!   test prints which interpreters it used. With `CI=true`, finding none is a failure, so CI
 //!   can never skip every live test silently. `PYC_TEST_PYTHONS=/path/a:/path/b` overrides
 //!   the search.
+//! * [`servers`]: real code cache stores (Redis, S3 through moto, WebDAV through rclone) on
+//!   loopback for the code cache tests, a proxy that kills one mid-run, a store that hangs.
 //! * [`hostile`]: generators of hostile pycs (deep, wide, huge), for tests, fuzz seeds and
 //!   `bench/`.
 
 pub mod hostile;
+pub mod servers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -13,8 +13,15 @@ use crate::output::{Format, EXIT_OK};
 pub struct Args {
     #[command(subcommand)]
     action: Action,
-    /// The code cache folder (default `PYC_CODE_CACHE`); local folders only.
-    #[arg(long, global = true, value_name = "DIR", env = "PYC_CODE_CACHE")]
+    /// The code cache folder (default `PYC_CODE_CACHE`), or a remote store that can list its
+    /// entries (`s3://bucket/prefix`, `webdav+http://host/path`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "PYC_CODE_CACHE",
+        alias = "code-cache"
+    )]
     dir: Option<PathBuf>,
     #[arg(long, global = true, value_enum, default_value_t)]
     format: Format,
@@ -70,11 +77,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .dir
         .filter(|d| !d.as_os_str().is_empty())
         .context("no code cache folder: give --dir DIR or set PYC_CODE_CACHE")?;
-    if pyc_compile::remote::is_remote(&dir.to_string_lossy()) {
-        anyhow::bail!("pyc cache looks after a local folder; a remote store keeps its own limits");
+    let json = args.format == Format::Json;
+    let spec = dir.to_string_lossy().into_owned();
+    if pyc_compile::remote::is_remote(&spec) {
+        return remote(&spec, args.action, json);
     }
     let store = Store::new(&dir);
-    let json = args.format == Format::Json;
     match args.action {
         Action::Stats => {
             let u = store.scan();
@@ -109,6 +117,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .clear()
                 .with_context(|| format!("{}: cannot clear", dir.display()))?;
             print_pruned(&dir, &p, json)?;
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The same for a remote store: listed with sizes and last-modified times; "least recently
+/// used" is least recently written there (docs/compile.md).
+fn remote(spec: &str, action: Action, json: bool) -> anyhow::Result<ExitCode> {
+    let r = pyc_compile::remote::Remote::open(spec, std::time::Duration::from_secs(30))
+        .map_err(anyhow::Error::msg)?;
+    let shown = std::path::Path::new(r.shown());
+    match action {
+        Action::Stats => {
+            let u = Store::scan_remote(&r).map_err(anyhow::Error::msg)?;
+            if json {
+                println!(
+                    "{}",
+                    crate::output::json_pretty(crate::output::schema::CACHE, &u)?
+                );
+            } else {
+                println!("{}: {} entries, {} bytes", r.shown(), u.entries, u.bytes);
+            }
+        }
+        Action::Prune { max_size } => {
+            let p = Store::prune_remote(&r, max_size).map_err(anyhow::Error::msg)?;
+            print_pruned(shown, &p, json)?;
+        }
+        Action::Clear => {
+            let p = Store::clear_remote(&r).map_err(anyhow::Error::msg)?;
+            print_pruned(shown, &p, json)?;
         }
     }
     Ok(ExitCode::from(EXIT_OK))
