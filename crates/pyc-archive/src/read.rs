@@ -36,6 +36,29 @@ pub struct Limits {
     pub max_source: u64,
 }
 
+impl Limits {
+    /// One more entry of `size` uncompressed bytes, added to `total`: refused past the limit
+    /// for one entry or for all of them.
+    pub(crate) fn admit(&self, name: &[u8], size: u64, total: &mut u64) -> Result<(), String> {
+        if size > self.max_entry_size {
+            return Err(format!(
+                "{}: claims {}, over the limit of {}: refused",
+                String::from_utf8_lossy(name),
+                human(size),
+                human(self.max_entry_size)
+            ));
+        }
+        *total = total.saturating_add(size);
+        if *total > self.max_total_size {
+            return Err(format!(
+                "entries claim over {} in all: refused",
+                human(self.max_total_size)
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -409,21 +432,7 @@ impl Archive {
                 name.pop();
             }
             let size = entry.size();
-            if size > l.max_entry_size {
-                return Err(format!(
-                    "{}: claims {}, over the limit of {}: refused",
-                    String::from_utf8_lossy(&name),
-                    human(size),
-                    human(l.max_entry_size)
-                ));
-            }
-            total = total.saturating_add(size);
-            if total > l.max_total_size {
-                return Err(format!(
-                    "entries claim over {} in all: refused",
-                    human(l.max_total_size)
-                ));
-            }
+            l.admit(&name, size, &mut total)?;
             let mut sec = entry.header().mtime().map(|m| m as i64).unwrap_or(0);
             let mut nsec = 0u32;
             if let Ok(Some(pax)) = entry.pax_extensions() {

@@ -485,21 +485,8 @@ fn copy_members(
         if count > l.max_entries {
             return Err(format!("over {} entries: refused", l.max_entries));
         }
-        if size > l.max_entry_size {
-            return Err(format!(
-                "an entry claims {}, over the limit of {}: refused",
-                human(size),
-                human(l.max_entry_size)
-            ));
-        }
-        total = total.saturating_add(size);
-        if total > l.max_total_size {
-            return Err(format!(
-                "entries claim over {} in all: refused",
-                human(l.max_total_size)
-            ));
-        }
         let raw_name = long.take().unwrap_or_else(|| h.path_bytes().into_owned());
+        l.admit(&raw_name, size, &mut total)?;
         let name = normalize(&raw_name).to_vec();
         let is_file = kind.is_file();
         if kind.is_dir() {

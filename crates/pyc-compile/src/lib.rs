@@ -717,7 +717,7 @@ impl Shared<'_> {
             };
             let interp = &self.interps[job.interp];
             for key in store::Key::for_levels(
-                &interp.sys_version,
+                interp.sys_version(),
                 interp.magic,
                 &store.env,
                 &data,
