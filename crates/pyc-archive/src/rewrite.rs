@@ -439,16 +439,9 @@ pub fn write_archive(
         }
     }
     let meta = std::fs::metadata(path).map_err(io)?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
     let mut za =
         zip::ZipArchive::new(BufReader::new(File::open(path).map_err(io)?)).map_err(zerr)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".pyc-archive-")
-        .tempfile_in(dir)
-        .map_err(io)?;
+    let tmp = temp_beside(path).map_err(io)?;
     let mut out = tmp.reopen().map_err(io)?;
     // A zipapp's `#!` line (anything before the first entry) is kept as it is.
     let mut prefix = za.offset();
@@ -526,13 +519,39 @@ pub fn write_archive(
     w.set_raw_comment(za.comment().to_vec().into_boxed_slice());
     let mut out = w.finish().map_err(zerr)?;
     put_entry_comments(&mut out, za.comment().len(), &comments).map_err(io)?;
-    out.sync_all().map_err(io)?;
+    replace_with(tmp, out, path, meta.permissions(), stop).map_err(err)
+}
+
+/// A temporary file beside `path` (same folder, so the rename that replaces it is atomic),
+/// removed when dropped unless [`replace_with`] renamed it.
+pub(crate) fn temp_beside(path: &std::path::Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".pyc-archive-")
+        .tempfile_in(dir)
+}
+
+/// The last step of every archive write: `out` (the temporary file's contents) synced, then,
+/// unless `stop` is set (Ctrl-C), `tmp` given the old archive's permissions and renamed over
+/// `path`. On any error or a stop the temporary file is removed and the old archive kept.
+pub(crate) fn replace_with(
+    tmp: tempfile::NamedTempFile,
+    out: File,
+    path: &std::path::Path,
+    permissions: std::fs::Permissions,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    let io = |e: &std::io::Error| crate::read::io_text(e);
+    out.sync_all().map_err(|e| io(&e))?;
     drop(out);
     if stop.load(Ordering::SeqCst) {
-        return Err(err("interrupted".into()));
+        return Err("interrupted".into());
     }
-    std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    std::fs::set_permissions(tmp.path(), permissions).map_err(|e| io(&e))?;
+    tmp.persist(path).map_err(|e| io(&e.error))?;
     Ok(())
 }
 

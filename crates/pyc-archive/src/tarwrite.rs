@@ -588,10 +588,7 @@ pub(crate) fn write_tar(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".pyc-archive-")
-        .tempfile_in(dir)
-        .map_err(|e| err(io_text(&e)))?;
+    let tmp = crate::rewrite::temp_beside(path).map_err(|e| err(io_text(&e)))?;
     let out = tmp.reopen().map_err(|e| err(io_text(&e)))?;
     let l = archive.limits;
     let stream = TarStream::open(c, file, meta.len(), l).map_err(err)?;
@@ -609,12 +606,5 @@ pub(crate) fn write_tar(
             err(e)
         }
     })?;
-    out.sync_all().map_err(|e| err(io_text(&e)))?;
-    drop(out);
-    if stop.load(Ordering::SeqCst) {
-        return Err(err("interrupted".into()));
-    }
-    std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(|e| err(io_text(&e)))?;
-    tmp.persist(path).map_err(|e| err(io_text(&e.error)))?;
-    Ok(())
+    crate::rewrite::replace_with(tmp, out, path, meta.permissions(), stop).map_err(err)
 }
