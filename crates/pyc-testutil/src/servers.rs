@@ -334,7 +334,7 @@ struct Trip {
 }
 
 /// A TCP proxy on loopback in front of a server's port. Once the server has answered `after`
-/// bytes in all, the chunk that crosses that count is held back, the server is killed
+/// bytes in all, the chunk that crosses that count is passed on only up to it, the server is killed
 /// (SIGKILL, [`kill_hard`]) and every client connection is closed; later connections are
 /// closed as soon as they are accepted. So a run through it loses the store in the middle
 /// of a request, after the same amount of traffic every time, without any sleep.
@@ -377,7 +377,8 @@ impl Proxy {
                     let _ = std::io::copy(&mut from, &mut to);
                     let _ = to.shutdown(Shutdown::Both);
                 });
-                // Server to client: counted; the chunk that reaches `after` trips the kill.
+                // Server to client: counted; the chunk that crosses `after` is cut there and trips
+                // the kill.
                 let st = st.clone();
                 std::thread::spawn(move || {
                     let (mut from, mut to) = (upstream, client);
@@ -387,15 +388,23 @@ impl Proxy {
                             Ok(0) | Err(_) => break,
                             Ok(n) => n,
                         };
-                        let trip_now = {
+                        // How much of this chunk may pass: all of it below `after`, else only
+                        // the part up to `after` (a server that answers many pipelined
+                        // requests at once sends them in one chunk; dropping the whole chunk
+                        // would let nothing through).
+                        let pass = {
                             let Ok(mut s) = st.lock() else { break };
                             if s.tripped {
                                 break;
                             }
+                            let room = after.saturating_sub(s.sent);
+                            let pass = (n as u64).min(room) as usize;
                             s.sent += n as u64;
-                            s.sent >= after
+                            (pass < n).then_some(pass)
                         };
-                        if trip_now {
+                        if let Some(pass) = pass {
+                            let _ = to.write_all(&buf[..pass]);
+                            let _ = to.flush();
                             kill_hard(server_pid);
                             if let Ok(mut s) = st.lock() {
                                 s.tripped = true;
