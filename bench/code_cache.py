@@ -61,6 +61,33 @@ def remove_pycs(tree):
             subdirs.remove("__pycache__")
 
 
+SKIP = {"__pycache__", "site-packages", "test", "tests", "idlelib"}
+
+
+def make_tree(stdlib, dest, copies):
+    """The sources (only the `.py` files) of the standard library, `copies` times. Each copy's
+    files end with a comment naming the copy, so every source is distinct, as in a real tree:
+    the store holds one entry per source, none shared between copies."""
+    n = 0
+    for i in range(copies):
+        for d, subdirs, files in os.walk(stdlib):
+            subdirs[:] = sorted(s for s in subdirs if s not in SKIP)
+            rel = os.path.relpath(d, stdlib)
+            out = os.path.join(dest, f"copy{i}", rel)
+            os.makedirs(out, exist_ok=True)
+            for f in files:
+                if not f.endswith(".py"):
+                    continue
+                with open(os.path.join(d, f), "rb") as src:
+                    data = src.read()
+                if data and not data.endswith(b"\n"):
+                    data += b"\n"
+                with open(os.path.join(out, f), "wb") as dst:
+                    dst.write(data + b"# copy %d\n" % i)
+                n += 1
+    return n
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -92,6 +119,9 @@ def main():
     ap.add_argument("--pyc", help="the pyc binary (default target/release/pyc, else target/ci/pyc)")
     ap.add_argument("--pyc-before", help="another pyc binary, timed in the same rounds")
     ap.add_argument("--store", choices=["redis", "s3", "both"], default="both")
+    ap.add_argument("--work", default=WORK,
+                    help="where the trees go (default bench/work/cc); /dev/shm for a fresh "
+                         "file system, see the docstring")
     args = ap.parse_args()
     # The release build if there is one, else the CI profile's (optimized, no LTO).
     pyc = args.pyc or next((p for p in (os.path.join(ROOT, "target", prof, "pyc")
@@ -106,20 +136,18 @@ def main():
         [py, "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"], text=True).strip()
 
     os.makedirs(WORK, exist_ok=True)
+    work = os.path.join(args.work, "trees")
     venv = os.path.join(WORK, "serc-venv")
     serc = os.path.join(venv, "bin", "serc")
     if not os.path.exists(serc):
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
         subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", SERC], check=True)
 
-    a, b = os.path.join(WORK, "A"), os.path.join(WORK, "B")
+    a, b = os.path.join(work, "A"), os.path.join(work, "B")
     for t in (a, b):
         shutil.rmtree(t, ignore_errors=True)
-    ignore = shutil.ignore_patterns("__pycache__", "site-packages", "test", "tests", "idlelib")
-    for i in range(args.copies):
-        shutil.copytree(stdlib, os.path.join(a, f"copy{i}"), ignore=ignore, symlinks=True)
+    n = make_tree(stdlib, a, args.copies)
     shutil.copytree(a, b, symlinks=True)
-    n = sum(f.endswith(".py") for _, _, fs in os.walk(b) for f in fs)
 
     servers = []
     try:
@@ -147,12 +175,14 @@ def main():
                            check=True)
             stores.append(("S3 (moto)", "s3://bench/cc"))
         print(f"tree: {n} sources ({args.copies} copies of the 3.12 stdlib)")
-        for name, url in stores:
-            remove_pycs(a)
-            fill, _ = timed([pyc, "compile", "-q", "--python", py, a, "--code-cache", url])
-            print(f"filling {name} from A took {fill:.2f}s")
-
         pycs = [("pyc", pyc)] + ([("pyc before", args.pyc_before)] if args.pyc_before else [])
+        # Each binary fills the store itself: an older one may keep another entry format.
+        for name, url in stores:
+            for label, exe in pycs:
+                remove_pycs(a)
+                fill, _ = timed([exe, "compile", "-q", "--python", py, a, "--code-cache", url])
+                print(f"{label} filling {name} from A took {fill:.2f}s")
+
         rows = {f"{label}, warm {name}": [] for name, _ in stores for label, _ in pycs}
         rows.update({"compileall -j0, cold": [], "serc, cold": []})
         for r in range(args.rounds):

@@ -623,6 +623,55 @@ struct Shared<'a> {
     stop: &'a AtomicBool,
     on_event: &'a (dyn Fn(Event) + Sync),
     cache: CacheCounters,
+    /// Sources the read-ahead thread read and hashed, by job index, for the compile thread
+    /// that takes the job: each source is then read and hashed once, not twice.
+    read: Mutex<ReadAhead>,
+}
+
+/// A source as the read-ahead thread read it, with its code cache keys.
+struct ReadSource {
+    data: Vec<u8>,
+    stat: SourceStat,
+    keys: Vec<store::Key>,
+}
+
+/// [`ReadSource`]s by job index, bounded in count and bytes (a compile thread that finds none
+/// reads the source itself).
+#[derive(Default)]
+struct ReadAhead {
+    by_job: HashMap<usize, ReadSource>,
+    bytes: usize,
+}
+
+impl ReadAhead {
+    const MAX_SOURCES: usize = 2 * store::READS_AHEAD;
+    const MAX_BYTES: usize = 64 << 20;
+
+    /// Keep `r` for job `j`, unless the bounds are reached; jobs before `next` were taken
+    /// already (their thread read the source itself) and are dropped.
+    fn keep(&mut self, j: usize, r: ReadSource, next: usize) {
+        if self.by_job.len() >= Self::MAX_SOURCES || self.bytes + r.data.len() > Self::MAX_BYTES {
+            let mut freed = 0;
+            self.by_job.retain(|&k, v| {
+                let keep = k >= next;
+                if !keep {
+                    freed += v.data.len();
+                }
+                keep
+            });
+            self.bytes -= freed;
+        }
+        if self.by_job.len() < Self::MAX_SOURCES && self.bytes + r.data.len() <= Self::MAX_BYTES {
+            self.bytes += r.data.len();
+            self.by_job.insert(j, r);
+        }
+    }
+
+    fn take(&mut self, j: usize) -> Option<ReadSource> {
+        let r = self.by_job.remove(&j)?;
+        self.bytes -= r.data.len();
+        Some(r)
+    }
 }
 
 impl Shared<'_> {
@@ -655,14 +704,17 @@ impl Shared<'_> {
         loop {
             // Keep a few requests queued at the workers, so a worker never waits for pyc.
             while in_flight.len() < PIPELINE && !self.stop.load(Ordering::Relaxed) {
-                let job = match retry.pop_front() {
-                    Some(j) => j,
-                    None => match self.jobs.get(self.next.fetch_add(1, Ordering::Relaxed)) {
-                        Some(j) => j,
-                        None => break,
-                    },
+                let (index, job) = match retry.pop_front() {
+                    Some(j) => (None, j),
+                    None => {
+                        let i = self.next.fetch_add(1, Ordering::Relaxed);
+                        match self.jobs.get(i) {
+                            Some(j) => (Some(i), j),
+                            None => break,
+                        }
+                    }
                 };
-                match self.send(job, &mut workers) {
+                match self.send(index, job, &mut workers) {
                     Some(sent) => in_flight.push_back(sent),
                     None => (self.on_event)(Event::JobDone),
                 }
@@ -707,63 +759,92 @@ impl Shared<'_> {
     /// they find read ahead they take, anything else they ask for as before.
     fn read_ahead(&self, store: &store::Store) {
         let mut j = 0;
+        let mut batch = Vec::new();
+        let patience = std::time::Duration::from_millis(200);
         while !self.stop.load(Ordering::Relaxed) {
             // Never behind the threads: what they took is theirs.
             j = j.max(self.next.load(Ordering::Relaxed));
             let Some(job) = self.jobs.get(j) else { break };
             j += 1;
-            let Ok((data, _)) = read_source(&self.sources[job.source].path) else {
+            let Ok((data, stat)) = read_source(&self.sources[job.source].path) else {
                 continue;
             };
             let interp = &self.interps[job.interp];
-            for key in store::Key::for_levels(
+            let keys = store::Key::for_levels(
                 interp.sys_version(),
                 interp.magic,
                 &store.env,
                 &data,
                 job.levels.iter().map(|&(level, _)| level),
-            ) {
-                if !store.prefetch(key, std::time::Duration::from_millis(200)) {
+            );
+            batch.extend_from_slice(&keys);
+            if let Ok(mut read) = self.read.lock() {
+                let next = self.next.load(Ordering::Relaxed);
+                if j > next {
+                    read.keep(j - 1, ReadSource { data, stat, keys }, next);
+                }
+            }
+            // A batch goes when it is full, or at once while the threads wait for this very
+            // job (at the start, or when they caught up).
+            let waited_for = j <= self.next.load(Ordering::Relaxed) + 1;
+            if batch.len() >= store::READS_PER_BATCH || waited_for {
+                if !store.prefetch(&batch, patience) {
                     // The threads are not taking answers (all compiling, or done): drop the
                     // ones left behind so memory stays bounded, and go on.
                     store.forget_ahead();
                 }
+                batch.clear();
             }
+        }
+        if !batch.is_empty() && !store.prefetch(&batch, patience) {
+            store.forget_ahead();
         }
     }
 
     /// Read the source and queue it at its worker (started if needed). None when the job
     /// failed already (reported).
-    fn send<'j>(&self, job: &'j Job, workers: &mut pool::Held) -> Option<Sent<'j>> {
+    fn send<'j>(
+        &self,
+        index: Option<usize>,
+        job: &'j Job,
+        workers: &mut pool::Held,
+    ) -> Option<Sent<'j>> {
         let src = &self.sources[job.source];
-        let (data, stat) = match read_source(&src.path) {
-            Ok(x) => x,
-            Err(e) => {
-                self.fail(
-                    job,
-                    None,
-                    FailureKind::Io,
-                    None,
-                    format!("cannot read: {e}"),
-                );
-                return None;
-            }
+        let ahead = index.and_then(|i| self.read.lock().ok()?.take(i));
+        let (data, stat, known) = match ahead {
+            Some(r) => (r.data, r.stat, Some(r.keys)),
+            None => match read_source(&src.path) {
+                Ok((data, stat)) => (data, stat, None),
+                Err(e) => {
+                    self.fail(
+                        job,
+                        None,
+                        FailureKind::Io,
+                        None,
+                        format!("cannot read: {e}"),
+                    );
+                    return None;
+                }
+            },
         };
         // With a code cache: the code (or error) of every level, if all are there, is used;
         // otherwise the worker compiles the source, and the levels missing are kept.
         let mut keys = Vec::new();
         if let Some(store) = &self.opts.code_cache {
             let interp = &self.interps[job.interp];
-            let found: Vec<(store::Key, Option<worker::Outcome>)> = store::Key::for_levels(
-                interp.sys_version(),
-                interp.magic,
-                &store.env,
-                &data,
-                job.levels.iter().map(|&(level, _)| level),
-            )
-            .into_iter()
-            .map(|k| (k, self.cached(store, interp, &k, src.display_name())))
-            .collect();
+            let found: Vec<(store::Key, Option<worker::Outcome>)> = known
+                .unwrap_or_else(|| {
+                    store::Key::for_levels(
+                        interp.sys_version(),
+                        interp.magic,
+                        &store.env,
+                        &data,
+                        job.levels.iter().map(|&(level, _)| level),
+                    )
+                })
+                .into_iter()
+                .map(|k| (k, self.cached(store, interp, &k, src.display_name())))
+                .collect();
             if found.iter().all(|(_, o)| o.is_some()) {
                 let outcomes = found.into_iter().filter_map(|(_, o)| o).collect();
                 self.finish(job, &data, &stat, outcomes, &[], true);
@@ -1116,6 +1197,7 @@ pub fn compile(
         stop,
         on_event,
         cache: CacheCounters::default(),
+        read: Mutex::new(ReadAhead::default()),
     };
     std::thread::scope(|s| {
         if let Some(store) = opts.code_cache.as_ref().filter(|c| !c.remotes().is_empty()) {

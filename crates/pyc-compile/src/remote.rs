@@ -1,11 +1,18 @@
-//! Remote tiers of the code cache (`--code-cache redis://host:port/db`), through Apache
-//! OpenDAL, the storage layer sccache uses for the same job.
+//! Remote tiers of the code cache (`--code-cache redis://host:port/db`, `s3://`, `webdav+`,
+//! `gha`).
 //!
 //! A remote holds the same entries as the local folder, under the same names
-//! (`v2/ab/cdef...`), so every check of [`crate::store`] (tag, checksum, marshal read) applies
-//! to what comes from it. OpenDAL is async; pyc's compile threads are not, so each remote
-//! owns a small Tokio runtime (one worker thread) and every call is `block_on` with
-//! `--code-cache-timeout` around it.
+//! (`v3/ab/cdef...`), so every check of [`crate::store`] (tag, checksum, marshal read) applies
+//! to what comes from it. S3, WebDAV and the GitHub Actions cache go through Apache OpenDAL,
+//! the storage layer sccache uses for the same job. Redis goes through the `redis` crate
+//! directly (the client OpenDAL itself wraps): OpenDAL's Redis service checks a pooled
+//! connection out for every read and sends a `PING` first, so every entry cost two commands
+//! and two round trips; one multiplexed connection, on which the reads ahead are pipelined,
+//! costs one of each (measured in bench/README.md).
+//!
+//! The stores are async; pyc's compile threads are not, so each remote owns a small Tokio
+//! runtime (one worker thread) and every call is `block_on` with `--code-cache-timeout`
+//! around it.
 //!
 //! Faults cost one warning: the first failure of a read (refused connection, timeout, a
 //! server error) turns the remote off for the rest of the run, and the first failure of a
@@ -19,7 +26,7 @@ use std::time::Duration;
 /// An object of a store, as listed ([`Remote::list`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
-    /// The path below the store's root (`v2/ab/cdef...`).
+    /// The path below the store's root (`v3/ab/cdef...`).
     pub path: String,
     pub len: u64,
     /// When it was last written, as the store says (to the second over HTTP).
@@ -54,9 +61,83 @@ pub struct Remote {
 struct Inner {
     /// The URL without user name and password.
     shown: String,
-    op: opendal::Operator,
+    backend: Backend,
     timeout: Duration,
     state: Mutex<State>,
+}
+
+/// How a store is reached.
+enum Backend {
+    /// S3, WebDAV, the GitHub Actions cache.
+    Dal(opendal::Operator),
+    Redis(Box<RedisStore>),
+}
+
+/// A Redis server, through one multiplexed connection opened on first use.
+struct RedisStore {
+    client: redis::Client,
+    conn: tokio::sync::OnceCell<redis::aio::MultiplexedConnection>,
+}
+
+/// Where entries live in Redis: `pyc-code-cache/v3/ab/cdef...` (the names OpenDAL's Redis
+/// service gave them, with its root `/pyc-code-cache`).
+const REDIS_ROOT: &str = "pyc-code-cache/";
+
+impl RedisStore {
+    async fn conn(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        // The crate's own limits (1 s to connect, 0.5 s per answer) give way to
+        // `--code-cache-timeout`, which [`Inner::fetch`] and [`Remote::put`] put around every
+        // call.
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(None)
+            .set_response_timeout(None);
+        self.conn
+            .get_or_try_init(|| {
+                self.client
+                    .get_multiplexed_async_connection_with_config(&config)
+            })
+            .await
+            .cloned()
+    }
+
+    async fn get(&self, path: &str) -> redis::RedisResult<Option<Vec<u8>>> {
+        let mut c = self.conn().await?;
+        redis::cmd("GET")
+            .arg(format!("{REDIS_ROOT}{path}"))
+            .query_async(&mut c)
+            .await
+    }
+
+    /// The values at `paths`, in order, by one `MGET`.
+    async fn get_many(&self, paths: &[String]) -> redis::RedisResult<Vec<Option<Vec<u8>>>> {
+        let mut c = self.conn().await?;
+        let mut cmd = redis::cmd("MGET");
+        for p in paths {
+            cmd.arg(format!("{REDIS_ROOT}{p}"));
+        }
+        cmd.query_async(&mut c).await
+    }
+
+    async fn set(&self, path: &str, data: &[u8]) -> redis::RedisResult<()> {
+        let mut c = self.conn().await?;
+        redis::cmd("SET")
+            .arg(format!("{REDIS_ROOT}{path}"))
+            .arg(data)
+            .query_async(&mut c)
+            .await
+    }
+
+    async fn delete(&self, paths: &[String]) -> redis::RedisResult<()> {
+        let mut c = self.conn().await?;
+        for chunk in paths.chunks(512) {
+            let mut cmd = redis::cmd("DEL");
+            for p in chunk {
+                cmd.arg(format!("{REDIS_ROOT}{p}"));
+            }
+            cmd.query_async::<()>(&mut c).await?;
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Remote {
@@ -88,14 +169,21 @@ impl Inner {
         if self.is(|s| s.down) {
             return Got::Unavailable;
         }
-        let op = &self.op;
-        let r = tokio::time::timeout(self.timeout, op.read(path)).await;
-        match r {
-            Ok(Ok(buf)) if buf.len() as u64 <= max_len => Got::Found(buf.to_vec()),
+        let read = async {
+            match &self.backend {
+                Backend::Dal(op) => match op.read(path).await {
+                    Ok(buf) => Ok(Some(buf.to_vec())),
+                    Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                },
+                Backend::Redis(r) => r.get(path).await.map_err(|e| e.to_string()),
+            }
+        };
+        match tokio::time::timeout(self.timeout, read).await {
+            Ok(Ok(Some(data))) if data.len() as u64 <= max_len => Got::Found(data),
             Ok(Ok(_)) => Got::Miss,
-            Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Got::Miss,
             Ok(Err(e)) => {
-                self.failed("cannot read", e.to_string(), false);
+                self.failed("cannot read", e, false);
                 Got::Unavailable
             }
             Err(_) => {
@@ -106,6 +194,47 @@ impl Inner {
                 );
                 Got::Unavailable
             }
+        }
+    }
+}
+
+impl Inner {
+    /// The entries at `paths`, in order, within the time limit: one request where the store
+    /// has one (Redis `MGET`), else one read each, all at once.
+    async fn fetch_many(self: Arc<Self>, paths: Vec<String>, max_len: u64) -> Vec<Got> {
+        let n = paths.len();
+        if self.is(|s| s.down) {
+            return vec![Got::Unavailable; n];
+        }
+        let Backend::Redis(r) = &self.backend else {
+            let mut reads = tokio::task::JoinSet::new();
+            for (i, path) in paths.into_iter().enumerate() {
+                let inner = self.clone();
+                reads.spawn(async move { (i, inner.fetch(&path, max_len).await) });
+            }
+            let mut out = vec![Got::Unavailable; n];
+            while let Some(done) = reads.join_next().await {
+                if let Ok((i, got)) = done {
+                    out[i] = got;
+                }
+            }
+            return out;
+        };
+        let failed = |e: String| {
+            self.failed("cannot read", e, false);
+            vec![Got::Unavailable; n]
+        };
+        match tokio::time::timeout(self.timeout, r.get_many(&paths)).await {
+            Ok(Ok(values)) if values.len() == n => values
+                .into_iter()
+                .map(|v| match v {
+                    Some(data) if data.len() as u64 <= max_len => Got::Found(data),
+                    _ => Got::Miss,
+                })
+                .collect(),
+            Ok(Ok(values)) => failed(format!("MGET of {n} keys answered {} values", values.len())),
+            Ok(Err(e)) => failed(e.to_string()),
+            Err(_) => failed(format!("no answer within {:?}", self.timeout)),
         }
     }
 }
@@ -150,7 +279,8 @@ fn split_userinfo(authority: &str) -> (Option<String>, Option<String>, &str) {
 }
 
 /// `redis://[user[:password]@]host[:port][/db]`; also REDIS_USERNAME, REDIS_PASSWORD.
-fn redis(spec: &str, rest: &str, shown: &str) -> Result<opendal::Operator, String> {
+fn redis(spec: &str, rest: &str, shown: &str) -> Result<RedisStore, String> {
+    use redis::IntoConnectionInfo;
     let scheme = if spec.starts_with("rediss://") {
         "rediss"
     } else {
@@ -169,10 +299,6 @@ fn redis(spec: &str, rest: &str, shown: &str) -> Result<opendal::Operator, Strin
     if host.is_empty() {
         return Err(format!("{shown}: no host"));
     }
-    let mut b = opendal::services::Redis::default()
-        .endpoint(&format!("{scheme}://{host}"))
-        .db(db)
-        .root("/pyc-code-cache");
     let (user, password) = if authority.contains('@') {
         (user, password)
     } else {
@@ -181,13 +307,26 @@ fn redis(spec: &str, rest: &str, shown: &str) -> Result<opendal::Operator, Strin
             std::env::var("REDIS_PASSWORD").ok(),
         )
     };
+    // The URL without credentials (they never reach a message), then the credentials.
+    let info = format!("{scheme}://{host}/{db}")
+        .into_connection_info()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let mut settings = info.redis_settings().clone();
     if let Some(u) = user.filter(|u| !u.is_empty()) {
-        b = b.username(&u);
+        settings = settings.set_username(u);
     }
     if let Some(p) = password.filter(|p| !p.is_empty()) {
-        b = b.password(&p);
+        settings = settings.set_password(p);
     }
-    opendal::Operator::new(b).map_err(|e| format!("{shown}: {e}"))
+    if scheme == "rediss" {
+        install_http();
+    }
+    let client = redis::Client::open(info.set_redis_settings(settings))
+        .map_err(|e| format!("{shown}: {e}"))?;
+    Ok(RedisStore {
+        client,
+        conn: tokio::sync::OnceCell::new(),
+    })
 }
 
 /// `s3://bucket[/prefix]`. Endpoint, region and credentials come from the AWS SDKs'
@@ -296,20 +435,20 @@ impl Remote {
     /// The store named by `spec`. Nothing is contacted yet.
     pub fn open(spec: &str, timeout: Duration) -> Result<Remote, String> {
         let shown = without_credentials(spec);
-        let op = if let Some(rest) = spec
+        let backend = if let Some(rest) = spec
             .strip_prefix("redis://")
             .or_else(|| spec.strip_prefix("rediss://"))
         {
-            redis(spec, rest, &shown)?
+            Backend::Redis(Box::new(redis(spec, rest, &shown)?))
         } else if let Some(rest) = spec.strip_prefix("s3://") {
-            s3(rest, &shown)?
+            Backend::Dal(s3(rest, &shown)?)
         } else if let Some(rest) = spec.strip_prefix("webdav+") {
-            webdav(rest, &shown)?
+            Backend::Dal(webdav(rest, &shown)?)
         } else if let Some(rest) = spec
             .strip_prefix("gha://")
             .or((spec == "gha").then_some(""))
         {
-            ghac(rest, &shown)?
+            Backend::Dal(ghac(rest, &shown)?)
         } else if is_remote(spec) {
             return Err(format!(
                 "{shown}: this kind of store is not supported (redis://, s3://, webdav+http(s)://, gha and local folders are)"
@@ -326,7 +465,7 @@ impl Remote {
         Ok(Remote {
             inner: Arc::new(Inner {
                 shown,
-                op,
+                backend,
                 timeout,
                 state: Mutex::new(State::default()),
             }),
@@ -357,35 +496,53 @@ impl Remote {
             .spawn(async move { done(inner.fetch(&path, max_len).await) });
     }
 
+    /// Read the entries at `paths` in the background (on this store's runtime), as one
+    /// request where the store has one (Redis `MGET`); `done` gets what was found, in order.
+    /// For reads ahead of the compile threads ([`crate::store::Store::prefetch`]).
+    pub fn get_many_in_background(
+        &self,
+        paths: Vec<String>,
+        max_len: u64,
+        done: impl FnOnce(Vec<Got>) + Send + 'static,
+    ) {
+        let inner = self.inner.clone();
+        self.rt
+            .spawn(async move { done(inner.fetch_many(paths, max_len).await) });
+    }
+
     /// Store `data` at `path`, within the time limit; false if it was not stored.
     pub fn put(&self, path: &str, data: Vec<u8>) -> bool {
         if self.inner.is(|s| s.down || s.writes_off) {
             return false;
         }
-        let op = &self.inner.op;
         // A write that fails for a reason the store calls temporary is tried again, twice at
         // most, within the same time limit: a WebDAV server answers two writers creating the
         // same folder at once with 423 Locked for one of them (rclone does).
-        let data = opendal::Buffer::from(data);
         let attempts = async {
-            let mut tries = 0;
-            loop {
-                tries += 1;
-                match op.write(path, data.clone()).await {
-                    Err(e) if e.is_temporary() && tries < 3 => {
-                        tokio::time::sleep(Duration::from_millis(20 * tries)).await
+            match &self.inner.backend {
+                Backend::Dal(op) => {
+                    let data = opendal::Buffer::from(data);
+                    let mut tries = 0;
+                    loop {
+                        tries += 1;
+                        match op.write(path, data.clone()).await {
+                            Err(e) if e.is_temporary() && tries < 3 => {
+                                tokio::time::sleep(Duration::from_millis(20 * tries)).await
+                            }
+                            r => return r.map(|_| ()).map_err(|e| e.to_string()),
+                        }
                     }
-                    r => return r,
                 }
+                Backend::Redis(r) => r.set(path, &data).await.map_err(|e| e.to_string()),
             }
         };
         let r = self
             .rt
             .block_on(async { tokio::time::timeout(self.inner.timeout, attempts).await });
         match r {
-            Ok(Ok(_)) => true,
+            Ok(Ok(())) => true,
             Ok(Err(e)) => {
-                self.inner.failed("cannot store", e.to_string(), true);
+                self.inner.failed("cannot store", e, true);
                 false
             }
             Err(_) => {
@@ -401,15 +558,17 @@ impl Remote {
 
     /// Every object under `prefix` (recursively) with its size and last-modified time, as
     /// the store lists them (S3 `ListObjectsV2`, WebDAV `PROPFIND`). Not every store can
-    /// list: Redis cannot through OpenDAL (it evicts by its own `maxmemory-policy`).
+    /// list: Redis is not listed (it evicts by its own `maxmemory-policy`).
     pub fn list(&self, prefix: &str) -> Result<Vec<Listed>, String> {
-        if !self.inner.op.info().capability().list {
-            return Err(format!(
-                "{}: this store cannot list its entries (a Redis server evicts by its own maxmemory-policy)",
-                self.inner.shown
-            ));
-        }
-        let op = &self.inner.op;
+        let op = match &self.inner.backend {
+            Backend::Dal(op) if op.info().capability().list => op,
+            _ => {
+                return Err(format!(
+                    "{}: this store cannot list its entries (a Redis server evicts by its own maxmemory-policy)",
+                    self.inner.shown
+                ))
+            }
+        };
         let listing = async { op.list_with(prefix).recursive(true).await };
         let r = self.rt.block_on(async {
             // A listing is many calls: ten time limits for the whole.
@@ -443,12 +602,17 @@ impl Remote {
 
     /// Delete the objects at `paths` (a batch where the store has one: S3 `DeleteObjects`).
     pub fn delete(&self, paths: Vec<String>) -> Result<(), String> {
-        let op = &self.inner.op;
         let n = paths.len() as u32;
         let limit = self.inner.timeout * n.clamp(1, 100);
+        let deletes = async {
+            match &self.inner.backend {
+                Backend::Dal(op) => op.delete_iter(paths).await.map_err(|e| e.to_string()),
+                Backend::Redis(r) => r.delete(&paths).await.map_err(|e| e.to_string()),
+            }
+        };
         let r = self
             .rt
-            .block_on(async { tokio::time::timeout(limit, op.delete_iter(paths)).await });
+            .block_on(async { tokio::time::timeout(limit, deletes).await });
         match r {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("{}: cannot delete: {e}", self.inner.shown)),
@@ -510,9 +674,9 @@ mod tests {
         )
         .unwrap();
         let start = std::time::Instant::now();
-        assert_eq!(r.get("v2/ab/cd", 100), Got::Unavailable);
-        assert_eq!(r.get("v2/ab/cd", 100), Got::Unavailable);
-        assert!(!r.put("v2/ab/cd", b"x".to_vec()));
+        assert_eq!(r.get("v3/ab/cd", 100), Got::Unavailable);
+        assert_eq!(r.get("v3/ab/cd", 100), Got::Unavailable);
+        assert!(!r.put("v3/ab/cd", b"x".to_vec()));
         assert!(start.elapsed() < Duration::from_secs(5));
         let (msg, n) = r.first_error().unwrap();
         assert_eq!(n, 1, "{msg}");

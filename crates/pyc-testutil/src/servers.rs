@@ -223,6 +223,22 @@ impl Server {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Redis only: how many times each command ran since the server started or the last
+    /// call (`INFO commandstats`, then `CONFIG RESETSTAT`), e.g. `{"get": 3, "mget": 1}`.
+    pub fn redis_commands(&self) -> BTreeMap<String, u64> {
+        assert!(matches!(self.store, Store::Redis), "a Redis server");
+        let stats = self.redis_cli(0, &["info", "commandstats"]);
+        self.redis_cli(0, &["config", "resetstat"]);
+        stats
+            .lines()
+            .filter_map(|l| {
+                let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+                let calls = rest.strip_prefix("calls=")?.split(',').next()?;
+                Some((name.to_string(), calls.parse().ok()?))
+            })
+            .collect()
+    }
+
     /// The entries of namespace `ns` (sorted): Redis keys, or paths below the prefix or
     /// folder.
     pub fn keys(&self, ns: u8) -> Vec<String> {
@@ -255,14 +271,14 @@ impl Server {
     /// Replace entry `key` (one of [`Server::keys`]) with bytes that have the tag but are
     /// not an entry.
     pub fn damage(&self, ns: u8, key: &str) {
-        let body = b"pycode2\ngarbage";
+        let body = b"pycode3\ngarbage";
         match self.store {
             Store::Redis => {
-                self.redis_cli(ns, &["set", key, "pycode2\ngarbage"]);
+                self.redis_cli(ns, &["set", key, "pycode3\ngarbage"]);
             }
             Store::S3 => {
                 self.boto(&format!(
-                    "s3.put_object(Bucket={BUCKET:?}, Key='ns{ns}/{key}', Body=b'pycode2\\ngarbage')"
+                    "s3.put_object(Bucket={BUCKET:?}, Key='ns{ns}/{key}', Body=b'pycode3\\ngarbage')"
                 ));
             }
             // Through the server (a PUT), as a client would: rclone keeps what it knows of its

@@ -479,6 +479,59 @@ fn webdav_reads_ahead_concurrently() {
     );
 }
 
+/// A warm Redis store read by a fresh runner costs one command per batch of entries read
+/// ahead, and no more: no `PING` before each read (OpenDAL's Redis service sent one per
+/// read, so every entry cost two commands and two round trips), no `GET` per entry. And
+/// without a local tier nothing in the working directory is touched.
+#[test]
+fn redis_reads_in_batches() {
+    let test = "redis_reads_in_batches";
+    let Some(server) = Server::start(Store::Redis, test) else {
+        return;
+    };
+    let pythons = live_pythons();
+    let Some(py) = pythons.last() else {
+        panic!("no live interpreter");
+    };
+    report_used(test, std::slice::from_ref(py));
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (a, b) = (root.join("a"), root.join("b"));
+    const N: usize = 200;
+    many_tree(&a, N);
+    many_tree(&b, N);
+    let url = server.url(0);
+    let warm = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
+    assert_eq!(warm.status.code(), Some(0), "{warm:?}");
+    assert_eq!(server.keys(0).len(), N);
+    // A file in the working directory named like an entry (the local tier's layout) is not
+    // the local tier: with only a remote store, pyc leaves it alone.
+    let keys = server.keys(0);
+    let name = keys[0].strip_prefix("pyc-code-cache/").unwrap();
+    let decoy = root.join(name);
+    std::fs::create_dir_all(decoy.parent().unwrap()).unwrap();
+    let old = std::time::UNIX_EPOCH + Duration::from_secs(946_684_800);
+    std::fs::File::create(&decoy)
+        .and_then(|f| f.set_modified(old))
+        .unwrap();
+    server.redis_commands();
+    let out = run(&root, Some(&server), py, &b, &["--code-cache", &url]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let d = json(&out);
+    assert_eq!(d["code_cache"]["remote_hits"], N as u64, "{d}");
+    assert_eq!(d["interpreters_started"], 0, "{d}");
+    let commands = server.redis_commands();
+    let n = |c: &str| commands.get(c).copied().unwrap_or(0);
+    assert_eq!(n("ping"), 0, "{commands:?}");
+    // Batches of up to 8 keys; a batch goes early when the threads wait for it.
+    let reads = n("get") + n("mget");
+    assert!(
+        reads * 2 <= N as u64,
+        "{reads} reads for {N} entries: {commands:?}"
+    );
+    assert_eq!(std::fs::metadata(&decoy).unwrap().modified().unwrap(), old);
+}
+
 /// The GitHub Actions cache (`--code-cache gha`): outside a job, one line saying what is
 /// missing and exit 2; with the job's variables pointing at a loopback port nothing listens
 /// on, one warning and the compile goes on. (There is no GitHub here: the hit path is not

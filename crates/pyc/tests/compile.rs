@@ -1470,7 +1470,7 @@ fn code_cache_reuses_code_by_content() {
         let with_cache = ["--code-cache", "../codes"];
         let entries = || -> Vec<PathBuf> {
             let mut out = Vec::new();
-            let v1 = tmp.path().join("codes/v2");
+            let v1 = tmp.path().join("codes/v3");
             for d in std::fs::read_dir(v1).unwrap() {
                 for e in std::fs::read_dir(d.unwrap().path()).unwrap() {
                     out.push(e.unwrap().path());
