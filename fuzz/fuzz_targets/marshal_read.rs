@@ -3,10 +3,12 @@
 //! repr of every constant, the `Code` view accessors and the canonical writer must work, and
 //! the canonical form must be a fixed point; the fast canonical path must agree with the general
 //! one wherever it answers, and `compare_pycs` must find only references between a pyc and its
-//! canonical form.
+//! canonical form; the read without the canonical form (`check_marshal`) must accept
+//! exactly what the canonical path accepts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use pyc_format::canonical_fast::{canonical_marshal, check_marshal, Scratch};
 use pyc_format::code::CodeFormat;
 use pyc_format::{
     canonical_pyc, canonical_pyc_fast, canonical_pyc_general, compare_pycs, loads, read_pyc,
@@ -63,5 +65,15 @@ fuzz_target!(|data: &[u8]| {
     }
     for format in [CodeFormat::Py23, CodeFormat::Py38, CodeFormat::Py311] {
         let _ = loads(data, format);
+        // The read without the canonical form (code cache hits) accepts what the canonical
+        // path accepts, and what it accepts loads.
+        let mut scratch = Scratch::default();
+        let checked = check_marshal(data, 4, format, &mut scratch);
+        let mut out = Vec::new();
+        let canonical = canonical_marshal(data, 4, format, &mut scratch, &mut out);
+        assert_eq!(checked.is_some(), canonical.is_some(), "check and canonical differ");
+        if let Some(end) = checked {
+            assert!(loads(&data[..end], format).is_ok(), "checked data does not load");
+        }
     }
 });

@@ -270,10 +270,14 @@ pub fn neutral_name(key_hex: &str) -> Vec<u8> {
 /// [`relocate`] for an entry kept under [`neutral_name`] `from`, straight on the bytes
 /// (3.x, marshal 4+): the one short-ASCII str record holding `from` is replaced by one holding
 /// `dfile` (same interning, same reference flag; back-reference numbers do not depend on
-/// string contents), and the result is verified by the fast canonical reader (a full marshal
-/// read: it must come out unchanged). `None` where that does not apply (a constant equal to
-/// the new name, which the canonical form would merge with it; 2.7; the check fails): the
-/// caller then takes [`relocate`].
+/// string contents), and the result is read in full by the fast canonical reader
+/// ([`pyc_format::canonical_fast::check_marshal`]: every object, every code field's type,
+/// nothing after the code object). The result is the canonical form at `dfile` without
+/// computing it again: the entry was stored in canonical form ([`relocate`] to `from`), and
+/// the swap makes no two values equal that were not (no str equals `dfile`: its bytes occur
+/// nowhere in the entry) nor parts two that were (`from` occurs once). `None` where that
+/// does not apply (a constant equal to the new name, which the canonical form would merge
+/// with it; 2.7; the read fails): the caller then takes [`relocate`].
 pub fn relocate_fast(
     body: &[u8],
     format: CodeFormat,
@@ -319,18 +323,12 @@ pub fn relocate_fast(
         static SCRATCH: std::cell::RefCell<pyc_format::canonical_fast::Scratch> =
             std::cell::RefCell::default();
     }
-    let mut check = Vec::with_capacity(out.len());
-    SCRATCH.with(|cell| {
+    let end = SCRATCH.with(|cell| {
         let mut scratch = cell.try_borrow_mut().ok()?;
-        let r = pyc_format::canonical_fast::canonical_marshal(
-            &out,
-            marshal_version,
-            format,
-            &mut scratch,
-            &mut check,
-        );
+        let r =
+            pyc_format::canonical_fast::check_marshal(&out, marshal_version, format, &mut scratch);
         scratch.trim();
         r
     })?;
-    (check == out).then_some(out)
+    (end == out.len()).then_some(out)
 }

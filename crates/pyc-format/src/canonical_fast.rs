@@ -121,6 +121,8 @@ struct Parser<'a, 's> {
     marshal_version: u8,
     s: &'s mut Scratch,
     hasher: &'s hashbrown::DefaultHashBuilder,
+    /// Give nodes value ids (pass 1 of the canonical form); off for [`check_marshal`].
+    values: bool,
 }
 
 /// Append the canonical form of the marshalled object at the start of `data` to `out`.
@@ -133,6 +135,40 @@ pub fn canonical_marshal(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Option<()> {
+    let root = parse(data, marshal_version, format, scratch, true)?.0;
+    mark_shared(scratch, root);
+    let start = out.len();
+    if write(scratch, data, root, format, out).is_none() {
+        out.truncate(start);
+        return None;
+    }
+    Some(())
+}
+
+/// Read the code object marshalled at the start of `data` as [`canonical_marshal`] reads it
+/// (every object and its payload, the types of every code field, back-references to
+/// finished objects only, nesting up to [`MAX_DEPTH`]) without computing its canonical form:
+/// the full marshal read of data whose form is known already (a code cache entry, made
+/// canonical when it was stored). The number of bytes read; `None` where
+/// [`canonical_marshal`] declines.
+pub fn check_marshal(
+    data: &[u8],
+    marshal_version: u8,
+    format: CodeFormat,
+    scratch: &mut Scratch,
+) -> Option<usize> {
+    parse(data, marshal_version, format, scratch, false).map(|(_, end)| end)
+}
+
+/// Pass 1: the nodes (with value ids when `values`); the root code object's node and the
+/// end of its bytes.
+fn parse(
+    data: &[u8],
+    marshal_version: u8,
+    format: CodeFormat,
+    scratch: &mut Scratch,
+    values: bool,
+) -> Option<(u32, usize)> {
     if format.python2() || !(4..=6).contains(&marshal_version) {
         return None;
     }
@@ -166,19 +202,13 @@ pub fn canonical_marshal(
         marshal_version,
         s,
         hasher,
+        values,
     };
     let root = p.object(1)?;
-    let s = p.s;
-    if s.nodes[root as usize].kind != Kind::Code {
+    if p.s.nodes[root as usize].kind != Kind::Code {
         return None;
     }
-    mark_shared(s, root);
-    let start = out.len();
-    if write(s, data, root, format, out).is_none() {
-        out.truncate(start);
-        return None;
-    }
-    Some(())
+    Some((root, p.pos))
 }
 
 impl Parser<'_, '_> {
@@ -480,6 +510,10 @@ impl Parser<'_, '_> {
 
     /// Give a finished node its value id (the first equal node's) and mark it done.
     fn finish(&mut self, me: u32) {
+        if !self.values {
+            self.s.nodes[me as usize].done = true;
+            return;
+        }
         let s = &mut *self.s;
         let data = self.data;
         let h = value_hash(self.hasher, &s.nodes, &s.kids, data, me);

@@ -98,6 +98,68 @@ fn live_fast_path_equals_general_path_on_the_interpreters_own_pycs() {
     pyc_testutil::report_used("live_fast_path_equals_general_path", &pythons);
 }
 
+/// The body of a 3.x pyc and how to read it, for `check_marshal`.
+fn body_of(data: &[u8]) -> Option<(&[u8], u8, pyc_format::CodeFormat)> {
+    let header = pyc_format::Header::parse(data).ok()?;
+    let pyc_format::MagicKind::Known(entry) = header.magic else {
+        return None;
+    };
+    let format = pyc_format::CodeFormat::for_magic(entry.magic, entry.version)?;
+    let mv = pyc_format::version::version_info(entry.version)?.marshal_version;
+    Some((data.get(header.size..)?, mv, format))
+}
+
+/// `check_marshal` (the read without the canonical form, which code cache hits use) accepts
+/// exactly what `canonical_marshal` accepts, reads exactly the object, and whatever it
+/// accepts the general reader loads.
+fn check_agrees(data: &[u8]) -> Result<(), TestCaseError> {
+    use pyc_format::canonical_fast::{canonical_marshal, check_marshal, Scratch};
+    let Some((body, mv, format)) = body_of(data) else {
+        return Ok(());
+    };
+    let mut scratch = Scratch::default();
+    let checked = check_marshal(body, mv, format, &mut scratch);
+    let mut out = Vec::new();
+    let canonical = canonical_marshal(body, mv, format, &mut scratch, &mut out);
+    prop_assert_eq!(checked.is_some(), canonical.is_some());
+    if let Some(end) = checked {
+        prop_assert!(end <= body.len());
+        prop_assert!(read_pyc(data).is_ok());
+        // What follows the object is not read: the object alone gives the same answer.
+        prop_assert_eq!(
+            check_marshal(&body[..end], mv, format, &mut scratch),
+            Some(end)
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn check_marshal_reads_every_fixture_whole() {
+    let mut files = Vec::new();
+    pycs_under(&pyc_testutil::fixtures(""), &mut files, usize::MAX);
+    let mut read = 0;
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        check_agrees(&data).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        if let Some((body, mv, format)) = body_of(&data) {
+            let mut scratch = pyc_format::canonical_fast::Scratch::default();
+            if let Some(end) =
+                pyc_format::canonical_fast::check_marshal(body, mv, format, &mut scratch)
+            {
+                assert_eq!(
+                    end,
+                    body.len(),
+                    "{}: bytes left after the code object",
+                    f.display()
+                );
+                read += 1;
+            }
+        }
+    }
+    assert!(read > 300, "only {read} fixtures read");
+}
+
 fn era(v: &str) -> Vec<u8> {
     std::fs::read(pyc_testutil::fixtures("marshal").join(format!("py{v}/era.pyc"))).unwrap()
 }
@@ -128,6 +190,7 @@ proptest! {
             // And the result reads back.
             prop_assert!(read_pyc(&fast).is_ok());
         }
+        check_agrees(&data)?;
     }
 
     /// Truncations never make the fast path answer differently (or panic).
@@ -139,5 +202,6 @@ proptest! {
         if let Some(fast) = canonical_pyc_fast(data) {
             prop_assert_eq!(canonical_pyc_general(data).ok(), Some(fast));
         }
+        check_agrees(data)?;
     }
 }
