@@ -223,6 +223,27 @@ impl Server {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Redis only: `CONFIG SET name value`.
+    pub fn redis_config(&self, name: &str, value: &str) {
+        assert!(matches!(self.store, Store::Redis), "a Redis server");
+        self.redis_cli(0, &["config", "set", name, value]);
+    }
+
+    /// Redis only: remove every key of every database.
+    pub fn redis_flushall(&self) {
+        assert!(matches!(self.store, Store::Redis), "a Redis server");
+        self.redis_cli(0, &["flushall"]);
+    }
+
+    /// Redis only: the memory it uses (`INFO memory`'s `used_memory`), in bytes.
+    pub fn redis_used_memory(&self) -> u64 {
+        assert!(matches!(self.store, Store::Redis), "a Redis server");
+        self.redis_cli(0, &["info", "memory"])
+            .lines()
+            .find_map(|l| l.strip_prefix("used_memory:")?.trim().parse().ok())
+            .expect("INFO memory has used_memory")
+    }
+
     /// Redis only: how many times each command ran since the server started or the last
     /// call (`INFO commandstats`, then `CONFIG RESETSTAT`), e.g. `{"get": 3, "mget": 1}`.
     pub fn redis_commands(&self) -> BTreeMap<String, u64> {

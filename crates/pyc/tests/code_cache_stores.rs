@@ -649,6 +649,73 @@ fn a_hanging_store_costs_the_time_limit_once() {
     }
 }
 
+/// Redis bounds itself: with `maxmemory` and `maxmemory-policy allkeys-lru` (the way docs
+/// and `pyc cache` point to) it evicts entries as pyc stores new ones; runs go on and give
+/// the same pycs, what was evicted is compiled again. With `noeviction` a full Redis refuses
+/// writes: one warning, the run goes on, and what is there is still read.
+#[test]
+fn redis_evicts_by_its_own_policy() {
+    let test = "redis_evicts_by_its_own_policy";
+    let Some(server) = Server::start(Store::Redis, test) else {
+        return;
+    };
+    let pythons = live_pythons();
+    let Some(py) = pythons.last() else {
+        panic!("no live interpreter");
+    };
+    report_used(test, std::slice::from_ref(py));
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (a, b) = (root.join("a"), root.join("b"));
+    const N: usize = 1000;
+    many_tree(&a, N);
+    many_tree(&b, N);
+    let reference = run(&root, None, py, &b, &[]);
+    assert_eq!(reference.status.code(), Some(0), "{reference:?}");
+    let reference = pycs(&b);
+    clear_pycs(&b);
+    // What the entries take, measured: a fill without a limit, then an empty store with room
+    // for about half of them (and what a client's connection takes besides).
+    let url = server.url(0);
+    let empty = server.redis_used_memory();
+    let fill = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
+    assert_eq!(fill.status.code(), Some(0), "{fill:?}");
+    let entries = server.redis_used_memory().saturating_sub(empty);
+    server.redis_flushall();
+    clear_pycs(&a);
+    let room = server.redis_used_memory() + entries / 2 + 200_000;
+    server.redis_config("maxmemory-policy", "allkeys-lru");
+    server.redis_config("maxmemory", &room.to_string());
+    let fill = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
+    assert_eq!(fill.status.code(), Some(0), "{fill:?}");
+    assert!(warnings(&fill).is_empty(), "{fill:?}");
+    let kept = server.keys(0).len();
+    eprintln!("{test}: Redis kept {kept} of {N} entries in {room} bytes");
+    assert!(kept > 0 && kept < N, "{kept} of {N} entries kept");
+    let out = run(&root, Some(&server), py, &b, &["--code-cache", &url]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(warnings(&out).is_empty(), "{out:?}");
+    let d = json(&out);
+    let hits = d["code_cache"]["remote_hits"].as_u64().unwrap();
+    assert!(hits > 0 && hits < N as u64, "{d}");
+    assert!(d["interpreters_started"].as_u64() > Some(0), "{d}");
+    assert_eq!(pycs(&b), reference, "{}", py.version);
+
+    // Full and refusing: the entries there are read, the rest compiled, one warning.
+    server.redis_config("maxmemory-policy", "noeviction");
+    server.redis_config("maxmemory", "1");
+    let there = server.keys(0).len() as u64;
+    clear_pycs(&b);
+    let out = run(&root, Some(&server), py, &b, &["--code-cache", &url]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let w = warnings(&out);
+    assert_eq!(w.len(), 1, "{out:?}");
+    assert!(w[0].contains("cannot store"), "{w:?}");
+    let d = json(&out);
+    assert_eq!(d["code_cache"]["remote_hits"].as_u64(), Some(there), "{d}");
+    assert_eq!(pycs(&b), reference, "{}", py.version);
+}
+
 /// The local tier in front of Redis is bounded by `--code-cache-size`; Redis keeps every
 /// entry, so what the local folder evicted comes back from it.
 #[test]
