@@ -10,15 +10,26 @@ S3 is moto's server (target/tools, `scripts/tools`), which answers far slower th
 endpoint on the same machine would but, like one, is a round trip per request: what reads
 ahead (up to 32 in flight) save shows best there.
 
-1. The tree: the 3.12 standard library copied --copies times into bench/work/cc/A, compiled
-   there once by `pyc compile --code-cache redis://...` (this fills Redis), then copied to
-   bench/work/cc/B: another path, the same sources, no pycs.
+1. The tree: the sources (`.py` files) of the 3.12 standard library (tests, idlelib and
+   site-packages left out) copied --copies times into WORK/trees/A, each copy's files ending
+   with a comment naming the copy (so every source is distinct and the store holds one entry
+   per source, as for a real tree), compiled there once by `pyc compile --code-cache
+   redis://...` (this fills the store), then copied to WORK/trees/B: another path, the same
+   sources, no pycs. 160 copies are 100,160 sources (1.7 GB with their pycs).
+
+   WORK is bench/work/cc, or --work. Use a fresh file system (`--work /dev/shm/pyc-cc`, a
+   tmpfs): each round deletes every `__pycache__` of B before a run, and on an ext4 file
+   system without a journal (this machine's) the kernel then skips recently freed inodes
+   one by one on every create for a minute (`recently_deleted` in ext4_create), which made
+   half of the warm run's time in an earlier measurement; a CI runner's fresh checkout has
+   no such history.
 2. Fresh runner, per round (pycs removed before each run): `pyc compile -q --python 3.12 B
    --code-cache redis://...` (no local folder: everything comes from Redis and is moved to
    B's paths) versus `python3.12 -m compileall -q -j0 B` and `serc compile --python-version
    3.12 B` (PyPI `serc`, pinned, in bench/work/serc-venv), both cold. pyc's JSON confirms that
    it started no interpreter.
-3. No-op: B compiled, then `pyc compile -q B` versus `compileall -q -j1 B`, nothing to do.
+3. No-op: B compiled, then `pyc compile -q B` versus `compileall -q -j1 B`, nothing to do,
+   and the floor of any exact check (bench/noop_floor.c, built with `cc` when there is one).
 
 redis-server (Debian's package) is started on a free loopback port and stopped at the end.
 Times are medians; ratios are anchor time / pyc time (above 1 = pyc faster).
@@ -210,17 +221,30 @@ def main():
                 print(f"  {k:28} {m:7.3f}s  ratio {m / base:6.1f}x")
 
         subprocess.run([pyc, "compile", "-q", "--python", py, b], env=ENV)
+        # The floor of an exact check (bench/noop_floor.c): list, stat each source, read each
+        # pyc's header, on 2 threads, nothing else.
+        floor = os.path.join(HERE, "work", "noop_floor")
+        cc = shutil.which("cc")
+        if cc:
+            subprocess.run([cc, "-O2", "-pthread", "-o", floor,
+                            os.path.join(HERE, "noop_floor.c")], check=True)
         noop = {"pyc no-op": [], "compileall -j1 no-op": []}
+        if cc:
+            noop["floor (noop_floor.c, 2 threads)"] = []
         for r in range(args.rounds):
             t, p = timed([pyc, "compile", "--format", "json", "--python", py, b])
             assert json.loads(p.stdout)["interpreters_started"] == 0
             noop["pyc no-op"].append(t)
             noop["compileall -j1 no-op"].append(timed([py, "-m", "compileall", "-q", "-j1", b])[0])
+            if cc:
+                t, p = timed([floor, b, "cpython-312", "2"])
+                assert p.stdout.startswith(b"%d sources, %d headers" % (n, n)), p.stdout
+                noop["floor (noop_floor.c, 2 threads)"].append(t)
         base = statistics.median(noop["pyc no-op"])
         print("\nno-op (median of %d):" % args.rounds)
         for k, v in noop.items():
             m = statistics.median(v)
-            print(f"  {k:24} {m:7.3f}s  ratio {m / base:6.1f}x")
+            print(f"  {k:34} {m:7.3f}s  ratio {m / base:6.1f}x")
     finally:
         for srv in servers:
             srv.kill()
