@@ -71,8 +71,11 @@ pub struct Server {
     client_port: u16,
     /// moto's virtualenv Python (it has boto3), to look into the bucket.
     python: Option<PathBuf>,
-    /// The folder rclone serves.
+    /// The folder rclone serves; for Redis over TLS, the certificates.
     dir: Option<tempfile::TempDir>,
+    /// Redis over TLS: the certificate authority's file (clients trust it through
+    /// `SSL_CERT_FILE`).
+    tls_ca: Option<PathBuf>,
 }
 
 const BUCKET: &str = "pyc-cache";
@@ -152,11 +155,109 @@ impl Server {
             client_port: port,
             python,
             dir,
+            tls_ca: None,
         };
         wait_for(port, store.name());
         if store == Store::S3 {
             server.boto(&format!("s3.create_bucket(Bucket={BUCKET:?})"));
         }
+        Some(server)
+    }
+
+    /// Redis on a TLS port only (`rediss://`), its certificate signed by a certificate
+    /// authority made for the test (openssl); clients trust it through `SSL_CERT_FILE`
+    /// ([`Server::env`]). None (after saying so) without redis-server or openssl, outside CI.
+    pub fn start_redis_tls(test: &str) -> Option<Server> {
+        if !found("redis-server", "--version") || !found("openssl", "version") {
+            not_run(
+                test,
+                "redis-server or openssl not found (Debian: apt-get install redis-server openssl)",
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let d = dir.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .stdin(Stdio::null())
+                .output()
+                .expect("openssl runs");
+            assert!(out.status.success(), "openssl {args:?}: {out:?}");
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=pyc test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").expect("written");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        let port = free_port();
+        let mut c = Command::new("redis-server");
+        c.args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(["--tls-port", &port.to_string()])
+            .args([
+                "--tls-cert-file",
+                "server.crt",
+                "--tls-key-file",
+                "server.key",
+            ])
+            .args(["--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no"])
+            .args(["--save", "", "--appendonly", "no"])
+            .current_dir(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
+        let child = c.spawn().expect("redis-server starts");
+        let server = Server {
+            store: Store::Redis,
+            child,
+            port,
+            client_port: port,
+            python: None,
+            tls_ca: Some(d.join("ca.crt")),
+            dir: Some(dir),
+        };
+        wait_for(port, "redis (TLS)");
         Some(server)
     }
 
@@ -169,6 +270,7 @@ impl Server {
     pub fn url(&self, ns: u8) -> String {
         let port = self.client_port;
         match self.store {
+            Store::Redis if self.tls_ca.is_some() => format!("rediss://127.0.0.1:{port}/{ns}"),
             Store::Redis => format!("redis://127.0.0.1:{port}/{ns}"),
             Store::S3 => format!("s3://{BUCKET}/ns{ns}"),
             Store::WebDav => format!("webdav+http://127.0.0.1:{port}/ns{ns}"),
@@ -178,6 +280,9 @@ impl Server {
     /// What pyc needs in its environment to reach the store (and nothing of this machine's
     /// own AWS set-up).
     pub fn env(&self, cmd: &mut Command, cwd: &Path) {
+        if let Some(ca) = &self.tls_ca {
+            cmd.env("SSL_CERT_FILE", ca).env_remove("SSL_CERT_DIR");
+        }
         if self.store == Store::S3 {
             cmd.env(
                 "AWS_ENDPOINT_URL",
@@ -214,11 +319,12 @@ impl Server {
     }
 
     fn redis_cli(&self, db: u8, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "-n", &db.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
+        let mut c = Command::new("redis-cli");
+        c.args(["-p", &self.port.to_string(), "-n", &db.to_string()]);
+        if let Some(ca) = &self.tls_ca {
+            c.arg("--tls").arg("--cacert").arg(ca);
+        }
+        let out = c.args(args).output().expect("redis-cli runs");
         assert!(out.status.success(), "{out:?}");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }

@@ -716,6 +716,61 @@ fn redis_evicts_by_its_own_policy() {
     assert_eq!(pycs(&b), reference, "{}", py.version);
 }
 
+/// `rediss://`: Redis over TLS, its certificate checked against the trust store
+/// (`SSL_CERT_FILE` names the test's certificate authority): entries move to a fresh runner
+/// as over plain TCP; without the authority the certificate is refused, in one warning, and
+/// the compile goes on.
+#[test]
+fn rediss_over_tls() {
+    let test = "rediss_over_tls";
+    let Some(server) = Server::start_redis_tls(test) else {
+        return;
+    };
+    let pythons = live_pythons();
+    let Some(py) = pythons.last() else {
+        panic!("no live interpreter");
+    };
+    report_used(test, std::slice::from_ref(py));
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let (a, b) = (root.join("a"), root.join("b"));
+    const N: usize = 50;
+    many_tree(&a, N);
+    many_tree(&b, N);
+    let reference = run(&root, None, py, &b, &[]);
+    assert_eq!(reference.status.code(), Some(0), "{reference:?}");
+    let reference = pycs(&b);
+    clear_pycs(&b);
+    let url = server.url(0);
+    assert!(url.starts_with("rediss://"), "{url}");
+    let fill = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
+    assert_eq!(fill.status.code(), Some(0), "{fill:?}");
+    assert!(warnings(&fill).is_empty(), "{fill:?}");
+    assert_eq!(server.keys(0).len(), N);
+    let out = run(&root, Some(&server), py, &b, &["--code-cache", &url]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let d = json(&out);
+    assert_eq!(d["code_cache"]["remote_hits"], N as u64, "{d}");
+    assert_eq!(d["interpreters_started"], 0, "{d}");
+    assert_eq!(pycs(&b), reference, "{}", py.version);
+
+    // Not trusted (the system's certificate authorities only): one warning, compiled
+    // without the store.
+    clear_pycs(&b);
+    let exe = py.path.to_string_lossy().into_owned();
+    let out = pyc_command(&root, None, &["compile", b.to_str().unwrap()])
+        .args(["--python", &exe, "--format", "json", "--code-cache", &url])
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let w = warnings(&out);
+    assert_eq!(w.len(), 1, "{out:?}");
+    assert!(w[0].contains(&url) && w[0].contains("certificate"), "{w:?}");
+    assert_eq!(pycs(&b), reference, "{}", py.version);
+}
+
 /// The local tier in front of Redis is bounded by `--code-cache-size`; Redis keeps every
 /// entry, so what the local folder evicted comes back from it.
 #[test]
