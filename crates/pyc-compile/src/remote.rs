@@ -174,7 +174,7 @@ impl Inner {
                 Backend::Dal(op) => match op.read(path).await {
                     Ok(buf) => Ok(Some(buf.to_vec())),
                     Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(with_causes(&e)),
                 },
                 Backend::Redis(r) => r.get(path).await.map_err(|e| e.to_string()),
             }
@@ -237,6 +237,23 @@ impl Inner {
             Err(_) => failed(format!("no answer within {:?}", self.timeout)),
         }
     }
+}
+
+/// An error with the causes below it that its own text leaves out: OpenDAL says "error
+/// sending request" and keeps why (a refused certificate, a refused connection) in the
+/// chain of sources.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Is `spec` a remote store rather than a local folder?
@@ -529,7 +546,7 @@ impl Remote {
                             Err(e) if e.is_temporary() && tries < 3 => {
                                 tokio::time::sleep(Duration::from_millis(20 * tries)).await
                             }
-                            r => return r.map(|_| ()).map_err(|e| e.to_string()),
+                            r => return r.map(|_| ()).map_err(|e| with_causes(&e)),
                         }
                     }
                 }
@@ -577,7 +594,13 @@ impl Remote {
         let entries = match r {
             Ok(Ok(e)) => e,
             Ok(Err(e)) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
-            Ok(Err(e)) => return Err(format!("{}: cannot list: {e}", self.inner.shown)),
+            Ok(Err(e)) => {
+                return Err(format!(
+                    "{}: cannot list: {}",
+                    self.inner.shown,
+                    with_causes(&e)
+                ))
+            }
             Err(_) => {
                 return Err(format!(
                     "{}: cannot list: no answer within {:?}",
@@ -606,7 +629,7 @@ impl Remote {
         let limit = self.inner.timeout * n.clamp(1, 100);
         let deletes = async {
             match &self.inner.backend {
-                Backend::Dal(op) => op.delete_iter(paths).await.map_err(|e| e.to_string()),
+                Backend::Dal(op) => op.delete_iter(paths).await.map_err(|e| with_causes(&e)),
                 Backend::Redis(r) => r.delete(&paths).await.map_err(|e| e.to_string()),
             }
         };

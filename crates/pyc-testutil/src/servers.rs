@@ -164,14 +164,22 @@ impl Server {
         Some(server)
     }
 
-    /// Redis on a TLS port only (`rediss://`), its certificate signed by a certificate
-    /// authority made for the test (openssl); clients trust it through `SSL_CERT_FILE`
-    /// ([`Server::env`]). None (after saying so) without redis-server or openssl, outside CI.
-    pub fn start_redis_tls(test: &str) -> Option<Server> {
-        if !found("redis-server", "--version") || !found("openssl", "version") {
+    /// `store` (Redis or WebDAV) over TLS only (`rediss://`, `webdav+https://`), its
+    /// certificate for 127.0.0.1 signed by a certificate authority made for the test
+    /// (openssl); clients trust it through `SSL_CERT_FILE` ([`Server::env`]). None (after
+    /// saying so) without the server or openssl, outside CI.
+    pub fn start_tls(store: Store, test: &str) -> Option<Server> {
+        let (program, arg, package) = match store {
+            Store::Redis => ("redis-server", "--version", "redis-server"),
+            Store::WebDav => ("rclone", "version", "rclone"),
+            Store::S3 => panic!("moto's S3 server is not started with TLS"),
+        };
+        if !found(program, arg) || !found("openssl", "version") {
             not_run(
                 test,
-                "redis-server or openssl not found (Debian: apt-get install redis-server openssl)",
+                &format!(
+                    "{program} or openssl not found (Debian: apt-get install {package} openssl)"
+                ),
             );
             return None;
         }
@@ -232,24 +240,36 @@ impl Server {
             "ext.cnf",
         ]);
         let port = free_port();
-        let mut c = Command::new("redis-server");
-        c.args(["--bind", "127.0.0.1", "--port", "0"])
-            .args(["--tls-port", &port.to_string()])
-            .args([
-                "--tls-cert-file",
-                "server.crt",
-                "--tls-key-file",
-                "server.key",
-            ])
-            .args(["--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no"])
-            .args(["--save", "", "--appendonly", "no"])
-            .current_dir(d)
+        let mut c = Command::new(program);
+        match store {
+            Store::Redis => {
+                c.args(["--bind", "127.0.0.1", "--port", "0"])
+                    .args(["--tls-port", &port.to_string()])
+                    .args([
+                        "--tls-cert-file",
+                        "server.crt",
+                        "--tls-key-file",
+                        "server.key",
+                    ])
+                    .args(["--tls-ca-cert-file", "ca.crt", "--tls-auth-clients", "no"])
+                    .args(["--save", "", "--appendonly", "no"]);
+            }
+            _ => {
+                // The folder itself, as for plain WebDAV (entries go under `ns{ns}/`).
+                c.args(["serve", "webdav", "--addr", &format!("127.0.0.1:{port}")])
+                    .args(["--cert", "server.crt", "--key", "server.key", "."])
+                    .env("RCLONE_CONFIG", d.join("no-rclone.conf"));
+            }
+        }
+        c.current_dir(d)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .stdin(Stdio::null());
-        let child = c.spawn().expect("redis-server starts");
+        let child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} starts: {e}"));
         let server = Server {
-            store: Store::Redis,
+            store,
             child,
             port,
             client_port: port,
@@ -257,7 +277,7 @@ impl Server {
             tls_ca: Some(d.join("ca.crt")),
             dir: Some(dir),
         };
-        wait_for(port, "redis (TLS)");
+        wait_for(port, &format!("{} (TLS)", store.name()));
         Some(server)
     }
 
@@ -273,6 +293,9 @@ impl Server {
             Store::Redis if self.tls_ca.is_some() => format!("rediss://127.0.0.1:{port}/{ns}"),
             Store::Redis => format!("redis://127.0.0.1:{port}/{ns}"),
             Store::S3 => format!("s3://{BUCKET}/ns{ns}"),
+            Store::WebDav if self.tls_ca.is_some() => {
+                format!("webdav+https://127.0.0.1:{port}/ns{ns}")
+            }
             Store::WebDav => format!("webdav+http://127.0.0.1:{port}/ns{ns}"),
         }
     }

@@ -401,7 +401,7 @@ fn evicts_at_the_size_limit(store: Store) {
     assert!(server.keys(5).is_empty());
 }
 
-/// Redis cannot list its entries through OpenDAL: `pyc cache` says so in one line (Redis
+/// pyc does not list a Redis store's entries: `pyc cache` says so in one line (Redis
 /// evicts by its own `maxmemory-policy`).
 #[test]
 fn redis_has_no_prune_of_its_own() {
@@ -716,14 +716,14 @@ fn redis_evicts_by_its_own_policy() {
     assert_eq!(pycs(&b), reference, "{}", py.version);
 }
 
-/// `rediss://`: Redis over TLS, its certificate checked against the trust store
-/// (`SSL_CERT_FILE` names the test's certificate authority): entries move to a fresh runner
-/// as over plain TCP; without the authority the certificate is refused, in one warning, and
-/// the compile goes on.
-#[test]
-fn rediss_over_tls() {
-    let test = "rediss_over_tls";
-    let Some(server) = Server::start_redis_tls(test) else {
+/// `rediss://` and `webdav+https://`: the store over TLS, its certificate checked against
+/// the trust store (`SSL_CERT_FILE` names the test's certificate authority): entries move to
+/// a fresh runner as over plain TCP; without the authority the certificate is refused, in
+/// one warning, and the compile goes on.
+fn over_tls(store: Store) {
+    let test = format!("{}_over_tls", store.name());
+    let test = test.as_str();
+    let Some(server) = Server::start_tls(store, test) else {
         return;
     };
     let pythons = live_pythons();
@@ -742,7 +742,7 @@ fn rediss_over_tls() {
     let reference = pycs(&b);
     clear_pycs(&b);
     let url = server.url(0);
-    assert!(url.starts_with("rediss://"), "{url}");
+    assert!(url.contains("s://"), "{url}");
     let fill = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
     assert_eq!(fill.status.code(), Some(0), "{fill:?}");
     assert!(warnings(&fill).is_empty(), "{fill:?}");
@@ -769,6 +769,16 @@ fn rediss_over_tls() {
     assert_eq!(w.len(), 1, "{out:?}");
     assert!(w[0].contains(&url) && w[0].contains("certificate"), "{w:?}");
     assert_eq!(pycs(&b), reference, "{}", py.version);
+}
+
+#[test]
+fn redis_over_tls() {
+    over_tls(Store::Redis);
+}
+
+#[test]
+fn webdav_over_tls() {
+    over_tls(Store::WebDav);
 }
 
 /// The local tier in front of Redis is bounded by `--code-cache-size`; Redis keeps every
