@@ -233,6 +233,47 @@ fn down_or_shared_by_concurrent_writers(store: Store) {
     assert!(d["code_cache"]["remote_errors"].as_u64() >= Some(1), "{d}");
 }
 
+/// Two trees of `n` modules with the same sources, `a` and `b`, in a new folder, and the
+/// newest live interpreter (reported as used by `test`).
+struct Trees {
+    _tmp: tempfile::TempDir,
+    root: std::path::PathBuf,
+    a: std::path::PathBuf,
+    b: std::path::PathBuf,
+    py: LivePython,
+}
+
+impl Trees {
+    fn new(test: &str, n: usize) -> Trees {
+        let pythons = live_pythons();
+        let Some(py) = pythons.last().cloned() else {
+            panic!("no live interpreter");
+        };
+        report_used(test, std::slice::from_ref(&py));
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let (a, b) = (root.join("a"), root.join("b"));
+        many_tree(&a, n);
+        many_tree(&b, n);
+        Trees {
+            _tmp: tmp,
+            root,
+            a,
+            b,
+            py,
+        }
+    }
+
+    /// The pycs of `b` compiled without a cache (`b` is left without pycs).
+    fn reference(&self) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+        let out = run(&self.root, None, &self.py, &self.b, &[]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let reference = pycs(&self.b);
+        clear_pycs(&self.b);
+        reference
+    }
+}
+
 /// The store is killed (SIGKILL) in the middle of a run that is reading from it: a warm
 /// store, a copy of the tree at a new path, an empty local tier. A proxy in front of the
 /// server kills it once the server has answered a fixed number of bytes (some dozens of
@@ -244,17 +285,9 @@ fn killed_mid_run(store: Store) {
     let Some(mut server) = Server::start(store, &test) else {
         return;
     };
-    let pythons = live_pythons();
-    let Some(py) = pythons.last() else {
-        panic!("no live interpreter");
-    };
-    report_used(&test, std::slice::from_ref(py));
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap();
-    let (a, b) = (root.join("a"), root.join("b"));
     const N: usize = 300;
-    many_tree(&a, N);
-    many_tree(&b, N);
+    let t = Trees::new(&test, N);
+    let (root, a, b, py) = (t.root.clone(), t.a.clone(), t.b.clone(), &t.py);
     let url = server.url(3);
     let warm = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
     assert_eq!(warm.status.code(), Some(0), "{warm:?}");
@@ -440,17 +473,9 @@ fn webdav_reads_ahead_concurrently() {
     let Some(mut server) = Server::start(Store::WebDav, test) else {
         return;
     };
-    let pythons = live_pythons();
-    let Some(py) = pythons.last() else {
-        panic!("no live interpreter");
-    };
-    report_used(test, std::slice::from_ref(py));
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap();
-    let (a, b) = (root.join("a"), root.join("b"));
     const N: usize = 200;
-    many_tree(&a, N);
-    many_tree(&b, N);
+    let t = Trees::new(test, N);
+    let (root, a, b, py) = (t.root.clone(), t.a.clone(), t.b.clone(), &t.py);
     let url = server.url(2);
     assert_eq!(
         run(&root, Some(&server), py, &a, &["--code-cache", &url])
@@ -489,17 +514,9 @@ fn redis_reads_in_batches() {
     let Some(server) = Server::start(Store::Redis, test) else {
         return;
     };
-    let pythons = live_pythons();
-    let Some(py) = pythons.last() else {
-        panic!("no live interpreter");
-    };
-    report_used(test, std::slice::from_ref(py));
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap();
-    let (a, b) = (root.join("a"), root.join("b"));
     const N: usize = 200;
-    many_tree(&a, N);
-    many_tree(&b, N);
+    let t = Trees::new(test, N);
+    let (root, a, b, py) = (t.root.clone(), t.a.clone(), t.b.clone(), &t.py);
     let url = server.url(0);
     let warm = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
     assert_eq!(warm.status.code(), Some(0), "{warm:?}");
@@ -659,21 +676,10 @@ fn redis_evicts_by_its_own_policy() {
     let Some(server) = Server::start(Store::Redis, test) else {
         return;
     };
-    let pythons = live_pythons();
-    let Some(py) = pythons.last() else {
-        panic!("no live interpreter");
-    };
-    report_used(test, std::slice::from_ref(py));
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap();
-    let (a, b) = (root.join("a"), root.join("b"));
     const N: usize = 1000;
-    many_tree(&a, N);
-    many_tree(&b, N);
-    let reference = run(&root, None, py, &b, &[]);
-    assert_eq!(reference.status.code(), Some(0), "{reference:?}");
-    let reference = pycs(&b);
-    clear_pycs(&b);
+    let t = Trees::new(test, N);
+    let (root, a, b, py) = (t.root.clone(), t.a.clone(), t.b.clone(), &t.py);
+    let reference = t.reference();
     // What the entries take, measured: a fill without a limit, then an empty store with room
     // for about half of them (and what a client's connection takes besides).
     let url = server.url(0);
@@ -726,21 +732,10 @@ fn over_tls(store: Store) {
     let Some(server) = Server::start_tls(store, test) else {
         return;
     };
-    let pythons = live_pythons();
-    let Some(py) = pythons.last() else {
-        panic!("no live interpreter");
-    };
-    report_used(test, std::slice::from_ref(py));
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().canonicalize().unwrap();
-    let (a, b) = (root.join("a"), root.join("b"));
     const N: usize = 50;
-    many_tree(&a, N);
-    many_tree(&b, N);
-    let reference = run(&root, None, py, &b, &[]);
-    assert_eq!(reference.status.code(), Some(0), "{reference:?}");
-    let reference = pycs(&b);
-    clear_pycs(&b);
+    let t = Trees::new(test, N);
+    let (root, a, b, py) = (t.root.clone(), t.a.clone(), t.b.clone(), &t.py);
+    let reference = t.reference();
     let url = server.url(0);
     assert!(url.contains("s://"), "{url}");
     let fill = run(&root, Some(&server), py, &a, &["--code-cache", &url]);
