@@ -837,6 +837,8 @@ mod tests {
         let h = "a".repeat(62);
         assert_eq!(entry_name(&format!("v3/ab/{h}")), Some(true));
         assert_eq!(entry_name(&format!("/v1/0f/{h}")), Some(false));
+        // SHA-256 entries of the format before: old, counted and pruned first.
+        assert_eq!(entry_name(&format!("v2/0f/{h}")), Some(false));
         assert_eq!(entry_name(&format!("v3/ab/{h}.pyc-tmp")), None);
         assert_eq!(entry_name(&format!("v3/abc/{h}")), None);
         assert_eq!(entry_name(&format!("v4/ab/{h}")), None);
