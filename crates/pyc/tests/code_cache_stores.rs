@@ -666,6 +666,61 @@ fn a_hanging_store_costs_the_time_limit_once() {
     }
 }
 
+/// A Redis server that asks for a password (`requirepass`): given in the URL
+/// (`redis://:PASSWORD@host`) or in `REDIS_PASSWORD`, entries are stored and read; a wrong
+/// one is one warning that never shows it, and the compile goes on.
+#[test]
+fn redis_with_a_password() {
+    let test = "redis_with_a_password";
+    let Some(server) = Server::start(Store::Redis, test) else {
+        return;
+    };
+    const N: usize = 20;
+    let t = Trees::new(test, N);
+    let (root, a, b, py) = (t.root.clone(), t.a.clone(), t.b.clone(), &t.py);
+    let reference = t.reference();
+    server.redis_config("requirepass", "pyc-s3cret");
+    let plain = server.url(0);
+    let with = |password: &str| plain.replacen("redis://", &format!("redis://:{password}@"), 1);
+    let fill = run(
+        &root,
+        Some(&server),
+        py,
+        &a,
+        &["--code-cache", &with("pyc-s3cret")],
+    );
+    assert_eq!(fill.status.code(), Some(0), "{fill:?}");
+    assert!(warnings(&fill).is_empty(), "{fill:?}");
+
+    let wrong = run(
+        &root,
+        Some(&server),
+        py,
+        &b,
+        &["--code-cache", &with("not-it-9f2")],
+    );
+    assert_eq!(wrong.status.code(), Some(0), "{wrong:?}");
+    let w = warnings(&wrong);
+    assert_eq!(w.len(), 1, "{wrong:?}");
+    assert!(w[0].contains(&plain), "{w:?}");
+    let all = format!("{wrong:?}");
+    assert!(!all.contains("not-it-9f2"), "password printed: {all}");
+    assert_eq!(pycs(&b), reference);
+
+    clear_pycs(&b);
+    let exe = py.path.to_string_lossy().into_owned();
+    let out = pyc_command(&root, Some(&server), &["compile", b.to_str().unwrap()])
+        .args(["--python", &exe, "--format", "json", "--code-cache", &plain])
+        .env("REDIS_PASSWORD", "pyc-s3cret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let d = json(&out);
+    assert_eq!(d["code_cache"]["remote_hits"], N as u64, "{d}");
+    assert_eq!(d["interpreters_started"], 0, "{d}");
+    assert_eq!(pycs(&b), reference);
+}
+
 /// Redis bounds itself: with `maxmemory` and `maxmemory-policy allkeys-lru` (the way docs
 /// and `pyc cache` point to) it evicts entries as pyc stores new ones; runs go on and give
 /// the same pycs, what was evicted is compiled again. With `noeviction` a full Redis refuses
