@@ -126,18 +126,6 @@ impl RedisStore {
             .query_async(&mut c)
             .await
     }
-
-    async fn delete(&self, paths: &[String]) -> redis::RedisResult<()> {
-        let mut c = self.conn().await?;
-        for chunk in paths.chunks(512) {
-            let mut cmd = redis::cmd("DEL");
-            for p in chunk {
-                cmd.arg(format!("{REDIS_ROOT}{p}"));
-            }
-            cmd.query_async::<()>(&mut c).await?;
-        }
-        Ok(())
-    }
 }
 
 impl std::fmt::Debug for Remote {
@@ -500,19 +488,6 @@ impl Remote {
         self.rt.block_on(self.inner.fetch(path, max_len))
     }
 
-    /// Read the entry at `path` in the background (on this store's runtime); `done` gets what
-    /// was found. For reads ahead of the compile threads ([`crate::store::Store::prefetch`]).
-    pub fn get_in_background(
-        &self,
-        path: String,
-        max_len: u64,
-        done: impl FnOnce(Got) + Send + 'static,
-    ) {
-        let inner = self.inner.clone();
-        self.rt
-            .spawn(async move { done(inner.fetch(&path, max_len).await) });
-    }
-
     /// Read the entries at `paths` in the background (on this store's runtime), as one
     /// request where the store has one (Redis `MGET`); `done` gets what was found, in order.
     /// For reads ahead of the compile threads ([`crate::store::Store::prefetch`]).
@@ -630,7 +605,8 @@ impl Remote {
         let deletes = async {
             match &self.inner.backend {
                 Backend::Dal(op) => op.delete_iter(paths).await.map_err(|e| with_causes(&e)),
-                Backend::Redis(r) => r.delete(&paths).await.map_err(|e| e.to_string()),
+                // Never asked: deleting follows a listing, which Redis refuses.
+                Backend::Redis(_) => Err("this store cannot list or delete its entries".into()),
             }
         };
         let r = self
